@@ -1,0 +1,87 @@
+"""The ``gridmap`` command line. One module per area registers its commands here.
+
+Every command is a thin caller of a library function. Errors from the library
+(:class:`gridmap.errors.GridmapError`) print a one-line message (plus the list of
+problems for validation errors) and exit with code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.engine import Connection, Engine
+
+from gridmap.config import Settings
+from gridmap.errors import GridmapError, ValidationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report_errors(func: F) -> F:
+    """Decorator: turn GridmapError into a clear message and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            for p in exc.problems[1 if len(exc.problems) == 1 else 0:]:
+                click.echo(f"  - [{p.severity}] {p}", err=True)
+            sys.exit(1)
+        except GridmapError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class AppContext:
+    """Settings and a lazily created engine shared by the commands of one invocation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from gridmap.db import engine_from_settings
+
+            self._engine = engine_from_settings(self.settings)
+        return self._engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """gridmap: grid management, incidents and 15-minute life-circle coverage."""
+    ctx.obj = AppContext(Settings.load())
+
+
+def _register() -> None:
+    from gridmap.cli import db as _db  # noqa: F401
+
+    for name in ("ingest", "incidents", "coverage", "grids", "users", "serve"):
+        try:
+            __import__(f"gridmap.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gridmap.cli.{name}":
+                raise
+
+
+_register()

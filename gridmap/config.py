@@ -1,0 +1,132 @@
+"""Settings: defaults in code, then environment (``GRIDMAP_*``, ``DATABASE_URL``),
+then an explicit mapping (what ``create_app(config)`` or a test passes).
+
+The library itself never reads settings globally: callers load a
+:class:`Settings` once and pass plain values to library functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from gridmap.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_GEO = PROJECT_ROOT / "data" / "geo"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration.
+
+    Every field can be set from the environment as ``GRIDMAP_<FIELD_NAME>``
+    (upper case); ``database_url`` also from ``DATABASE_URL``.
+    """
+
+    # --- database -------------------------------------------------------
+    database_url: str | None = None
+    """External PostgreSQL/PostGIS URL; when unset, a project-local cluster is used."""
+    data_dir: Path = PROJECT_ROOT / ".gridmap"
+    """Where the embedded cluster keeps its data directory, socket and password."""
+    local_db_port: int = 54329
+    local_db_name: str = "gridmap"
+
+    # --- input limits -----------------------------------------------------
+    max_upload_bytes: int = 50 * 1024 * 1024
+    """Files or request bodies larger than this are refused (InputTooLarge)."""
+
+    # --- grids (reference/grids.md) -----------------------------------------
+    grid_seq_width: int = 3
+    """Digits of the grid sequence appended to the 12-digit community code
+    (3 = Beijing DB11/T 2157-2023 layout, 15 digits; 2 = CJ/T 213 layout)."""
+    grid_households_min: int = 300
+    grid_households_max: int = 500
+    grid_residents_max: int = 2500
+
+    # --- population estimate (documented in docs/population.md) -------------
+    floor_height_m: float = 3.0
+    floor_area_per_person_m2: float = 35.0
+    usable_floor_ratio: float = 0.75
+    persons_per_household: float = 2.5
+    default_residential_levels: int = 6
+
+    # --- life circle (reference/life_circle.md §5) ---------------------------
+    walking_speed_m_per_min: float = 60.0
+
+    # --- incidents (reference/cases.md) --------------------------------------
+    near_boundary_m: float = 10.0
+    duplicate_radius_m: float = 50.0
+    duplicate_window_hours: float = 24.0
+
+    # --- web ---------------------------------------------------------------
+    secret_key: str | None = None
+    basemap: str = "none"
+    """none | osm | tianditu | amap (amap shifts WGS84 layers to GCJ-02 for display)."""
+    tianditu_key: str | None = None
+    default_language: str = "zh"
+    demo: bool = False
+
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Build settings from defaults, the environment and ``overrides``.
+
+        Parameters
+        ----------
+        overrides:
+            Mapping of field name (lower case) to value; wins over the environment.
+        environ:
+            Environment to read; defaults to ``os.environ``.
+
+        Raises
+        ------
+        ConfigError
+            If an environment value cannot be converted to the field's type.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            key = f"GRIDMAP_{f.name.upper()}"
+            raw = env.get(key)
+            if f.name == "database_url" and not raw:
+                raw = env.get("DATABASE_URL")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, key, raw, getattr(cls, f.name, None))
+        settings = replace(cls(), **values)
+        if overrides:
+            known = {f.name for f in fields(cls)}
+            extra = {k: v for k, v in overrides.items() if k.lower() not in known}
+            chosen = {k.lower(): v for k, v in overrides.items() if k.lower() in known}
+            if "data_dir" in chosen:
+                chosen["data_dir"] = Path(chosen["data_dir"])
+            settings = replace(settings, **chosen, extra={**settings.extra, **extra})
+        return settings
+
+
+def _convert(name: str, key: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+    except ValueError as exc:
+        raise ConfigError(f"setting {key} has an invalid value {raw!r} for {name}") from exc
+    return raw

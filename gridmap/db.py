@@ -1,0 +1,99 @@
+"""Database access: engine creation, the embedded default, migrations, COPY access.
+
+Library functions receive an SQLAlchemy :class:`~sqlalchemy.engine.Connection`
+as their first argument. Functions that write open a SAVEPOINT
+(``conn.begin_nested()``) so that a failure leaves the database exactly as it
+was, whatever transaction the caller holds; the caller commits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from gridmap.cluster import LocalCluster
+from gridmap.config import PROJECT_ROOT, Settings
+from gridmap.errors import DatabaseUnavailable
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    """The embedded cluster described by ``settings``."""
+    return LocalCluster(Path(settings.data_dir), port=settings.local_db_port)
+
+
+def database_url(settings: Settings, start: bool = True) -> str:
+    """Return the URL to use: ``DATABASE_URL`` if set, else the embedded cluster's.
+
+    With no ``DATABASE_URL`` the local cluster is initialised and started when
+    ``start`` is true (never when a URL is configured).
+    """
+    if settings.database_url:
+        url = settings.database_url
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    cluster = local_cluster(settings)
+    if start:
+        cluster.start()
+        return cluster.ensure_database(settings.local_db_name)
+    return cluster.url(settings.local_db_name)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (psycopg 3 driver)."""
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    """Engine for the configured database, starting the embedded cluster if needed."""
+    return make_engine(database_url(settings))
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise :class:`DatabaseUnavailable` with a clear message if the DB is unreachable."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT postgis_version()"))
+    except sa.exc.OperationalError as exc:
+        raise DatabaseUnavailable(f"database not reachable: {exc.orig}") from exc
+    except sa.exc.ProgrammingError as exc:
+        raise DatabaseUnavailable(
+            "the database has no PostGIS extension; run CREATE EXTENSION postgis"
+        ) from exc
+
+
+def alembic_config(url: str) -> Any:
+    """Alembic configuration pointing at ``migrations/`` and ``url``."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the schema at ``url`` to ``revision``."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    """Downgrade the schema at ``url`` to ``revision``."""
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+def raw_psycopg(conn: Connection) -> Any:
+    """The underlying psycopg 3 connection, for ``COPY``. Shares the transaction."""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None:
+        raise DatabaseUnavailable("connection is closed")
+    return dbapi
