@@ -245,6 +245,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_facility_type", "facility", ["type_code"])
 
+    # OSM lines kept as imported (highway=* ways); the walking network is built from them.
+    op.create_table(
+        "osm_line",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("osm_id", sa.Text),
+        sa.Column("highway", sa.Text),
+        sa.Column("name", sa.Text),
+        sa.Column("tags", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("import_id", sa.Integer, sa.ForeignKey("import_run.id", ondelete="SET NULL")),
+        _geom("LINESTRING"),
+    )
+
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger, primary_key=True),
@@ -258,13 +270,13 @@ def upgrade() -> None:
     )
 
     for table in ("district", "street", "community", "estate", "street_block", "building",
-                  "grid_geometry", "facility"):
+                  "grid_geometry", "facility", "osm_line"):
         _gist(table)
     _gist("facility", "location")
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "facility", "facility_type", "grid_member", "grid_geometry",
+    for table in ("audit_log", "osm_line", "facility", "facility_type", "grid_member", "grid_geometry",
                   "grid_version", "grid", "building", "street_block", "estate", "community",
                   "street", "district", "admin_division", "import_run"):
         op.drop_table(table)
