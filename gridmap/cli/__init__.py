@@ -76,7 +76,7 @@ def main(ctx: click.Context) -> None:
 def _register() -> None:
     from gridmap.cli import db as _db  # noqa: F401
 
-    for name in ("ingest", "incidents", "coverage", "grids", "users", "serve"):
+    for name in ("ingest", "osm", "sample", "incidents", "coverage", "grids", "users", "serve"):
         try:
             __import__(f"gridmap.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -1,0 +1,37 @@
+"""Request-scoped database access for the web app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, current_app
+from sqlalchemy.engine import Connection, Engine
+
+from gridmap.config import Settings
+from gridmap.db import database_url, make_engine
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Create the engine once per app (starting the embedded cluster if needed)."""
+    app.extensions["gridmap.engine"] = make_engine(
+        database_url(settings), pool_size=10, max_overflow=10
+    )
+
+
+def engine() -> Engine:
+    return current_app.extensions["gridmap.engine"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def read() -> Iterator[Connection]:
+    """A connection for reads (its transaction is rolled back at the end)."""
+    with engine().connect() as conn:
+        yield conn
+
+
+@contextmanager
+def write() -> Iterator[Connection]:
+    """A transaction committed on success and rolled back on any error."""
+    with engine().begin() as conn:
+        yield conn
