@@ -20,7 +20,8 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def engine() -> Engine:
-    return current_app.extensions["gridmap.engine"]  # type: ignore[no-any-return]
+    eng: Engine = current_app.extensions["gridmap.engine"]
+    return eng
 
 
 @contextmanager
