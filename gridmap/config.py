@@ -32,7 +32,9 @@ class Settings:
     """External PostgreSQL/PostGIS URL; when unset, a project-local cluster is used."""
     data_dir: Path = PROJECT_ROOT / ".gridmap"
     """Where the embedded cluster keeps its data directory, socket and password."""
-    local_db_port: int = 54329
+    local_db_port: int = 0
+    """Port of the embedded cluster; 0 = the first free port from 54329 on, chosen when the
+    cluster is created and remembered in ``<data_dir>/port`` (two checkouts never clash)."""
     local_db_name: str = "gridmap"
 
     # --- input limits -----------------------------------------------------

@@ -22,8 +22,35 @@ MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
-    """The embedded cluster described by ``settings``."""
-    return LocalCluster(Path(settings.data_dir), port=settings.local_db_port)
+    """The embedded cluster described by ``settings``.
+
+    With ``local_db_port`` 0 the port is read from ``<data_dir>/port``; a new cluster takes
+    the first free port from 54329 on and records it there.
+    """
+    data_dir = Path(settings.data_dir)
+    if settings.local_db_port:
+        return LocalCluster(data_dir, port=settings.local_db_port)
+    port_file = data_dir / "port"
+    if port_file.exists():
+        return LocalCluster(data_dir, port=int(port_file.read_text().strip()))
+    port = free_port(54329)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port_file.write_text(f"{port}\n")
+    return LocalCluster(data_dir, port=port)
+
+
+def free_port(start: int) -> int:
+    """First TCP port from ``start`` on that nothing listens on at 127.0.0.1."""
+    import socket
+
+    for port in range(start, start + 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise DatabaseUnavailable(f"no free port found in {start}..{start + 199}")
 
 
 def database_url(settings: Settings, start: bool = True) -> str:
