@@ -1,0 +1,69 @@
+"""Index (sends each role to its home page) and the language switch.
+
+Role home pages are found by path, so blueprints written by others only need to serve
+``/planner``, ``/supervisor``, ``/officer`` (a GET rule at that exact path).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from gridmap.users import User
+from web.auth import _safe_next, current_user, login_required
+from web.i18n import LANGUAGES
+
+bp = Blueprint("pages", __name__)
+
+ROLE_PAGES: tuple[tuple[str, str], ...] = (
+    ("planner", "/planner"),
+    ("supervisor", "/supervisor"),
+    ("officer", "/officer"),
+)
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    state.app.jinja_env.globals.update(nav_links=nav_links)
+
+
+def _endpoint_for(path: str) -> str | None:
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule == path and "GET" in (rule.methods or ()):
+            return rule.endpoint
+    return None
+
+
+def nav_links(user: User | None) -> list[tuple[str, str]]:
+    """``(role, endpoint)`` of the role pages ``user`` may open (admin: all)."""
+    if user is None:
+        return []
+    out = []
+    for role, path in ROLE_PAGES:
+        endpoint = _endpoint_for(path)
+        if endpoint and (user.role == role or user.role == "admin"):
+            out.append((role, endpoint))
+    return out
+
+
+@bp.get("/")
+@login_required
+def index() -> str | BaseResponse:
+    """Redirect to the user's role page; a plain list of pages if it does not exist."""
+    user = current_user()
+    assert user is not None
+    for role, endpoint in nav_links(user):
+        if role == user.role or user.role == "admin":
+            return redirect(url_for(endpoint))
+    return render_template("home.html")
+
+
+@bp.post("/lang")
+def set_language() -> BaseResponse:
+    """Switch the interface language (``zh`` or ``en``) for this session."""
+    lang = request.form.get("lang", "")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")) or url_for("pages.index"))
