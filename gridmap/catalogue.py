@@ -87,5 +87,6 @@ def load_reference(conn: Connection) -> dict[str, int]:
     counts = {
         "admin_division": codes.load_admin_codes(conn),
         "facility_type": load_facility_types(conn),
+        "event_category": __import__("gridmap.incidents", fromlist=["_"]).load_event_categories(conn),
     }
     return counts

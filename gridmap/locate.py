@@ -1,0 +1,429 @@
+"""Geolocation of incidents: street, community, estate, building and the grid of the grid
+version active at the report time, in one set-based pass.
+
+Two entry points:
+
+- :func:`assign_points` (bulk): loads the polygons of the five levels overlapping the points'
+  extent once, then runs vectorised shapely 2 ``STRtree`` queries (one per level, the same
+  engine as geopandas ``sjoin``) over all points. Measured against an SQL
+  ``INSERT … SELECT`` with ``LATERAL`` index lookups in ``benchmarks/bench_incidents.py``; see
+  docs/incidents.md for the figures and why this one is used.
+- :func:`locate_point` (one point, for ``/api/locate``): one SQL statement with GiST index
+  lookups per level.
+
+Rules (issue #4): a point on an edge or a shared vertex belongs to every polygon touching it;
+the lowest id wins (deterministic) and the point is flagged ``near_boundary``. Points within
+``near_boundary_m`` of their grid's boundary are flagged too. Points in no grid get the nearest
+grid of a version valid at the report time and its distance (``located_by = 'nearest_grid'``);
+their community and street are the containing ones, else those of that grid (属地兜底).
+Points are never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from pyproj import Transformer
+from sqlalchemy.engine import Connection
+
+from gridmap.crs import metric_crs
+
+OPEN_STATES = ("reported", "filed", "dispatched", "handling", "returned", "extended", "parked",
+               "handled", "rework")
+LEVELS = ("street", "community", "estate", "building")
+
+
+@dataclass(frozen=True)
+class LocateParams:
+    """Parameters of the assignment (defaults mirror :class:`gridmap.config.Settings`)."""
+
+    near_boundary_m: float = 10.0
+
+
+# --------------------------------------------------------------------------------------
+# bulk assignment
+# --------------------------------------------------------------------------------------
+
+def _load_level(conn: Connection, table: str, bbox: tuple[float, float, float, float]
+                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    # table names come from the fixed LEVELS tuple, never from input
+    rows = conn.execute(
+        sa.text(f"SELECT id, ST_AsBinary(geom) FROM {table} "  # noqa: S608
+                "WHERE geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) ORDER BY id"),
+        dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)),
+    ).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    geoms = shapely.from_wkb([bytes(r[1]) for r in rows]) if rows else np.array([], dtype=object)
+    return ids, geoms
+
+
+def _first_match(pairs: npt.NDArray[np.int64], ids: npt.NDArray[np.int64], n: int
+                 ) -> npt.NDArray[np.int64]:
+    """For each point, the lowest id among matched polygons, or -1."""
+    out = np.full(n, -1, dtype=np.int64)
+    if pairs.shape[1] == 0:
+        return out
+    pid, gid = pairs[0], ids[pairs[1]]
+    order = np.lexsort((gid, pid))
+    pid, gid = pid[order], gid[order]
+    first = np.r_[True, pid[1:] != pid[:-1]]
+    out[pid[first]] = gid[first]
+    return out
+
+
+def _multi_match(pairs: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.bool_]:
+    counts = np.bincount(pairs[0], minlength=n) if pairs.shape[1] else np.zeros(n, dtype=np.int64)
+    return np.asarray(counts > 1)
+
+
+def assign_points(
+    conn: Connection,
+    lon: npt.ArrayLike,
+    lat: npt.ArrayLike,
+    at: npt.ArrayLike,
+    params: LocateParams | None = None,
+) -> pd.DataFrame:
+    """Assign every point to street, community, estate, building and grid (set-based).
+
+    Parameters
+    ----------
+    conn:
+        Connection to read the polygons from.
+    lon, lat:
+        WGS84 coordinates (arrays of equal length).
+    at:
+        Report times (UTC ``datetime64`` or timezone-aware datetimes); selects the grid version
+        valid at that time (``valid_from <= at < valid_to``, status active or retired).
+    params:
+        Near-boundary distance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input point, same order: ``street_id, community_id, estate_id, building_id,
+        grid_id, grid_version_id, located_by, grid_distance_m, near_boundary,
+        boundary_distance_m`` (ids are nullable ``Int64``).
+    """
+    params = params or LocateParams()
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    at64 = _as_utc64(at)
+    n = len(lon)
+    out: dict[str, Any] = {}
+    if n == 0:
+        return _empty_frame()
+    pad = 0.02
+    bbox = (float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad,
+            float(lat.max()) + pad)
+    pts = shapely.points(lon, lat)
+    for level in LEVELS:
+        ids, geoms = _load_level(conn, level, bbox)
+        if len(ids) == 0:
+            out[f"{level}_id"] = np.full(n, -1, dtype=np.int64)
+            continue
+        tree = shapely.STRtree(geoms)
+        pairs = tree.query(pts, predicate="intersects")
+        out[f"{level}_id"] = _first_match(pairs, ids, n)
+
+    grid = _load_grids(conn, bbox)
+    grid_id = np.full(n, -1, dtype=np.int64)
+    version_id = np.full(n, -1, dtype=np.int64)
+    grid_row = np.full(n, -1, dtype=np.int64)
+    on_edge = np.zeros(n, dtype=bool)
+    if len(grid["grid_id"]):
+        tree = shapely.STRtree(grid["geom"])
+        pairs = tree.query(pts, predicate="intersects")
+        if pairs.shape[1]:
+            pid, row = pairs[0], pairs[1]
+            ok = (grid["valid_from"][row] <= at64[pid]) & (at64[pid] < grid["valid_to"][row])
+            pid, row = pid[ok], row[ok]
+            order = np.lexsort((grid["grid_id"][row], pid))
+            pid, row = pid[order], row[order]
+            first = np.r_[True, pid[1:] != pid[:-1]] if len(pid) else np.array([], dtype=bool)
+            grid_row[pid[first]] = row[first]
+            on_edge = np.bincount(pid, minlength=n) > 1
+    located = grid_row >= 0
+    grid_dist = np.full(n, np.nan)
+    bdist = np.full(n, np.nan)
+    if len(grid["grid_id"]):
+        crs = metric_crs(*bbox)
+        tr = Transformer.from_crs(4326, crs, always_xy=True)
+        x, y = tr.transform(lon, lat)
+        mgeoms = shapely.transform(grid["geom"], lambda c: np.column_stack(
+            tr.transform(c[:, 0], c[:, 1])))
+        # near boundary: outside the inward buffer of the containing grid
+        if located.any():
+            inner = shapely.buffer(mgeoms, -params.near_boundary_m)
+            shapely.prepare(inner)
+            li = np.flatnonzero(located)
+            near = ~shapely.contains_xy(inner[grid_row[li]], x[li], y[li]) | on_edge[li]
+            ni = li[near]
+            bdist[ni] = shapely.distance(shapely.boundary(mgeoms[grid_row[ni]]),
+                                         shapely.points(x[ni], y[ni]))
+        # 属地兜底: nearest grid of a version valid at the report time
+        miss = np.flatnonzero(~located)
+        if len(miss):
+            _nearest_valid(grid, mgeoms, x, y, at64, miss, grid_row, grid_dist)
+        has = grid_row >= 0
+        grid_id[has] = grid["grid_id"][grid_row[has]]
+        version_id[has] = grid["version_id"][grid_row[has]]
+        # fallback community/street from the grid when the point lies in none
+        gcomm = np.where(has, grid["community_id"][np.maximum(grid_row, 0)], -1)
+        out["community_id"] = np.where(out["community_id"] >= 0, out["community_id"], gcomm)
+    near_boundary = ~np.isnan(bdist) & located
+    df = pd.DataFrame({
+        "street_id": out["street_id"],
+        "community_id": out["community_id"],
+        "estate_id": out["estate_id"],
+        "building_id": out["building_id"],
+        "grid_id": grid_id,
+        "grid_version_id": version_id,
+        "located_by": np.where(located, "grid", np.where(grid_id >= 0, "nearest_grid", "none")),
+        "grid_distance_m": grid_dist,
+        "near_boundary": near_boundary,
+        "boundary_distance_m": bdist,
+    })
+    missing_street = (df["street_id"] < 0) & (df["community_id"] >= 0)
+    if missing_street.any():
+        cids = df.loc[missing_street, "community_id"].unique().tolist()
+        rows = conn.execute(sa.text("SELECT id, street_id FROM community WHERE id = ANY(:ids)"),
+                            {"ids": cids}).all()
+        cmap = {r[0]: r[1] for r in rows}
+        df.loc[missing_street, "street_id"] = df.loc[missing_street, "community_id"].map(cmap)
+    for col in ("street_id", "community_id", "estate_id", "building_id", "grid_id",
+                "grid_version_id"):
+        df[col] = df[col].astype("Int64").where(df[col] >= 0)
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+def _empty_frame() -> pd.DataFrame:
+    cols = ["street_id", "community_id", "estate_id", "building_id", "grid_id", "grid_version_id"]
+    df = pd.DataFrame({c: pd.Series([], dtype="Int64") for c in cols})
+    df["located_by"] = pd.Series([], dtype=object)
+    df["grid_distance_m"] = pd.Series([], dtype=float)
+    df["near_boundary"] = pd.Series([], dtype=bool)
+    df["boundary_distance_m"] = pd.Series([], dtype=float)
+    return df
+
+
+def _as_utc64(at: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+    arr = np.asarray(at)
+    if arr.dtype.kind == "M":
+        return arr.astype("datetime64[us]")
+    s = pd.to_datetime(pd.Series(arr), utc=True)
+    return s.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+
+
+_FAR_FUTURE = np.datetime64("9999-01-01T00:00:00", "us")
+
+
+def _load_grids(conn: Connection, bbox: tuple[float, float, float, float]) -> dict[str, Any]:
+    rows = conn.execute(
+        sa.text(
+            """
+            SELECT gg.grid_id, gg.version_id, gv.community_id, gv.valid_from, gv.valid_to,
+                   ST_AsBinary(gg.geom)
+            FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
+            WHERE gv.status IN ('active', 'retired') AND gv.valid_from IS NOT NULL
+              AND gg.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)
+            ORDER BY gg.grid_id, gg.version_id
+            """
+        ),
+        dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)),
+    ).all()
+
+    def ts(values: list[Any]) -> npt.NDArray[np.datetime64]:
+        return np.array([
+            np.datetime64(v.astimezone(dt.UTC).replace(tzinfo=None), "us")
+            if v is not None else _FAR_FUTURE for v in values
+        ], dtype="datetime64[us]")
+
+    return {
+        "grid_id": np.array([r[0] for r in rows], dtype=np.int64),
+        "version_id": np.array([r[1] for r in rows], dtype=np.int64),
+        "community_id": np.array([r[2] for r in rows], dtype=np.int64),
+        "valid_from": ts([r[3] for r in rows]),
+        "valid_to": ts([r[4] for r in rows]),
+        "geom": shapely.from_wkb([bytes(r[5]) for r in rows]) if rows
+        else np.array([], dtype=object),
+    }
+
+
+def _nearest_valid(grid: dict[str, Any], mgeoms: npt.NDArray[Any], x: npt.NDArray[np.float64],
+                   y: npt.NDArray[np.float64], at64: npt.NDArray[np.datetime64],
+                   miss: npt.NDArray[np.int64], grid_row: npt.NDArray[np.int64],
+                   grid_dist: npt.NDArray[np.float64]) -> None:
+    """Nearest grid per missed point among versions valid at its time (one tree per time slice)."""
+    edges = np.unique(np.concatenate([grid["valid_from"], grid["valid_to"]]))
+    slice_of = np.searchsorted(edges, at64[miss], side="right")
+    for s in np.unique(slice_of):
+        sel = miss[slice_of == s]
+        t = at64[sel[0]]
+        valid = np.flatnonzero((grid["valid_from"] <= t) & (t < grid["valid_to"]))
+        if not len(valid):
+            continue
+        tree = shapely.STRtree(mgeoms[valid])
+        idx, dist = tree.query_nearest(shapely.points(x[sel], y[sel]), return_distance=True,
+                                       all_matches=False)
+        grid_row[sel[idx[0]]] = valid[idx[1]]
+        grid_dist[sel[idx[0]]] = dist
+
+
+# --------------------------------------------------------------------------------------
+# single point (one SQL statement)
+# --------------------------------------------------------------------------------------
+
+_LOCATE_SQL = sa.text(
+    """
+    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g,
+                      CAST(:at AS timestamptz) AS t)
+    SELECT st.id AS street_id, st.code AS street_code, st.name AS street_name,
+           cm.id AS community_id, cm.code AS community_code, cm.name AS community_name,
+           es.id AS estate_id, es.code AS estate_code, es.name AS estate_name,
+           bd.id AS building_id, bd.code AS building_code, bd.name AS building_name,
+           COALESCE(gi.grid_id, gn.grid_id) AS grid_id,
+           COALESCE(gi.version_id, gn.version_id) AS grid_version_id,
+           COALESCE(gi.community_id, gn.community_id) AS grid_community_id,
+           gi.grid_id IS NOT NULL AS inside,
+           gi.n_match AS n_match,
+           CASE WHEN gi.grid_id IS NOT NULL
+                THEN ST_Distance(ST_Boundary(gi.geom)::geography, p.g::geography) END
+                AS boundary_distance_m,
+           CASE WHEN gi.grid_id IS NULL AND gn.grid_id IS NOT NULL
+                THEN ST_Distance(gn.geom::geography, p.g::geography) END AS grid_distance_m
+    FROM p
+    LEFT JOIN LATERAL (SELECT id, code, name FROM street s WHERE ST_Intersects(s.geom, p.g)
+                       ORDER BY id LIMIT 1) st ON true
+    LEFT JOIN LATERAL (SELECT id, code, name, street_id FROM community c
+                       WHERE ST_Intersects(c.geom, p.g) ORDER BY id LIMIT 1) cm ON true
+    LEFT JOIN LATERAL (SELECT id, code, name FROM estate e WHERE ST_Intersects(e.geom, p.g)
+                       ORDER BY id LIMIT 1) es ON true
+    LEFT JOIN LATERAL (SELECT id, code, name FROM building b WHERE ST_Intersects(b.geom, p.g)
+                       ORDER BY id LIMIT 1) bd ON true
+    LEFT JOIN LATERAL (
+        SELECT gg.grid_id, gg.version_id, gv.community_id, gg.geom,
+               count(*) OVER () AS n_match
+        FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
+        WHERE ST_Intersects(gg.geom, p.g) AND gv.status IN ('active', 'retired')
+          AND gv.valid_from <= p.t AND (gv.valid_to IS NULL OR p.t < gv.valid_to)
+        ORDER BY gg.grid_id LIMIT 1) gi ON true
+    LEFT JOIN LATERAL (
+        -- KNN in degrees picks candidates, the metric (geography) distance decides
+        SELECT k.* FROM (
+            SELECT gg.grid_id, gg.version_id, gv.community_id, gg.geom
+            FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
+            WHERE gi.grid_id IS NULL AND gv.status IN ('active', 'retired')
+              AND gv.valid_from <= p.t AND (gv.valid_to IS NULL OR p.t < gv.valid_to)
+            ORDER BY gg.geom <-> p.g LIMIT 8) k
+        ORDER BY ST_Distance(k.geom::geography, p.g::geography), k.grid_id LIMIT 1) gn ON true
+    """
+)
+
+
+def locate_point(conn: Connection, lon: float, lat: float, at: dt.datetime | None = None,
+                 *, near_boundary_m: float = 10.0) -> dict[str, Any]:
+    """Locate one WGS84 point (one SQL statement with index lookups).
+
+    Parameters
+    ----------
+    lon, lat:
+        WGS84 coordinates.
+    at:
+        Report time selecting the grid version; defaults to now.
+    near_boundary_m:
+        Distance to the grid boundary under which ``near_boundary`` is true.
+
+    Returns
+    -------
+    dict
+        ``street_id/code/name``, ``community_id/code/name``, ``estate_id/code/name``,
+        ``building_id/code/name``, ``grid_id``, ``grid_code``, ``grid_name``,
+        ``grid_version_id``, ``located_by`` (grid | nearest_grid | none),
+        ``grid_distance_m`` (fallback only), ``near_boundary``, ``boundary_distance_m``.
+    """
+    when = at or dt.datetime.now(dt.UTC)
+    row = conn.execute(_LOCATE_SQL, {"lon": lon, "lat": lat, "at": when}).mappings().one()
+    res = dict(row)
+    inside = bool(res.pop("inside"))
+    n_match = res.pop("n_match") or 0
+    grid_comm = res.pop("grid_community_id")
+    if res["community_id"] is None and grid_comm is not None:
+        c = conn.execute(sa.text("SELECT c.id, c.code, c.name, c.street_id FROM community c "
+                                 "WHERE c.id = :id"), {"id": grid_comm}).one()
+        res.update(community_id=c[0], community_code=c[1], community_name=c[2])
+        if res["street_id"] is None:
+            s = conn.execute(sa.text("SELECT id, code, name FROM street WHERE id = :id"),
+                             {"id": c[3]}).one()
+            res.update(street_id=s[0], street_code=s[1], street_name=s[2])
+    res["grid_code"] = res["grid_name"] = None
+    if res["grid_id"] is not None:
+        g = conn.execute(sa.text("SELECT grid_code, name FROM grid WHERE id = :id"),
+                         {"id": res["grid_id"]}).one()
+        res["grid_code"], res["grid_name"] = g[0], g[1]
+    res["located_by"] = "grid" if inside else ("nearest_grid" if res["grid_id"] else "none")
+    bd = res["boundary_distance_m"]
+    res["near_boundary"] = bool(inside and (n_match > 1 or (bd is not None and bd <= near_boundary_m)))
+    if not res["near_boundary"]:
+        res["boundary_distance_m"] = bd if inside else None
+    return res
+
+
+# --------------------------------------------------------------------------------------
+# re-assignment after a redraw
+# --------------------------------------------------------------------------------------
+
+_REASSIGN_SQL = sa.text(
+    """
+    WITH target AS (
+        SELECT i.id, i.geom FROM incident i
+        WHERE i.state = ANY(:open_states)
+          AND (i.community_id = :cid
+               OR i.grid_id IN (SELECT g.id FROM grid g WHERE g.community_id = :cid))
+    ), pick AS (
+        SELECT t.id, n.grid_id, n.version_id, n.inside, n.dist, n.bdist
+        FROM target t
+        CROSS JOIN LATERAL (
+            SELECT k.grid_id, k.version_id, ST_Intersects(k.geom, t.geom) AS inside,
+                   ST_Distance(k.geom::geography, t.geom::geography) AS dist,
+                   ST_Distance(ST_Boundary(k.geom)::geography, t.geom::geography) AS bdist
+            FROM (SELECT gg.grid_id, gg.version_id, gg.geom
+                  FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
+                  WHERE gv.community_id = :cid AND gv.status = 'active'
+                  ORDER BY gg.geom <-> t.geom LIMIT 8) k
+            ORDER BY ST_Intersects(k.geom, t.geom) DESC,
+                     ST_Distance(k.geom::geography, t.geom::geography), k.grid_id LIMIT 1) n
+    )
+    UPDATE incident i SET
+        grid_id = p.grid_id, grid_version_id = p.version_id,
+        located_by = CASE WHEN p.inside THEN 'grid' ELSE 'nearest_grid' END,
+        grid_distance_m = CASE WHEN p.inside THEN NULL ELSE p.dist END,
+        near_boundary = p.inside AND p.bdist <= :near_m,
+        boundary_distance_m = CASE WHEN p.inside AND p.bdist <= :near_m THEN p.bdist END
+    FROM pick p WHERE i.id = p.id
+    """
+)
+
+
+def reassign_open(conn: Connection, community_id: int, *, near_boundary_m: float = 10.0) -> int:
+    """Re-assign the open incidents of a community to the grids of its active version.
+
+    Called by ``grids.activate`` in the same transaction after a redraw is activated. Closed,
+    evaluated and voided incidents keep the grid they were handled in.
+
+    Returns
+    -------
+    int
+        Number of incidents re-assigned.
+    """
+    with conn.begin_nested():
+        res = conn.execute(_REASSIGN_SQL, {"cid": community_id, "open_states": list(OPEN_STATES),
+                                           "near_m": near_boundary_m})
+    return int(res.rowcount or 0)
