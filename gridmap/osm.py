@@ -27,7 +27,7 @@ import re
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,12 +45,16 @@ from gridmap import blocks as blocks_mod
 from gridmap import crs, population
 from gridmap.blocks import BlockParams
 from gridmap.errors import InputTooLarge, Problem, ValidationError
+from gridmap.ingest import POLYGONAL, ROW_COL, Progress, repair_geometries
 from gridmap.population import PopulationParams
 
 Geoms = npt.NDArray[np.object_]
 Mask = npt.NDArray[np.bool_]
-ProgressFn = Callable[[str, int, "int | None"], None]
-"""``progress(stage, rows_done, rows_total_or_None)``; called at each stage."""
+ProgressFn = Progress
+"""``progress(stage, rows_done, rows_total_or_None)`` (:class:`gridmap.ingest.Progress`)."""
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    "points": ("Point",), "lines": ("LineString",), "multipolygons": POLYGONAL,
+}
 
 ATTRIBUTION = "Data © OpenStreetMap contributors, ODbL 1.0 (https://www.openstreetmap.org/copyright)"
 
@@ -137,6 +141,7 @@ class OsmImportReport:
     estimated_buildings: int = 0
     estimated_residents: int = 0
     estimated_households: int = 0
+    residential_without_estate: int = 0
     metric_crs: str = ""
     notes: list[str] = field(default_factory=list)
     attribution: str = ATTRIBUTION
@@ -151,7 +156,7 @@ class OsmImportReport:
         out = [f"OSM import of {self.source}" + (" (dry run: nothing written)" if self.dry_run
                                                  else f" (import run {self.import_id})")]
         out.append("read: " + ", ".join(f"{k} {v}" for k, v in self.read.items()))
-        out.append("inserted: " + ", ".join(f"{k} {v}" for k, v in self.inserted.items()))
+        out.append(("would insert: " if self.dry_run else "inserted: ") + ", ".join(f"{k} {v}" for k, v in self.inserted.items()))
         if any(self.skipped_existing.values()):
             out.append("already present (skipped): " + ", ".join(
                 f"{k} {v}" for k, v in self.skipped_existing.items() if v))
@@ -234,20 +239,14 @@ def _read_layer(path: Path, layer: str, conf: str, keys: list[str]) -> tuple[pd.
     return frame, (wkb if wkb is not None else np.array([], dtype=object))
 
 
-def _polygonal(g: Any) -> Any:
-    """The polygonal part of a repaired geometry as (Multi)Polygon, or None if none."""
-    parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
-    if not parts:
-        return None
-    polys = [q for p in parts for q in shapely.get_parts(p)]
-    merged = shapely.union_all(polys) if len(polys) > 1 else polys[0]
-    return None if merged.is_empty else merged
-
-
 def decode_geometries(
     wkb: npt.NDArray[Any], osm_ids: npt.NDArray[np.object_], layer: str
 ) -> tuple[Geoms, list[dict[str, str]], list[dict[str, str]]]:
-    """Decode WKB from GDAL, repairing invalid geometries and dropping undecodable ones.
+    """Decode WKB from GDAL, repairing invalid geometries and dropping unusable ones.
+
+    Undecodable WKB (rings GDAL could not close, typically clipped at the extract edge)
+    is dropped here; the rest goes through :func:`gridmap.ingest.repair_geometries`
+    (``make_valid``; degenerate results dropped).
 
     Returns
     -------
@@ -255,33 +254,34 @@ def decode_geometries(
         ``geoms`` has None where a feature was dropped; ``repaired``/``dropped`` list
         ``{"osm_id", "layer", "reason"}``.
     """
-    geoms = np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
+    n = len(wkb)
+    decoded = np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
+    missing = shapely.is_missing(decoded) if n else np.zeros(0, dtype=bool)
     repaired: list[dict[str, str]] = []
-    dropped: list[dict[str, str]] = []
-    missing = np.array([g is None for g in geoms], dtype=bool)
-    for i in np.flatnonzero(missing):
-        dropped.append({"osm_id": str(osm_ids[i]), "layer": layer,
-                        "reason": "undecodable geometry (ring too short, clipped at extract edge?)"})
-    present = ~missing
-    valid = np.ones(len(geoms), dtype=bool)
-    if present.any():
-        valid[present] = shapely.is_valid(geoms[present])
-    for i in np.flatnonzero(present & ~valid):
-        reason = shapely.is_valid_reason(geoms[i])
-        fixed = shapely.make_valid(geoms[i])
-        if layer == "multipolygons":
-            fixed = _polygonal(fixed)
-        elif layer == "lines":
-            fixed = fixed if fixed.geom_type == "LineString" and fixed.length > 0 else None
-        if fixed is None or fixed.is_empty:
-            geoms[i] = None
+    dropped: list[dict[str, str]] = [
+        {"osm_id": str(osm_ids[i]), "layer": layer,
+         "reason": "undecodable geometry (ring too short, clipped at the extract edge?)"}
+        for i in np.flatnonzero(missing)
+    ]
+    out = np.full(n, None, dtype=object)
+    present = np.flatnonzero(~missing)
+    if len(present) == 0:
+        return out, repaired, dropped
+    gdf = gpd.GeoDataFrame({ROW_COL: present + 1}, geometry=list(decoded[present]), crs=4326)
+    fixed, problems = repair_geometries(gdf, allowed_types=_ALLOWED[layer])
+    for p in problems:
+        item = {"osm_id": str(osm_ids[(p.row or 1) - 1]), "layer": layer, "reason": p.reason}
+        (repaired if "repaired" in p.reason else dropped).append(item)
+    rows = np.asarray(fixed[ROW_COL], dtype=np.int64) - 1
+    out[rows] = np.asarray(fixed.geometry.values, dtype=object)
+    if layer == "lines":
+        bad = np.flatnonzero(~shapely.is_missing(out) & (shapely.get_type_id(out) != 1))
+        for i in bad:
             dropped.append({"osm_id": str(osm_ids[i]), "layer": layer,
-                            "reason": f"degenerate geometry ({reason})"})
-        else:
-            geoms[i] = fixed
-            repaired.append({"osm_id": str(osm_ids[i]), "layer": layer,
-                             "reason": f"made valid ({reason})"})
-    return geoms, repaired, dropped
+                            "reason": "degenerate line (no length after repair)"})
+            out[i] = None
+            repaired[:] = [r for r in repaired if r["osm_id"] != str(osm_ids[i])]
+    return out, repaired, dropped
 
 
 def read_osm(path: Path, keys: list[str]) -> tuple[dict[str, Layer], list[dict[str, str]],
@@ -709,6 +709,13 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
     _progress(progress, "link", 0, None)
     link_buildings_to_estates(conn)
     link_to_communities(conn)
+    report.residential_without_estate = int(conn.execute(sa.text(
+        "SELECT count(*) FROM building WHERE import_id = :id AND residential "
+        "AND estate_id IS NULL"), {"id": import_id}).scalar_one())
+    if report.residential_without_estate:
+        report.notes.append(
+            f"{report.residential_without_estate} residential buildings lie in no estate and no "
+            "street block (outside the road network's closed faces)")
     report.notes.append(
         f"measured in {metric.name}; repaired {len(report.repaired)}, dropped "
         f"{len(report.dropped)} geometries")
