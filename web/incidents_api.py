@@ -1,0 +1,529 @@
+"""Incident JSON API: locate, incidents (GeoJSON, paginated), transitions,
+aggregates for the heatmap and the per-grid choropleth, overdue cases, hotspots.
+
+Every endpoint is a thin caller of the ``gridmap`` library (``locate``,
+``incidents``, ``hotspots``, ``indicators``). This module only parses and checks
+request parameters (400 with a message listing every bad parameter), applies the
+viewer's role and area scope, and shapes the JSON.
+
+A whole district's incidents are never sent as one GeoJSON: ``/api/incidents``
+needs a bbox and is paginated (at most :data:`MAX_PAGE_SIZE` features per page),
+and ``/api/aggregates/heat`` switches from raw points to per-cell counts above
+:data:`HEAT_POINT_THRESHOLD` points.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gridmap.errors import PermissionDenied, Problem, ValidationError
+from web import auth, db
+
+bp = Blueprint("incidents_api", __name__, url_prefix="/api")
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+HEAT_POINT_THRESHOLD = 20_000
+"""Above this many matching incidents the heat endpoint returns per-cell counts."""
+MAX_BBOX_SPAN_DEG = 2.0
+"""Largest accepted bbox side (degrees): roughly a whole Chinese district."""
+MAX_WINDOW_DAYS = 400
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+READ_ROLES = ("supervisor", "officer")  # admin passes every role check
+WRITE_ROLES = ("supervisor", "officer")
+
+
+# --------------------------------------------------------------------------------------
+# Parameter parsing (pure functions; each collects Problems instead of raising early)
+# --------------------------------------------------------------------------------------
+
+
+def parse_bbox(
+    raw: str | None, problems: list[Problem], *, required: bool = True
+) -> tuple[float, float, float, float] | None:
+    """Parse ``minlon,minlat,maxlon,maxlat`` (WGS84 degrees).
+
+    Appends a :class:`Problem` for a missing, malformed, inverted, out-of-range or
+    too large box (larger than :data:`MAX_BBOX_SPAN_DEG` on a side).
+    """
+    if raw is None or raw.strip() == "":
+        if required:
+            problems.append(Problem("bbox is required: minlon,minlat,maxlon,maxlat", field="bbox"))
+        return None
+    parts = raw.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        problems.append(Problem("bbox must be four numbers: minlon,minlat,maxlon,maxlat", field="bbox"))
+        return None
+    x0, y0, x1, y1 = values
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        problems.append(Problem("bbox is outside WGS84 longitude/latitude ranges", field="bbox"))
+        return None
+    if x0 >= x1 or y0 >= y1:
+        problems.append(Problem("bbox min must be less than max", field="bbox"))
+        return None
+    if x1 - x0 > MAX_BBOX_SPAN_DEG or y1 - y0 > MAX_BBOX_SPAN_DEG:
+        problems.append(
+            Problem(f"bbox is larger than {MAX_BBOX_SPAN_DEG} degrees on a side; zoom in", field="bbox")
+        )
+        return None
+    return (x0, y0, x1, y1)
+
+
+def parse_int(
+    args: Mapping[str, str], name: str, default: int | None, lo: int, hi: int,
+    problems: list[Problem],
+) -> int | None:
+    """Parse an integer parameter within ``[lo, hi]``; ``default`` when absent."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(Problem(f"{name} must be an integer", field=name))
+        return default
+    if not lo <= value <= hi:
+        problems.append(Problem(f"{name} must be between {lo} and {hi}", field=name))
+        return default
+    return value
+
+
+def parse_float(
+    args: Mapping[str, Any], name: str, lo: float, hi: float, problems: list[Problem],
+    *, required: bool = True,
+) -> float | None:
+    """Parse a finite float within ``[lo, hi]``."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        if required:
+            problems.append(Problem(f"{name} is required", field=name))
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        problems.append(Problem(f"{name} must be a number", field=name))
+        return None
+    if not math.isfinite(value) or not lo <= value <= hi:
+        problems.append(Problem(f"{name} must be between {lo} and {hi}", field=name))
+        return None
+    return value
+
+
+def parse_datetime(raw: str | None, name: str, problems: list[Problem]) -> datetime | None:
+    """Parse an ISO 8601 timestamp; naive values are taken as UTC."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(Problem(f"{name} must be an ISO 8601 date or timestamp", field=name))
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def parse_window(
+    args: Mapping[str, str], problems: list[Problem], *, now: datetime | None = None,
+    default: str | None = "30d",
+) -> tuple[datetime | None, datetime | None]:
+    """Time window from ``window`` (24h | 7d | 30d | custom | all) and ``start``/``end``.
+
+    ``start``/``end`` alone imply ``custom``. The window must not be longer than
+    :data:`MAX_WINDOW_DAYS` days and ``end`` must be after ``start``.
+    """
+    now = now or datetime.now(UTC)
+    start = parse_datetime(args.get("start"), "start", problems)
+    end = parse_datetime(args.get("end"), "end", problems)
+    window = args.get("window") or ("custom" if (start or end) else default)
+    if window is None or window == "all":
+        return start, end
+    if window in WINDOWS:
+        end = end or now
+        return end - WINDOWS[window], end
+    if window != "custom":
+        problems.append(
+            Problem("window must be one of 24h, 7d, 30d, custom, all", field="window")
+        )
+        return None, None
+    if start is None and "start" not in {p.field for p in problems}:
+        problems.append(Problem("a custom window needs start", field="start"))
+        return None, None
+    end = end or now
+    if start is not None and end <= start:
+        problems.append(Problem("end must be after start", field="end"))
+    elif start is not None and end - start > timedelta(days=MAX_WINDOW_DAYS):
+        problems.append(Problem(f"window longer than {MAX_WINDOW_DAYS} days", field="start"))
+    return start, end
+
+
+def parse_list(
+    args: Mapping[str, str], name: str, allowed: Iterable[str] | None, problems: list[Problem]
+) -> list[str] | None:
+    """Comma-separated (or repeated) values, each checked against ``allowed``."""
+    getlist = getattr(args, "getlist", None)
+    raws = getlist(name) if getlist else ([args[name]] if name in args else [])
+    values = [v.strip() for raw in raws for v in raw.split(",") if v.strip()]
+    if not values:
+        return None
+    if allowed is not None:
+        allowed_set = set(allowed)
+        bad = [v for v in values if v not in allowed_set]
+        if bad:
+            problems.append(
+                Problem(f"unknown {name}: {', '.join(bad[:5])}", field=name)
+            )
+            return None
+    return values
+
+
+def check(problems: list[Problem]) -> None:
+    """Raise a 400 :class:`ValidationError` listing every problem, if any."""
+    if problems:
+        raise ValidationError("bad request parameters", problems)
+
+
+# --------------------------------------------------------------------------------------
+# Viewer and role checks
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: username, role and area scope.
+
+    ``community_ids`` is ``None`` for unscoped roles (the whole district) and the
+    supervisor's community ids otherwise (see :func:`web.auth.scope_community_ids`).
+    """
+
+    username: str
+    role: str
+    community_ids: tuple[int, ...] | None = None
+
+    @property
+    def scoped(self) -> bool:
+        """True when the viewer only sees incidents of their own area."""
+        return self.community_ids is not None
+
+
+def current_viewer() -> Viewer | None:
+    """The logged-in user as a :class:`Viewer`, or ``None`` when anonymous."""
+    user = auth.current_user()
+    if user is None:
+        return None
+    scope = auth.scope_community_ids()
+    return Viewer(
+        username=user.username,
+        role=user.role,
+        community_ids=None if scope is None else tuple(scope),
+    )
+
+
+def viewer_required() -> Viewer:
+    """The current viewer; only called behind :func:`web.auth.roles_required`."""
+    viewer = current_viewer()
+    if viewer is None:  # pragma: no cover - roles_required already answered 401
+        raise PermissionDenied("login required / 请先登录")
+    return viewer
+
+
+# --------------------------------------------------------------------------------------
+# Filters shared by list / heat / hotspots / overdue
+# --------------------------------------------------------------------------------------
+
+
+def _catalogue() -> dict[str, list[str]]:
+    """Allowed values for category, status, urgency and source (from the library)."""
+    from gridmap import incidents
+
+    with db.read() as conn:
+        cats = incidents.category_codes(conn)
+    return {
+        "category": list(cats),
+        "status": list(incidents.STATES),
+        "urgency": list(incidents.URGENCIES),
+        "source": list(incidents.SOURCES),
+    }
+
+
+def parse_filters(
+    args: Mapping[str, str], problems: list[Problem], viewer: Viewer | None, *,
+    bbox_required: bool = False, window_default: str | None = "30d",
+) -> dict[str, Any]:
+    """Build the library filter mapping from query parameters and the viewer's scope."""
+    allowed = _catalogue()
+    start, end = parse_window(args, problems, default=window_default)
+    filters: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "categories": parse_list(args, "category", allowed["category"], problems),
+        "statuses": parse_list(args, "status", allowed["status"], problems),
+        "urgencies": parse_list(args, "urgency", allowed["urgency"], problems),
+        "sources": parse_list(args, "source", allowed["source"], problems),
+        "bbox": parse_bbox(args.get("bbox"), problems, required=bbox_required),
+    }
+    grid_id = parse_int(args, "grid_id", None, 1, 2**31 - 1, problems)
+    if grid_id is not None:
+        filters["grid_ids"] = [grid_id]
+    if viewer is not None and viewer.community_ids is not None:
+        filters["community_ids"] = list(viewer.community_ids)
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+# --------------------------------------------------------------------------------------
+# Serialisation
+# --------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def incident_feature(row: Mapping[str, Any], viewer: Viewer | None) -> dict[str, Any]:
+    """One incident as a GeoJSON Feature, personal data masked for ``viewer``."""
+    from gridmap import incidents
+
+    props = {k: _jsonable(v) for k, v in row.items() if k not in ("lon", "lat", "geom")}
+    if viewer is None:
+        visible = incidents.masked_for(props, role=None)
+    elif viewer.community_ids is None:
+        visible = incidents.masked_for(props, role=viewer.role, street_ids=None, community_ids=None)
+    else:
+        visible = incidents.masked_for(
+            props, role=viewer.role, street_ids=(), community_ids=viewer.community_ids
+        )
+    return {
+        "type": "Feature",
+        "id": row.get("id"),
+        "geometry": {"type": "Point", "coordinates": [row.get("lon"), row.get("lat")]},
+        "properties": visible,
+    }
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    resp = jsonify(body)
+    resp.status_code = status
+    return resp
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; 400 if it is not one (413 is raised by Flask)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError("request body must be a JSON object")
+    return data
+
+
+# --------------------------------------------------------------------------------------
+# Endpoints
+# --------------------------------------------------------------------------------------
+
+
+@bp.get("/locate")
+def locate() -> Response:
+    """Street, community, estate, building and grid of a point (open to any user)."""
+    from gridmap import locate as locate_lib
+
+    problems: list[Problem] = []
+    lon = parse_float(request.args, "lon", -180, 180, problems)
+    lat = parse_float(request.args, "lat", -90, 90, problems)
+    at = parse_datetime(request.args.get("at"), "at", problems)
+    check(problems)
+    assert lon is not None and lat is not None
+    with db.read() as conn:
+        settings = current_app.extensions["gridmap.settings"]
+        result = locate_lib.locate_point(
+            conn, lon, lat, at=at, near_boundary_m=settings.near_boundary_m
+        )
+    return _json({k: _jsonable(v) for k, v in result.items()})
+
+
+@bp.get("/incidents")
+@auth.roles_required(*READ_ROLES)
+def list_incidents() -> Response:
+    """A page of incidents in a bbox as a GeoJSON FeatureCollection."""
+    from gridmap import incidents
+
+    viewer = current_viewer()
+    problems: list[Problem] = []
+    filters = parse_filters(request.args, problems, viewer, bbox_required=True)
+    page = parse_int(request.args, "page", 1, 1, 100_000, problems) or 1
+    size = parse_int(request.args, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, problems)
+    check(problems)
+    with db.read() as conn:
+        result = incidents.list_incidents(conn, filters, page, size or DEFAULT_PAGE_SIZE)
+    rows = result["items"]
+    return _json(
+        {
+            "type": "FeatureCollection",
+            "features": [incident_feature(r, viewer) for r in rows],
+            "page": page,
+            "page_size": size,
+            "total": result["total"],
+        }
+    )
+
+
+@bp.post("/incidents")
+@auth.roles_required(*WRITE_ROLES)
+def create_incident() -> Response:
+    """Create an incident from a JSON object (located and deadline set by the library)."""
+    from gridmap import incidents
+
+    viewer = current_viewer()
+    assert viewer is not None
+    data = json_body()
+    with db.write() as conn:
+        row = incidents.create(conn, data, actor=viewer.username)
+    return _json(incident_feature(row, viewer), 201)
+
+
+@bp.get("/incidents/<int:incident_id>")
+@auth.roles_required(*READ_ROLES)
+def get_incident(incident_id: int) -> Response:
+    """One incident with its transition history."""
+    from gridmap import incidents
+
+    viewer = current_viewer()
+    with db.read() as conn:
+        row = incidents.get(conn, incident_id)
+        _check_scope(row, viewer)
+        history = incidents.history(conn, incident_id)
+    feature = incident_feature(row, viewer)
+    feature["properties"]["history"] = [
+        {k: _jsonable(v) for k, v in h.items()} for h in history
+    ]
+    return _json(feature)
+
+
+@bp.post("/incidents/<int:incident_id>/transitions")
+@auth.roles_required(*WRITE_ROLES)
+def transition(incident_id: int) -> Response:
+    """Move a case to another state: body ``{"to": state, "note": text}``."""
+    from gridmap import incidents
+
+    viewer = current_viewer()
+    assert viewer is not None
+    data = json_body()
+    problems: list[Problem] = []
+    to_state = data.get("to")
+    if not isinstance(to_state, str) or to_state not in incidents.STATES:
+        problems.append(Problem(f"to must be one of {', '.join(incidents.STATES)}", field="to"))
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        problems.append(Problem("note must be text of at most 2000 characters", field="note"))
+    check(problems)
+    with db.write() as conn:
+        row = incidents.get(conn, incident_id)
+        _check_scope(row, viewer)
+        incidents.transition(conn, incident_id, str(to_state), actor=viewer.username, note=note)
+        row = incidents.get(conn, incident_id)
+    return _json(incident_feature(row, viewer))
+
+
+def _check_scope(row: Mapping[str, Any], viewer: Viewer | None) -> None:
+    """Supervisors may only read or act on incidents of their own area."""
+    if viewer is None or viewer.community_ids is None:
+        return
+    if row.get("community_id") in viewer.community_ids:
+        return
+    raise PermissionDenied("incident is outside your area / 不在您的管辖范围")
+
+
+@bp.get("/aggregates/heat")
+@auth.roles_required(*READ_ROLES)
+def heat() -> Response:
+    """Heatmap data: raw points when few, else per-cell counts with normalised intensity."""
+    from gridmap import hotspots
+
+    viewer = current_viewer()
+    problems: list[Problem] = []
+    filters = parse_filters(request.args, problems, viewer, bbox_required=True)
+    zoom = parse_int(request.args, "zoom", 14, 0, 22, problems)
+    check(problems)
+    threshold = int(current_app.config.get("HEAT_POINT_THRESHOLD", HEAT_POINT_THRESHOLD))
+    with db.read() as conn:
+        result = hotspots.heat_counts(
+            conn, bbox=filters.pop("bbox"), zoom=zoom, filters=filters, point_threshold=threshold
+        )
+    return _json(result)
+
+
+@bp.get("/aggregates/grids")
+@auth.roles_required(*READ_ROLES)
+def grid_indicators() -> Response:
+    """Per-grid indicators (结案率, 按期结案率, 超期未结) for the choropleth, in a bbox."""
+    from gridmap import indicators
+
+    viewer = current_viewer()
+    problems: list[Problem] = []
+    start, end = parse_window(request.args, problems, default="30d")
+    bbox = parse_bbox(request.args.get("bbox"), problems, required=True)
+    check(problems)
+    assert start is not None and end is not None
+    scope = _scope_kwargs(viewer)
+    with db.read() as conn:
+        fc = indicators.grid_choropleth(conn, start, end, bbox=bbox, **scope)
+    return _json(fc)
+
+
+def _scope_kwargs(viewer: Viewer | None) -> dict[str, Any]:
+    if viewer is not None and viewer.community_ids is not None:
+        return {"community_ids": list(viewer.community_ids)}
+    return {}
+
+
+@bp.get("/incidents/overdue")
+@auth.roles_required(*READ_ROLES)
+def overdue() -> Response:
+    """Open cases past their deadline, most overdue first (paginated, not a GeoJSON dump)."""
+    from gridmap import incidents
+
+    viewer = current_viewer()
+    problems: list[Problem] = []
+    filters = parse_filters(request.args, problems, viewer, window_default="all")
+    page = parse_int(request.args, "page", 1, 1, 100_000, problems) or 1
+    size = parse_int(request.args, "page_size", 50, 1, MAX_PAGE_SIZE, problems) or 50
+    check(problems)
+    filters["overdue"] = True
+    with db.read() as conn:
+        result = incidents.list_incidents(conn, filters, page, size)
+    return _json(
+        {
+            "type": "FeatureCollection",
+            "features": [incident_feature(r, viewer) for r in result["items"]],
+            "page": page,
+            "page_size": size,
+            "total": result["total"],
+        }
+    )
+
+
+@bp.get("/hotspots")
+@auth.roles_required(*READ_ROLES)
+def hotspot_list() -> Response:
+    """Grids (or H3 cells) whose counts are significantly high (Getis-Ord Gi*)."""
+    from gridmap import hotspots
+
+    viewer = current_viewer()
+    problems: list[Problem] = []
+    level = request.args.get("level", "grid")
+    if level not in ("grid", "h3"):
+        problems.append(Problem("level must be grid or h3", field="level"))
+    filters = parse_filters(request.args, problems, viewer)
+    check(problems)
+    with db.read() as conn:
+        result = hotspots.hotspots(conn, level, filters)
+    return _json(result)
