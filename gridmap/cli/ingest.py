@@ -2,9 +2,134 @@
 
 from __future__ import annotations
 
-from gridmap.cli import main
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.errors import ValidationError
 
 
 @main.group("import")
 def import_() -> None:
     """Import boundaries, OSM extracts and incidents (validated, all-or-nothing)."""
+
+
+class TerminalProgress:
+    """Renders :class:`gridmap.ingest.Progress` calls on stderr when it is a terminal."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._stage: str | None = None
+        self._started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if stage != self._stage:
+            if self._stage is not None:
+                click.echo("", err=True)
+            self._stage, self._started, self._last = stage, now, 0.0
+        finished = total is not None and done >= total
+        if not finished and now - self._last < 0.2:
+            return
+        self._last = now
+        elapsed = max(now - self._started, 1e-6)
+        of = f"/{total}" if total is not None else ""
+        click.echo(f"\r{stage:>9}: {done}{of} rows, {done / elapsed:,.0f} rows/s  ", err=True,
+                   nl=False)
+
+    def close(self) -> None:
+        if self.enabled and self._stage is not None:
+            click.echo("", err=True)
+
+
+def _parse_region(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    try:
+        parts = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or parts[0] >= parts[2] or parts[1] >= parts[3]:
+        raise ValidationError(
+            f"--region {value!r} must be lon_min,lat_min,lon_max,lat_max (e.g. 121.0,30.9,121.9,31.5)")
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+@import_.command("boundaries")
+@click.argument("level", type=click.Choice(["district", "street", "community", "estate",
+                                             "building"]))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--crs", help="CRS of the file when it declares none, e.g. EPSG:4326 or EPSG:4549.")
+@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+              default="wgs84", show_default=True,
+              help="Lon/lat system of the data; gcj02/bd09 are converted to WGS84 explicitly.")
+@click.option("--dry-run", is_flag=True, help="Validate and print the report; write nothing.")
+@click.option("--code-field", default="code", show_default=True)
+@click.option("--name-field", default="name", show_default=True)
+@click.option("--parent-field", default="parent_code", show_default=True)
+@click.option("--households-field", default="households", show_default=True)
+@click.option("--residents-field", default="residents", show_default=True)
+@click.option("--levels-field", default="levels", show_default=True)
+@click.option("--synthetic", is_flag=True,
+              help="Mark rows as synthetic (generated) data; unknown codes become warnings.")
+@click.option("--on-existing", type=click.Choice(["update", "skip", "error"]), default="update",
+              show_default=True, help="What to do with codes already in the database.")
+@click.option("--region", help="Expected bbox lon_min,lat_min,lon_max,lat_max (default: extent"
+              " of the boundaries in the database ± 0.5°, or China when empty).")
+@click.option("--outside-tolerance", type=float, default=0.01, show_default=True,
+              help="Share of its area a street/community may lie outside its parent.")
+@click.option("--outside-min-m2", type=float, default=50.0, show_default=True,
+              help="Area outside the parent always tolerated, in m².")
+@pass_app
+@report_errors
+def boundaries(
+    app: AppContext, level: str, file: Path, crs: str | None, coords: str, dry_run: bool,
+    code_field: str, name_field: str, parent_field: str, households_field: str,
+    residents_field: str, levels_field: str, synthetic: bool, on_existing: str,
+    region: str | None, outside_tolerance: float, outside_min_m2: float,
+) -> None:
+    """Import LEVEL boundaries from FILE (.geojson, .gpkg, zipped .shp, .csv).
+
+    Every problem is reported at once; with any error nothing is written (exit code 1).
+    Existing codes are updated in place (see --on-existing).
+    """
+    from gridmap import ingest
+
+    fields = ingest.FieldMap(code=code_field, name=name_field, parent=parent_field,
+                             households=households_field, residents=residents_field,
+                             levels=levels_field)
+    params = ingest.IngestParams(
+        region=_parse_region(region), outside_parent_ratio=outside_tolerance,
+        outside_parent_min_m2=outside_min_m2, on_existing=on_existing,  # type: ignore[arg-type]
+        synthetic=synthetic, source=file.name, actor="cli")
+    progress = TerminalProgress()
+    try:
+        with app.transaction() as conn:
+            report = ingest.import_boundaries(
+                conn, file, level=level, crs=crs, coords=coords, fields=fields, params=params,
+                max_bytes=app.settings.max_upload_bytes, dry_run=dry_run, progress=progress)
+    finally:
+        progress.close()
+    for line in report.summary_lines():
+        click.echo(line)
+
+
+@main.command("export")
+@click.argument("level", type=click.Choice(["district", "street", "community", "estate",
+                                             "building", "facility", "grid"]))
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_app
+@report_errors
+def export(app: AppContext, level: str, file: Path) -> None:
+    """Write LEVEL to FILE (.gpkg or .geojson, EPSG:4326), readable by QGIS and re-importable."""
+    from gridmap.export import export_level
+
+    with app.transaction() as conn:
+        count = export_level(conn, level, file)
+    click.echo(f"exported {count} {level} row(s) to {file}")
