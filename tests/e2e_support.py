@@ -10,6 +10,7 @@ Use from any test module::
 - ``web_db``: a fresh committed database (``fresh_db_url``) with :func:`seed_district`
   loaded and one account per role (``planner``, ``supervisor`` scoped to street
   ``110101001``, ``officer``, ``admin``), all with password :data:`PASSWORD`.
+- ``shared_web_db`` / ``shared_app``: the same, shared by a test module (read-only tests).
 - ``app`` / ``client``: ``create_app`` on that database (TESTING, CSRF on).
   ``login(client, "planner")`` logs in and sets ``client.csrf`` for POSTs
   (send it as header ``X-CSRFToken``).
@@ -24,6 +25,8 @@ Use from any test module::
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -153,15 +156,39 @@ class WebDB:
     ids: dict[str, Any] = field(default_factory=dict)
 
 
-@pytest.fixture
-def web_db(fresh_db_url: str) -> WebDB:
-    """Fresh database with the small district and one account per role."""
-    engine = make_engine(fresh_db_url, poolclass=sa.pool.NullPool)
+def _seeded(url: str) -> WebDB:
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         ids = seed_district(conn)
         seed_accounts(conn)
     engine.dispose()
-    return WebDB(fresh_db_url, ids)
+    return WebDB(url, ids)
+
+
+@pytest.fixture
+def web_db(fresh_db_url: str) -> WebDB:
+    """Fresh database with the small district and one account per role."""
+    return _seeded(fresh_db_url)
+
+
+_module_db_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def shared_web_db(pg_cluster: Any) -> WebDB:
+    """Like ``web_db`` but shared by one test module: for tests that only read."""
+    from tests.conftest import TEMPLATE_DB
+
+    name = f"gridmap_w{os.getpid()}_{next(_module_db_counter)}"
+    return _seeded(pg_cluster.ensure_database(name, template=TEMPLATE_DB))
+
+
+@pytest.fixture(scope="module")
+def shared_app(shared_web_db: WebDB) -> Iterator[Flask]:
+    """An app on ``shared_web_db`` (module scope)."""
+    application = make_app(shared_web_db.url)
+    yield application
+    application.extensions["gridmap.engine"].dispose()
 
 
 def make_app(db_url: str, **config: Any) -> Flask:
