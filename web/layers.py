@@ -51,24 +51,24 @@ _SIMPLE = "ST_AsGeoJSON(ST_SimplifyPreserveTopology({g}, :tol), 6)"
 # The SQL strings are constants: only bind values come from the request.
 LAYERS: dict[str, LayerSpec] = {
     "streets": LayerSpec(
-        f"SELECT id, code, name, synthetic, {_SIMPLE.format(g='geom')} AS g FROM street"
+        f"SELECT id, code, name, synthetic, {_SIMPLE.format(g='geom')} AS g FROM street"  # noqa: S608
         f" WHERE {_BBOX} ORDER BY code LIMIT :lim", 9, 2.0, 500),
     "communities": LayerSpec(
         f"""SELECT c.id, c.code, c.name, c.synthetic, s.name AS street,
                {_SIMPLE.format(g='c.geom')} AS g
             FROM community c JOIN street s ON s.id = c.street_id
-            WHERE c.{_BBOX} ORDER BY c.code LIMIT :lim""", 11, 1.0, 2000),
+            WHERE c.{_BBOX} ORDER BY c.code LIMIT :lim""", 11, 1.0, 2000),  # noqa: S608
     "estates": LayerSpec(
         f"""SELECT e.id, e.code, e.name, e.synthetic, c.name AS community,
                {_SIMPLE.format(g='e.geom')} AS g
             FROM estate e LEFT JOIN community c ON c.id = e.community_id
-            WHERE e.{_BBOX} ORDER BY e.id LIMIT :lim""", 13, 0.3, 3000),
+            WHERE e.{_BBOX} ORDER BY e.id LIMIT :lim""", 13, 0.3, 3000),  # noqa: S608
     "buildings": LayerSpec(
         f"""SELECT b.id, b.code, b.name, b.synthetic, b.residential, b.levels,
                b.households, b.residents, b.population_source, e.name AS estate,
                ST_AsGeoJSON(b.geom, 6) AS g
             FROM building b LEFT JOIN estate e ON e.id = b.estate_id
-            WHERE b.{_BBOX} ORDER BY b.id LIMIT :lim""", 15, 0.08, 5000),
+            WHERE b.{_BBOX} ORDER BY b.id LIMIT :lim""", 15, 0.08, 5000),  # noqa: S608
     "grids": LayerSpec(
         f"""SELECT g.id, g.grid_code AS code, g.name, g.synthetic, g.grid_kind,
                c.name AS community, v.generation, v.valid_from,
@@ -77,7 +77,7 @@ LAYERS: dict[str, LayerSpec] = {
             JOIN grid_version v ON v.id = gg.version_id AND v.status = 'active'
             JOIN grid g ON g.id = gg.grid_id
             JOIN community c ON c.id = g.community_id
-            WHERE gg.{_BBOX} ORDER BY g.grid_code LIMIT :lim""", 12, 0.6, 3000),
+            WHERE gg.{_BBOX} ORDER BY g.grid_code LIMIT :lim""", 12, 0.6, 3000),  # noqa: S608
     "facilities": LayerSpec(
         """SELECT f.id, f.name, f.synthetic, f.type_code, t.name_zh AS type_name_zh,
                t.name_en AS type_name_en, t.tier, f.capacity,
@@ -89,7 +89,7 @@ LAYERS: dict[str, LayerSpec] = {
     "street_blocks": LayerSpec(
         f"""SELECT b.id, b.area_m2, c.name AS community, {_SIMPLE.format(g='b.geom')} AS g
             FROM street_block b LEFT JOIN community c ON c.id = b.community_id
-            WHERE b.{_BBOX} ORDER BY b.id LIMIT :lim""", 13, 0.3, 3000),
+            WHERE b.{_BBOX} ORDER BY b.id LIMIT :lim""", 13, 0.3, 3000),  # noqa: S608
 }
 
 TILE_LAYERS: dict[str, tuple[str, str, int]] = {
@@ -198,12 +198,12 @@ def feature_collection(rows: list[dict], display: str, **extra: object) -> Respo
             if hasattr(v, "isoformat"):
                 r[k] = v.isoformat()
     features = ",".join(
-        '{"type":"Feature","id":%s,"geometry":%s,"properties":%s}'
-        % (json.dumps(r.get("id")), g, json.dumps(r, ensure_ascii=False))
+        '{"type":"Feature","id":' + json.dumps(r.get("id")) + ',"geometry":' + g
+        + ',"properties":' + json.dumps(r, ensure_ascii=False) + "}"
         for r, g in zip(rows, geoms, strict=True)
     )
     meta = json.dumps({"display": display, **extra}, ensure_ascii=False)[1:-1]
-    body = '{"type":"FeatureCollection",%s,"features":[%s]}' % (meta, features)
+    body = '{"type":"FeatureCollection",' + meta + ',"features":[' + features + "]}"
     return Response(body, mimetype="application/geo+json")
 
 
