@@ -4,6 +4,8 @@ what-if and greedy maximal-coverage sites, on the hand-made river town
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 
 import numpy as np
@@ -13,7 +15,9 @@ from scipy import sparse
 from sqlalchemy.engine import Connection
 
 from gridmap import coverage
+from gridmap.db import make_engine
 from gridmap.errors import NotFound, ValidationError
+from tests.conftest import REPO
 from tests.test_network import add_facility, ll, river_town
 
 
@@ -170,3 +174,36 @@ def test_summary_before_refresh_and_unknown_level(conn: Connection) -> None:
         coverage.summary(conn, "community")
     with pytest.raises(ValidationError):
         coverage.summary(conn, "province")
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(REPO / ".venv" / "bin" / "gridmap"), *args], env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_cli_build_refresh_gaps_and_a_bad_whatif(cli_env: dict[str, str]) -> None:
+    eng = make_engine(cli_env["DATABASE_URL"], poolclass=sa.pool.NullPool)
+    with eng.begin() as c:
+        river_town(c)
+    built = _cli(cli_env, "network", "build")
+    assert built.returncode == 0, built.stderr
+    assert "6 edges" in built.stdout and "island 1" in built.stdout
+    ref = _cli(cli_env, "coverage", "refresh")
+    assert ref.returncode == 0, ref.stderr
+    assert "2/3 snapped" in ref.stdout
+    gaps = _cli(cli_env, "coverage", "gaps", "--level", "community", "--json", "--limit", "0")
+    assert gaps.returncode == 0, gaps.stderr
+    kg = [g for g in json.loads(gaps.stdout) if g["type_code"] == "kindergarten"]
+    assert {g["unit_name"] for g in kg} == {"West", "East"}
+    with eng.connect() as c:
+        n = c.execute(sa.text("SELECT count(*) FROM building_coverage")).scalar_one()
+    bad = _cli(cli_env, "coverage", "whatif", "--add", "kindergarten,abc,31", "--remove", "5")
+    assert bad.returncode == 1 and "expected TYPE,LON,LAT" in bad.stderr
+    bad = _cli(cli_env, "coverage", "whatif", "--add", "nope,121.47,31.23", "--remove", "9999")
+    assert bad.returncode == 1 and "2 problem" in bad.stderr
+    with eng.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM building_coverage")).scalar_one() == n
+    lon, lat = ll(220, 110)
+    good = _cli(cli_env, "coverage", "whatif", "--add", f"kindergarten,{lon},{lat}")
+    assert good.returncode == 0 and "(+500)" in good.stdout
+    eng.dispose()
