@@ -148,6 +148,10 @@
     $("sup-count").textContent = countText;
     $("sup-count").setAttribute("data-total", String(body.total));
     $("sup-map-stats").setAttribute("data-mode", body.mode);
+    if (!state.painted && window.performance && performance.mark) {
+      state.painted = true;
+      performance.mark("sup-ready");  // first meaningful paint: the heat layer is on the map
+    }
   }
 
   function loadHeat(map, range) {
