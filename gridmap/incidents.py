@@ -318,9 +318,8 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
             problems.append(Problem(reason, row=int(r), field=field))
 
     def text(col: str) -> pd.Series:
-        s = df[col].astype(object)
-        s = s.where(s.notna(), None)
-        return s.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
+        vals = [None if _blank(v) else str(v).strip() for v in df[col].tolist()]
+        return pd.Series(vals, index=df.index, dtype=object)
 
     lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
     lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
@@ -403,6 +402,10 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
     return out, problems
 
 
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
+
+
 def _has_tz(value: str) -> bool:
     v = value.strip()
     return v.endswith("Z") or (len(v) > 10 and ("+" in v[10:] or v[10:].count("-") > 0))
@@ -444,7 +447,8 @@ def _flag_duplicates(conn: Connection, df: pd.DataFrame, ids: npt.NDArray[np.int
     if n == 0:
         return dup
     lon, lat = df["lon"].to_numpy(float), df["lat"].to_numpy(float)
-    t = df["reported_at"].astype("int64").to_numpy() / 1e9 / 3600.0
+    t = ((df["reported_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds() / 3600.0
+         ).to_numpy(float)
     win = params.duplicate_window_hours
     old = conn.execute(sa.text(
         "SELECT id, category_code, ST_X(geom), ST_Y(geom), "

@@ -1,0 +1,246 @@
+"""Incidents: intake, state machine, due times, masking, duplicates, bulk import, synthesis."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gridmap import incidents
+from gridmap.errors import IllegalTransition, ValidationError
+from gridmap.workcal import LOCAL_TZ
+from tests.test_locate import build_world
+
+UTC = dt.timezone.utc
+
+
+@pytest.fixture
+def world(conn: Connection) -> dict[str, int]:
+    return build_world(conn)
+
+
+def _new(conn: Connection, **kw: object) -> dict[str, object]:
+    data = {"category": "E0102", "lon": 121.415, "lat": 31.205,
+            "reported_at": dt.datetime(2025, 11, 20, 9, 0, tzinfo=LOCAL_TZ)}
+    data.update(kw)
+    return incidents.create(conn, data, actor="tester")
+
+
+def test_catalogue_loaded_with_limits(conn: Connection) -> None:
+    cats = {c["code"]: c for c in incidents.categories(conn)}
+    assert cats["E0102"]["time_limit"] == 4 and cats["E0102"]["time_unit"] == "working_hour"
+    assert cats["E0102"]["parent_name"] == "市容环境"
+    assert cats["E0401"]["default_urgency"] == "urgent"
+
+
+def test_create_locates_and_records_intake(conn: Connection, world: dict[str, int]) -> None:
+    row = _new(conn, reporter_name="张三", reporter_phone="13812345678", source="hotline")
+    assert row["grid_id"] == world["G2"] and row["community_id"] == world["C1"]
+    assert row["status"] == "reported" and row["source"] == "hotline_12345"
+    assert str(row["case_no"]).startswith("E010220251120")
+    hist = incidents.history(conn, int(row["id"]))  # type: ignore[arg-type]
+    assert [h["to_state"] for h in hist] == ["reported"] and hist[0]["actor"] == "tester"
+
+
+def test_create_reports_every_problem(conn: Connection, world: dict[str, int]) -> None:
+    with pytest.raises(ValidationError) as exc:
+        incidents.create(conn, {"category": "X9999", "lat": 31.2, "urgency": "panic"}, actor="t")
+    reasons = " | ".join(p.reason for p in exc.value.problems)
+    assert "unknown category" in reasons and "coordinates" in reasons and "urgency" in reasons
+
+
+def test_full_loop_sets_due_time_at_dispatch(conn: Connection, world: dict[str, int]) -> None:
+    row = _new(conn)
+    iid = int(row["id"])  # type: ignore[arg-type]
+    fri = dt.datetime(2025, 11, 21, 17, 0, tzinfo=LOCAL_TZ)
+    incidents.transition(conn, iid, "filed", actor="受理员", at=fri)
+    r = incidents.transition(conn, iid, "dispatched", actor="派遣员", at=fri)
+    # E0102 暴露垃圾: 4 working hours from Fri 17:00: 0.5 h Friday + 3.5 h Monday → 12:00
+    assert r["due_at"] == dt.datetime(2025, 11, 24, 12, 0, tzinfo=LOCAL_TZ)
+    for s in ("handling", "handled", "rework", "handling", "handled", "closed", "evaluated"):
+        r = incidents.transition(conn, iid, s, actor="x", note=f"to {s}", at=fri)
+    assert r["status"] == "evaluated" and r["rework_count"] == 1 and r["closed_at"] == fri
+    hist = incidents.history(conn, iid)
+    assert len(hist) == 10 and hist[-1]["from_state"] == "closed"
+    assert hist[-1]["note"] == "to evaluated" and hist[-1]["to_label"] == "评价"
+
+
+def test_urgent_case_runs_on_natural_clock(conn: Connection, world: dict[str, int]) -> None:
+    row = _new(conn, urgency="urgent")
+    iid = int(row["id"])  # type: ignore[arg-type]
+    fri = dt.datetime(2025, 11, 21, 17, 0, tzinfo=LOCAL_TZ)
+    incidents.transition(conn, iid, "filed", actor="a", at=fri)
+    r = incidents.transition(conn, iid, "dispatched", actor="a", at=fri)
+    assert r["due_at"] == fri + dt.timedelta(hours=4)
+
+
+def test_parked_time_and_extension_move_the_deadline(conn: Connection,
+                                                     world: dict[str, int]) -> None:
+    iid = int(_new(conn, category="E0105")["id"])  # type: ignore[arg-type]  # 15 working days
+    t = dt.datetime(2025, 11, 3, 9, 0, tzinfo=LOCAL_TZ)
+    incidents.transition(conn, iid, "filed", actor="a", at=t)
+    due0 = incidents.transition(conn, iid, "dispatched", actor="a", at=t)["due_at"]
+    incidents.transition(conn, iid, "handling", actor="a", at=t)
+    incidents.transition(conn, iid, "parked", actor="a", at=t + dt.timedelta(days=1))
+    r = incidents.transition(conn, iid, "handling", actor="a", at=t + dt.timedelta(days=11))
+    assert r["due_at"] == due0 + dt.timedelta(days=10)  # type: ignore[operator]
+    with pytest.raises(IllegalTransition):
+        incidents.transition(conn, iid, "extended", actor="a")  # no approved extension
+    r2 = incidents.transition(conn, iid, "extended", actor="a", extension=2)
+    assert r2["due_at"] > r["due_at"] and r2["extensions"] == 1  # type: ignore[operator]
+    with pytest.raises(IllegalTransition, match="higher approval"):
+        incidents.transition(conn, iid, "extended", actor="a", extension=1)
+    r3 = incidents.transition(conn, iid, "extended", actor="a", extension=1, higher_approval=True)
+    assert r3["extensions"] == 2
+
+
+def test_every_illegal_transition_is_refused(conn: Connection, world: dict[str, int]) -> None:
+    iid = int(_new(conn)["id"])  # type: ignore[arg-type]
+    refused = 0
+    for frm in incidents.STATES:
+        conn.execute(sa.text("UPDATE incident SET state = :s WHERE id = :id"),
+                     {"s": frm, "id": iid})
+        for to in incidents.STATES:
+            if to in incidents.TRANSITIONS[frm]:
+                continue
+            with pytest.raises(IllegalTransition):
+                incidents.transition(conn, iid, to, actor="a", extension=1)
+            refused += 1
+        assert incidents.get(conn, iid)["status"] == frm  # nothing changed
+    assert refused == 144 - sum(len(v) for v in incidents.TRANSITIONS.values())
+    assert len(incidents.history(conn, iid)) == 1
+
+
+def test_masking_rules() -> None:
+    assert incidents.mask_phone("13812345678") == "138****5678"
+    assert incidents.mask_name("张三") == "张*"
+    assert incidents.mask_name("欧阳娜娜") == "欧***"
+    row = {"reporter_name": "张三", "reporter_phone": "13812345678", "street_id": 1,
+           "community_id": 10}
+    own = incidents.masked_for(row, role="supervisor", street_ids=[], community_ids=[10])
+    assert own["reporter_phone"] == "13812345678"
+    other = incidents.masked_for(row, role="supervisor", street_ids=[2], community_ids=[11])
+    assert other["reporter_phone"] == "138****5678" and other["reporter_name"] == "张*"
+    street = incidents.masked_for(row, role="supervisor", street_ids=[1], community_ids=[])
+    assert street["reporter_name"] == "张三"
+    officer = incidents.masked_for(row, role="officer", street_ids=None, community_ids=None)
+    assert officer["reporter_phone"] == "138****5678"
+    district = incidents.masked_for(row, role="supervisor", street_ids=None, community_ids=None)
+    assert district["reporter_phone"] == "13812345678"
+
+
+def test_duplicates_flagged_and_linked_not_rejected(conn: Connection,
+                                                    world: dict[str, int]) -> None:
+    t = dt.datetime(2025, 11, 20, 9, 0, tzinfo=LOCAL_TZ)
+    first = _new(conn, reported_at=t)
+    near = _new(conn, lon=121.4153, lat=31.205, reported_at=t + dt.timedelta(hours=3))  # ~29 m
+    far = _new(conn, lon=121.4160, lat=31.205, reported_at=t + dt.timedelta(hours=3))  # ~95 m
+    other_cat = _new(conn, category="E0104", lon=121.4153, reported_at=t + dt.timedelta(hours=3))
+    late = _new(conn, lon=121.4153, reported_at=t + dt.timedelta(hours=30))
+    assert near["duplicate_of"] == first["id"]
+    assert far["duplicate_of"] is None and other_cat["duplicate_of"] is None
+    assert late["duplicate_of"] is None
+    incidents.transition(conn, int(first["id"]), "voided", actor="a")  # type: ignore[arg-type]
+    after_void = _new(conn, lon=121.4151, reported_at=t + dt.timedelta(hours=4))
+    assert after_void["duplicate_of"] == near["id"]  # the voided one is no longer open
+
+
+def _csv(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
+    p = tmp_path / "incidents.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    return p
+
+
+GOOD = [
+    {"service_request_id": "A1", "service_code": "E0102", "long": 121.415, "lat": 31.205,
+     "requested_datetime": "2025-11-20T09:00:00+08:00", "description": "垃圾"},
+    {"service_request_id": "A2", "service_code": "E0501", "long": 121.405, "lat": 31.205,
+     "requested_datetime": "2025-11-20 10:00", "source": "video"},
+]
+
+
+def test_bulk_import_idempotent_and_dry_run(conn: Connection, world: dict[str, int],
+                                            tmp_path: Path) -> None:
+    frame = incidents.read_incident_file(_csv(tmp_path, GOOD))
+    dry = incidents.import_incidents(conn, frame, dry_run=True)
+    assert dry["inserted"] == 2 and dry["dry_run"]
+    assert conn.execute(sa.text("SELECT count(*) FROM incident")).scalar_one() == 0
+    rep = incidents.import_incidents(conn, frame, actor="me")
+    assert rep["inserted"] == 2 and rep["nearest_grid"] == 1  # A2 is in the hole of G1
+    again = incidents.import_incidents(conn, frame)
+    assert again["inserted"] == 0 and again["skipped_existing"] == 2
+    row = conn.execute(sa.text("SELECT reported_at, grid_id FROM incident "
+                               "WHERE external_id = 'A2'")).one()
+    assert row[0] == dt.datetime(2025, 11, 20, 2, 0, tzinfo=UTC)  # naive = Beijing time
+    assert row[1] == world["G1"]
+
+
+def test_bulk_import_reports_bad_rows_and_writes_nothing(conn: Connection, world: dict[str, int],
+                                                         tmp_path: Path) -> None:
+    bad = GOOD + [
+        {"service_request_id": "B1", "service_code": "E0102", "long": "", "lat": "",
+         "requested_datetime": "2025-11-20 10:00"},
+        {"service_request_id": "B2", "service_code": "E0102", "long": 31.205, "lat": 121.415,
+         "requested_datetime": "2025-11-20 10:00"},
+        {"service_request_id": "B3", "service_code": "E0102", "long": 116.4, "lat": 39.9,
+         "requested_datetime": "2025-11-20 10:00"},
+        {"service_request_id": "B4", "service_code": "ZZ01", "long": 121.415, "lat": 31.205,
+         "requested_datetime": "2025-11-20 10:00"},
+        {"service_request_id": "B5", "service_code": "E0102", "long": 121.415, "lat": 31.205,
+         "requested_datetime": "yesterday-ish"},
+    ]
+    frame = incidents.read_incident_file(_csv(tmp_path, bad))
+    with pytest.raises(ValidationError) as exc:
+        incidents.import_incidents(conn, frame)
+    by_row = {(p.row, p.reason.split(";")[0]) for p in exc.value.problems}
+    assert (3, "missing or non-numeric coordinates") in by_row
+    assert (4, "longitude and latitude look swapped") in by_row
+    assert (5, "point is outside the district") in by_row
+    assert (6, "unknown category 'ZZ01'") in by_row
+    assert (7, "unreadable report time") in by_row
+    assert {p.row for p in exc.value.problems} == {3, 4, 5, 6, 7}
+    assert conn.execute(sa.text("SELECT count(*) FROM incident")).scalar_one() == 0
+
+
+def test_geojson_and_gcj02_input(conn: Connection, world: dict[str, int], tmp_path: Path) -> None:
+    from gridmap.crs import wgs84_to_gcj02
+
+    gx, gy = wgs84_to_gcj02([121.415], [31.205])
+    p = tmp_path / "i.geojson"
+    p.write_text(pd.io.json.ujson_dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [gx[0], gy[0]]},
+         "properties": {"service_code": "E0102", "requested_datetime": "2025-11-20T09:00Z"}}]}))
+    rep = incidents.import_incidents(conn, incidents.read_incident_file(p), coords="gcj02")
+    assert rep["inserted"] == 1
+    lon = conn.execute(sa.text("SELECT ST_X(geom) FROM incident")).scalar_one()
+    assert lon == pytest.approx(121.415, abs=1e-5)
+
+
+def test_synthesise_gives_realistic_mix(conn: Connection, world: dict[str, int]) -> None:
+    # more buildings so the points spread over the grids
+    conn.execute(sa.text(
+        "INSERT INTO building (code, community_id, geom) SELECT 'SB' || i, :c, "
+        "ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(121.401 + (i % 19) * 0.001, "
+        "31.201 + (i / 19) * 0.001), 4326), 0.0001)) FROM generate_series(0, 150) i"),
+        {"c": world["C1"]})
+    start = dt.datetime(2025, 9, 1, tzinfo=UTC)
+    end = dt.datetime(2025, 11, 1, tzinfo=UTC)
+    n = incidents.synthesise(conn, 2000, seed=1, start=start, end=end)
+    assert n == 2000
+    assert incidents.synthesise(conn, 2000, seed=1, start=start, end=end) == 0  # idempotent
+    stats = conn.execute(sa.text(
+        "SELECT count(DISTINCT state), count(DISTINCT category_code), count(DISTINCT source), "
+        "count(*) FILTER (WHERE closed_at > due_at), count(*) FILTER (WHERE closed_at <= due_at),"
+        " count(*) FILTER (WHERE grid_id IS NULL), bool_and(synthetic) FROM incident")).one()
+    assert stats[0] >= 5 and stats[1] >= 10 and stats[2] == 6
+    assert stats[3] > 50 and stats[4] > stats[3]  # some late, most on time
+    assert stats[5] == 0 and stats[6] is True
+    ev = conn.execute(sa.text(
+        "SELECT count(*) FROM incident i WHERE state = 'closed' AND NOT EXISTS ("
+        "SELECT 1 FROM incident_event e WHERE e.incident_id = i.id AND e.to_state = 'closed')")
+    ).scalar_one()
+    assert ev == 0
