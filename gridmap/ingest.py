@@ -558,17 +558,24 @@ def _read_csv(path: Path, problems: list[Problem]) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _as_code_text(values: pd.Series) -> pd.Series:
-    """Codes as text: integers and integral floats lose their ``.0``; blanks become None."""
-    def one(v: Any) -> str | None:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            return str(int(v))
-        text = str(v).strip()
-        return text or None
+def _text_value(v: Any) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float | np.floating) and np.isnan(v)):
+        return None
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    text = str(v).strip()
+    return text or None
 
-    return values.map(one).astype(object)
+
+def _as_code_text(values: pd.Series) -> pd.Series:
+    """Codes/names as text (object dtype): integral floats lose their ``.0``, blanks and
+    missing values (None, NaN, NA) become ``None``."""
+    return pd.Series([_text_value(v) for v in values], index=values.index, dtype=object)
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    """:func:`_as_code_text` as an object array."""
+    return np.array([_text_value(v) for v in values], dtype=object)
 
 
 def _canonical_columns(
@@ -701,7 +708,7 @@ def _prepare(
         misplaced = swapped | outside
 
     # --- codes -----------------------------------------------------------------------
-    code = clean["code"].to_numpy(dtype=object)
+    code = _texts(clean["code"])
     has_code = np.array([c is not None for c in code], dtype=bool)
     good_code = has_code.copy()
     if level in CODED_LEVELS:
@@ -723,7 +730,7 @@ def _prepare(
                 f" {', '.join(str(int(x)) for x in where)})", row=int(r), field="code"))
 
     valid_codes = sorted({str(c) for c in code[good_code]})
-    names = clean["name"].to_numpy(dtype=object)
+    names = _texts(clean["name"])
     if level in CODED_LEVELS and valid_codes:
         unknown = codes.unknown_codes(conn, level, valid_codes)
         for i in np.flatnonzero(good_code):
@@ -740,7 +747,7 @@ def _prepare(
         missing_name = np.array([n is None for n in names], dtype=bool)
         from_catalogue = pd.Series([catalogue.get(c) for c in code], dtype=object).to_numpy()
         names = np.where(missing_name & good_code, from_catalogue, names)
-        clean["name"] = names
+        clean["name"] = pd.Series(names, index=clean.index, dtype=object)
     if level != "building":
         for i in np.flatnonzero(np.array([n is None for n in names], dtype=bool)):
             problems.append(Problem(f"{level} name is missing", row=int(rows[i]), field="name"))
@@ -750,7 +757,7 @@ def _prepare(
         parent_level = PARENT_LEVEL[level]
         width = CODED_LEVELS[parent_level]
         parent_code = np.array([c[:width] if c else None for c in code], dtype=object)
-        given = clean["parent_code"].to_numpy(dtype=object)
+        given = _texts(clean["parent_code"])
         for i in np.flatnonzero(good_code):
             if given[i] is not None and given[i] != parent_code[i]:
                 problems.append(Problem(
@@ -979,10 +986,10 @@ def _load_rows(
     wkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
     frame = pd.DataFrame({
         "row_no": clean[ROW_COL].to_numpy(),
-        "code": clean["code"].to_numpy(dtype=object),
-        "name": clean["name"].to_numpy(dtype=object),
-        "parent_code": clean["parent_code"].to_numpy(dtype=object),
-        "source_crs": clean["source_crs"].to_numpy(dtype=object),
+        "code": _texts(clean["code"]),
+        "name": _texts(clean["name"]),
+        "parent_code": _texts(clean["parent_code"]),
+        "source_crs": _texts(clean["source_crs"]),
         "geom": wkb,
     })
     for col in _INT_FIELDS:
