@@ -15,7 +15,7 @@ from gridmap.errors import IllegalTransition, ValidationError
 from gridmap.workcal import LOCAL_TZ
 from tests.test_locate import build_world
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

@@ -62,13 +62,13 @@ def test_urgent_and_natural_units_ignore_the_calendar(cal) -> None:  # type: ign
 
 def test_vectorised_matches_scalar(cal) -> None:  # type: ignore[no-untyped-def]
     starts = [local(2025, 11, 21, 17, 0), local(2025, 9, 30, 16, 30)]
-    arr = np.array([np.datetime64(s.astimezone(dt.timezone.utc).replace(tzinfo=None), "m")
+    arr = np.array([np.datetime64(s.astimezone(dt.UTC).replace(tzinfo=None), "m")
                     for s in starts])
     out = cal.due_many(arr, np.array([1.0, 4.0]), np.array(["working_hour", "working_hour"]),
                        np.array([False, False]))
     expect = [cal.due(s, lim, "working_hour") for s, lim in zip(starts, (1, 4), strict=True)]
     assert [o.astype("datetime64[m]") for o in out] == [
-        np.datetime64(e.astimezone(dt.timezone.utc).replace(tzinfo=None), "m") for e in expect]
+        np.datetime64(e.astimezone(dt.UTC).replace(tzinfo=None), "m") for e in expect]
 
 
 def test_configurable_work_periods() -> None:
