@@ -43,7 +43,13 @@ _SQL = {
     "building": """
         SELECT b.code, b.name, e.code AS estate_code, e.name AS estate_name,
                c.code AS community_code, b.building_type, b.residential, b.levels, b.height_m,
-               b.footprint_m2, b.households, b.residents, b.population_source, b.osm_id,
+               b.footprint_m2,
+               -- unknown population stays empty so a re-import keeps it unknown
+               CASE WHEN b.population_source = 'none' THEN NULL ELSE b.households END
+                 AS households,
+               CASE WHEN b.population_source = 'none' THEN NULL ELSE b.residents END
+                 AS residents,
+               b.population_source, b.osm_id,
                b.synthetic, b.source, ST_AsBinary(b.geom) AS geom
         FROM building b LEFT JOIN estate e ON e.id = b.estate_id
         LEFT JOIN community c ON c.id = b.community_id ORDER BY b.id""",
@@ -76,7 +82,7 @@ def read_level(conn: Connection, level: str) -> gpd.GeoDataFrame:
             f"unknown level {level!r}; use one of {', '.join(EXPORT_LEVELS)}")
     result = conn.execute(sa.text(_SQL[level]))
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
-    wkb = [bytes(w) for w in frame.pop("geom")] if len(frame) else []
+    wkb = [bytes(w) for w in frame.pop("geom")]
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapely.from_wkb(wkb)
                                                           if wkb else [], index=frame.index),
                             crs=4326)

@@ -216,6 +216,7 @@ class FieldMap:
     households: str = "households"
     residents: str = "residents"
     levels: str = "levels"
+    population_source: str = "population_source"
 
 
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -225,10 +226,15 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "households": ("households", "户数"),
     "residents": ("residents", "population", "人口", "人数"),
     "levels": ("levels", "building:levels", "floors", "层数"),
+    "population_source": ("population_source",),
 }
 _TARGET = {"code": "code", "name": "name", "parent": "parent_code",
-           "households": "households", "residents": "residents", "levels": "levels"}
+           "households": "households", "residents": "residents", "levels": "levels",
+           "population_source": "population_source"}
 _INT_FIELDS = ("households", "residents", "levels")
+POPULATION_SOURCES = ("imported", "estimated", "none")
+"""Allowed ``population_source`` values; without the column it is ``imported`` when
+households or residents are given, else ``none``."""
 
 
 @dataclass(frozen=True)
@@ -584,7 +590,8 @@ def _canonical_columns(
     problems: list[Problem] = []
     columns = [c for c in raw.columns if c != raw.geometry.name]
     lower = {str(c).lower().strip(): c for c in columns}
-    wanted = ["code", "name", "parent"] + (list(_INT_FIELDS) if level == "building" else [])
+    wanted = ["code", "name", "parent"] + (
+        [*_INT_FIELDS, "population_source"] if level == "building" else [])
     out = pd.DataFrame(index=raw.index)
     out[ROW_COL] = (raw[ROW_COL].to_numpy() if ROW_COL in raw.columns
                     else np.arange(1, len(raw) + 1))
@@ -675,6 +682,15 @@ def _prepare(
                                     row=int(r), field=col)
                             for r, v in zip(gdf.loc[bad, ROW_COL], gdf.loc[bad, col], strict=True))
             gdf[col] = numbers.where(~bad).astype("Int64")
+        source = (pd.Series(_texts(gdf["population_source"]), index=gdf.index, dtype=object)
+                  if "population_source" in gdf.columns
+                  else pd.Series([None] * len(gdf), index=gdf.index, dtype=object))
+        bad = source.notna() & ~source.isin(POPULATION_SOURCES)
+        problems.extend(Problem(f"population_source {v!r} is not one of"
+                                f" {', '.join(POPULATION_SOURCES)}", row=int(r),
+                                field="population_source")
+                        for r, v in zip(gdf.loc[bad, ROW_COL], source[bad], strict=True))
+        gdf["population_source"] = source.where(~bad, None)
 
     clean, repair_problems = repair_geometries(gdf, allowed_types=POLYGONAL)
     problems.extend(repair_problems)
@@ -940,7 +956,7 @@ def import_boundaries(
 
 
 _COPY_COLUMNS = ("row_no", "code", "name", "parent_code", "households", "residents", "levels",
-                 "source_crs", "geom")
+                 "population_source", "source_crs", "geom")
 
 
 def _start_run(conn: Connection, level: str, report: ImportReport, params: IngestParams) -> int:
@@ -973,7 +989,8 @@ def _load_rows(
         """
         CREATE TEMP TABLE ingest_rows (
           row_no integer PRIMARY KEY, code text, name text, parent_code text,
-          households integer, residents integer, levels integer, source_crs text,
+          households integer, residents integer, levels integer, population_source text,
+          source_crs text,
           geom geometry(MultiPolygon, 4326) NOT NULL,
           match_id integer, same boolean NOT NULL DEFAULT false,
           parent_id integer, community_id integer
@@ -995,6 +1012,8 @@ def _load_rows(
     for col in _INT_FIELDS:
         frame[col] = (clean[col].astype(object).where(clean[col].notna(), None).to_numpy()
                       if col in clean.columns else None)
+    frame["population_source"] = (_texts(clean["population_source"])
+                                  if "population_source" in clean.columns else None)
     records = frame[list(_COPY_COLUMNS)].astype(object).where(frame.notna(), None)
     cursor = raw_psycopg(conn).cursor()
     with cursor.copy(f"COPY pg_temp.ingest_rows ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as cp:
@@ -1042,7 +1061,9 @@ _SAME = {
         UPDATE pg_temp.ingest_rows t SET same = (
           e.name IS NOT DISTINCT FROM t.name AND ST_Equals(e.geom, t.geom)
           AND e.households = coalesce(t.households, 0) AND e.residents = coalesce(t.residents, 0)
-          AND e.levels IS NOT DISTINCT FROM t.levels)
+          AND e.levels IS NOT DISTINCT FROM t.levels
+          AND e.population_source = coalesce(t.population_source, CASE WHEN t.households IS NOT NULL
+            OR t.residents IS NOT NULL THEN 'imported' ELSE 'none' END))
         FROM building e WHERE e.id = t.match_id
         """,
 }
@@ -1080,6 +1101,8 @@ def _count(conn: Connection, level: str, report: ImportReport, params: IngestPar
     report.unlinked = int(row[3]) if level in ("estate", "building") else 0
 
 
+_POP_SOURCE = ("coalesce(t.population_source, CASE WHEN t.households IS NOT NULL"
+               " OR t.residents IS NOT NULL THEN 'imported' ELSE 'none' END)")
 _WRITE = {
     "district": ("", "", ""),
     "street": (", district_id", ", t.parent_id", ", district_id = t.parent_id"),
@@ -1090,13 +1113,11 @@ _WRITE = {
         ", estate_id, community_id, levels, households, residents, population_source,"
         " residential, footprint_m2",
         ", t.parent_id, t.community_id, t.levels, coalesce(t.households, 0),"
-        " coalesce(t.residents, 0), CASE WHEN t.households IS NOT NULL OR t.residents IS NOT NULL"
-        " THEN 'imported' ELSE 'none' END, coalesce(t.households, 0) > 0"
+        " coalesce(t.residents, 0), " + _POP_SOURCE + ", coalesce(t.households, 0) > 0"
         " OR coalesce(t.residents, 0) > 0, ST_Area(t.geom::geography)",
         ", estate_id = t.parent_id, community_id = t.community_id, levels = t.levels,"
         " households = coalesce(t.households, 0), residents = coalesce(t.residents, 0),"
-        " population_source = CASE WHEN t.households IS NOT NULL OR t.residents IS NOT NULL"
-        " THEN 'imported' ELSE 'none' END, residential = coalesce(t.households, 0) > 0"
+        " population_source = " + _POP_SOURCE + ", residential = coalesce(t.households, 0) > 0"
         " OR coalesce(t.residents, 0) > 0, footprint_m2 = ST_Area(t.geom::geography)"),
 }
 
