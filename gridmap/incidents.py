@@ -318,8 +318,12 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
             problems.append(Problem(reason, row=int(r), field=field))
 
     def text(col: str) -> pd.Series:
-        vals = [None if _blank(v) else str(v).strip() for v in df[col].tolist()]
-        return pd.Series(vals, index=df.index, dtype=object)
+        s = df[col]
+        if s.isna().all():
+            return pd.Series([None] * n, index=df.index, dtype=object)
+        s = s.astype("string").str.strip()
+        s = s.mask(s == "")
+        return s.astype(object).where(s.notna(), None)
 
     lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
     lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
@@ -491,7 +495,8 @@ def _flag_duplicates(conn: Connection, df: pd.DataFrame, ids: npt.NDArray[np.int
 
 def _case_numbers(conn: Connection, df: pd.DataFrame) -> pd.Series:
     """案卷号: category code + local yyyymmdd + 5-digit daily sequence (reference/cases.md §6)."""
-    local_day = df["reported_at"].dt.tz_convert(workcal.LOCAL_TZ).dt.strftime("%Y%m%d")
+    loc = df["reported_at"].dt.tz_convert(workcal.LOCAL_TZ)
+    local_day = (loc.dt.year * 10000 + loc.dt.month * 100 + loc.dt.day).astype(str)
     key = df["category_code"].astype(str) + local_day
     rows = conn.execute(sa.text(
         "SELECT category_code || to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'), "
@@ -501,7 +506,7 @@ def _case_numbers(conn: Connection, df: pd.DataFrame) -> pd.Series:
     existing = {str(r[0]): int(r[1]) for r in rows}
     seq = df.assign(_k=key).sort_values("reported_at").groupby("_k").cumcount() + 1
     seq = seq.reindex(df.index) + key.map(lambda k: existing.get(k, 0))
-    return key + seq.map(lambda s: f"{int(s):05d}")
+    return key + seq.astype(int).astype(str).str.zfill(5)
 
 
 def _copy(conn: Connection, table: str, cols: Sequence[str], frame: pd.DataFrame) -> None:

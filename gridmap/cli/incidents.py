@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,8 +16,11 @@ from gridmap.cli.ingest import import_
 from gridmap.config import Settings
 from gridmap.errors import ValidationError
 
+if TYPE_CHECKING:
+    from gridmap.incidents import IntakeParams
 
-def _params(settings: Settings):  # type: ignore[no-untyped-def]
+
+def _params(settings: Settings) -> IntakeParams:
     from gridmap.incidents import IntakeParams
 
     return IntakeParams(near_boundary_m=settings.near_boundary_m,
