@@ -1022,6 +1022,7 @@ def _load_rows(
             if i % 5000 == 0:
                 progress("load", i, total)
     progress("load", total, total)
+    conn.execute(sa.text("ANALYZE pg_temp.ingest_rows"))
 
 
 # Per level: how a temp row finds its stored row, its parent and its community.
