@@ -468,3 +468,57 @@ def test_import_report_is_json_serialisable(conn: Connection, tmp_path: Path) ->
     report = import_boundaries(conn, district_file(tmp_path), level="district")
     data = json.loads(json.dumps(report.as_dict()))
     assert data["inserted"] == 1 and data["region"] is not None
+
+
+def test_cli_hierarchy_region_and_catalogue_problems_all_reported(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    seed = [("district", frame([{"code": "310107", "name": "普陀区", "geometry": DISTRICT}])),
+            ("street", frame([{"code": "310107005", "name": "曹杨新村街道", "geometry": STREET}]))]
+    for level, gdf in seed:
+        proc = run_cli(cli_env, "import", "boundaries", level,
+                       str(save(gdf, tmp_path / f"{level}.gpkg")))
+        assert proc.returncode == 0, proc.stderr
+    bad = save(frame([
+        {"code": "310107005999", "name": "无此", "geometry": COMM_1},
+        {"code": "310107005005", "name": "out", "geometry": box(121.41, 31.25, 121.43, 31.27)},
+        {"code": "310107005006", "name": "x", "parent_code": "310107004", "geometry": COMM_3},
+        {"code": "310107005007", "name": "far", "geometry": box(116.3, 39.9, 116.4, 40.0)},
+        {"code": "310108001001", "name": "no street", "geometry": COMM_3},
+    ]), tmp_path / "communities.gpkg")
+    proc = run_cli(cli_env, "import", "boundaries", "community", str(bad))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: community import refused: 6 problem(s)")
+    lines = proc.stderr.splitlines()[1:]
+    for row, text in [(1, "not in the division code catalogue"),
+                      (2, "lies outside its parent street 310107005"),
+                      (3, "does not match code"), (4, "outside the expected region"),
+                      (5, "parent street 310108001 is not in the database"),
+                      (5, "310108001001 is not in the division code catalogue")]:
+        assert any(f"row {row}," in line and text in line for line in lines), (row, proc.stderr)
+    engine = make_engine(cli_env["DATABASE_URL"], poolclass=sa.pool.NullPool)
+    with engine.connect() as c:
+        assert count(c, "community") == 0 and count(c, "import_run") == 2
+    engine.dispose()
+
+
+def test_validate_reports_without_writing(conn: Connection, tmp_path: Path) -> None:
+    gdf = read_file(district_file(tmp_path), level="district")
+    gdf.loc[0, "code"] = "31010"
+    report = ingest.validate(conn, gdf, level="district")
+    assert [(p.row, p.field) for p in report.errors] == [(1, "code")]
+    assert report.rows_valid == 0 and count(conn, "district") == 0
+
+
+def test_terminal_progress_renders_stage_rows_and_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    from gridmap.cli.ingest import TerminalProgress
+
+    progress = TerminalProgress(enabled=True)
+    progress("load", 0, 10)
+    progress("load", 10, 10)
+    progress.close()
+    err = capsys.readouterr().err
+    assert "load: 10/10 rows" in err and "rows/s" in err
+    silent = TerminalProgress(enabled=False)
+    silent("load", 10, 10)
+    assert capsys.readouterr().err == ""
