@@ -31,6 +31,8 @@ MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
 HEAT_POINT_THRESHOLD = 20_000
 """Above this many matching incidents the heat endpoint returns per-cell counts."""
+HEAT_REF_DENSITY = 5_000.0
+"""Incidents per km² shown at full intensity (fixed, so colours mean the same at every zoom)."""
 MAX_BBOX_SPAN_DEG = 2.0
 """Largest accepted bbox side (degrees): roughly a whole Chinese district."""
 MAX_WINDOW_DAYS = 400
@@ -445,7 +447,7 @@ def _check_scope(row: Mapping[str, Any], viewer: Viewer | None) -> None:
 @bp.get("/aggregates/heat")
 @auth.roles_required(*READ_ROLES)
 def heat() -> Response:
-    """Heatmap data: raw points when few, else per-cell counts with normalised intensity."""
+    """Heatmap data: raw points when few, else per-H3-cell counts with normalised intensity."""
     from gridmap import hotspots
 
     viewer = current_viewer()
@@ -456,9 +458,49 @@ def heat() -> Response:
     threshold = int(current_app.config.get("HEAT_POINT_THRESHOLD", HEAT_POINT_THRESHOLD))
     with db.read() as conn:
         result = hotspots.heat_counts(
-            conn, bbox=filters.pop("bbox"), zoom=zoom, filters=filters, point_threshold=threshold
+            conn, bbox=filters.pop("bbox"), zoom=zoom or 14, filters=filters,
+            point_threshold=threshold,
         )
-    return _json(result)
+    return _json(shape_heat(result))
+
+
+def density_intensity(count: int, area_km2: float, ref_density: float = HEAT_REF_DENSITY) -> float:
+    """Zoom-independent colour value in (0, 1]: log density against a fixed reference.
+
+    ``log1p(count / area) / log1p(ref_density)``, clipped to 1. Using density (per km²)
+    instead of count / max-count means a colour stands for the same density at every
+    zoom and in every view (an H3 cell is ~7× smaller per resolution step).
+    """
+    density = count / max(area_km2, 1e-9)
+    return float(min(1.0, max(math.log1p(density) / math.log1p(ref_density), 1e-3)))
+
+
+def shape_heat(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Library heat counts → the page's payload.
+
+    Points become ``[lat, lon]`` (Leaflet order); H3 cells get their hexagon ``boundary``
+    (``[[lat, lon], …]``) and a density-based ``intensity``.
+    """
+    import h3
+
+    out: dict[str, Any] = {"mode": result["mode"], "total": result["total"]}
+    if result["mode"] == "points":
+        out["points"] = [[p[1], p[0]] for p in result["points"]]
+        return out
+    out["resolution"] = result.get("resolution")
+    cells = []
+    for c in result["cells"]:
+        cell = {k: c[k] for k in ("count", "lat", "lon") if k in c}
+        if "h3" in c:
+            cell["h3"] = c["h3"]
+            cell["boundary"] = [[round(a, 6), round(b, 6)] for a, b in h3.cell_to_boundary(c["h3"])]
+            cell["intensity"] = density_intensity(int(c["count"]), h3.cell_area(c["h3"], "km^2"))
+        else:
+            cell["grid_id"] = c.get("grid_id")
+            cell["intensity"] = float(c.get("intensity", 0))
+        cells.append(cell)
+    out["cells"] = cells
+    return out
 
 
 @bp.get("/aggregates/grids")
@@ -472,17 +514,30 @@ def grid_indicators() -> Response:
     start, end = parse_window(request.args, problems, default="30d")
     bbox = parse_bbox(request.args.get("bbox"), problems, required=True)
     check(problems)
-    assert start is not None and end is not None
-    scope = _scope_kwargs(viewer)
+    assert start is not None and end is not None and bbox is not None
+    scope = {}
+    if viewer is not None and viewer.community_ids is not None:
+        scope = {"community_ids": list(viewer.community_ids)}
     with db.read() as conn:
         fc = indicators.grid_choropleth(conn, start, end, bbox=bbox, **scope)
+    for f in fc["features"]:
+        f["properties"] = grid_indicator_props(f["properties"])
     return _json(fc)
 
 
-def _scope_kwargs(viewer: Viewer | None) -> dict[str, Any]:
-    if viewer is not None and viewer.community_ids is not None:
-        return {"community_ids": list(viewer.community_ids)}
-    return {}
+def grid_indicator_props(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """Indicator row of :mod:`gridmap.indicators` → the page's keys (rates as 0..1)."""
+
+    def frac(v: Any) -> float | None:
+        return None if v is None else float(v) / 100.0
+
+    out = {k: _jsonable(v) for k, v in stats.items()}
+    out["grid_id"] = stats.get("unit_id")
+    out["grid_code"] = stats.get("code")
+    out["closure_rate"] = frac(stats.get("close_rate"))
+    out["ontime_rate"] = frac(stats.get("on_time_rate"))
+    out.setdefault("overdue_open", 0)
+    return out
 
 
 @bp.get("/incidents/overdue")

@@ -21,6 +21,7 @@ from web import auth, db, i18n, maps
 from web.incidents_api import (
     check,
     current_viewer,
+    grid_indicator_props,
     incident_feature,
     parse_window,
     viewer_required,
@@ -166,7 +167,7 @@ def grid_summary(grid_id: int) -> Response:
             raise NotFound(f"grid {grid_id} not found")
         if viewer.community_ids is not None and grid["community_id"] not in viewer.community_ids:
             raise PermissionDenied("grid is outside your area / 不在您的管辖范围")
-        ind = indicators.compute(conn, "grid", start, end, ids=[grid_id])
+        ind = indicators.compute(conn, "grid", start, end, unit_ids=[grid_id], all_units=True)
         cases = incidents.list_incidents(
             conn, {"grid_ids": [grid_id], "open": True}, 1, OPEN_CASES_SHOWN
         )
@@ -177,7 +178,7 @@ def grid_summary(grid_id: int) -> Response:
         p = f["properties"]
         p["state_label"] = STATE_LABELS.get(lang, STATE_LABELS["zh"]).get(p.get("state", ""), "")
         open_cases.append({"id": f["id"], **p})
-    row: dict[str, Any] = ind[0] if ind else {}
+    row: dict[str, Any] = grid_indicator_props(ind[0] if ind else {"unit_id": grid_id})
     return jsonify({
         "grid": dict(grid),
         "indicators": row,

@@ -242,7 +242,7 @@
     ]).then(function (res) {
       var fc = res[0], hs = res[1];
       hotspotIds = {};
-      (hs.items || []).forEach(function (h) { if (h.hot) { hotspotIds[h.grid_id] = h; } });
+      (hs.items || []).forEach(function (h) { hotspotIds[h.id] = h; });
       if (gridLayer) { map.removeLayer(gridLayer); }
       gridLayer = L.geoJSON(fc, {
         style: gridStyle,
