@@ -332,7 +332,8 @@ class ImportReport:
             f"unchanged {self.unchanged}, skipped {self.skipped}",
         ]
         if self.level in ("estate", "building"):
-            lines.append(f"  without a parent (no containing unit) {self.unlinked}")
+            unit = "community" if self.level == "building" else "containing community"
+            lines.append(f"  without a {unit} {self.unlinked}")
         if self.region:
             x0, y0, x1, y1 = self.region
             lines.append(f"  region checked: lon {x0:.3f}..{x1:.3f}, lat {y0:.3f}..{y1:.3f}"
@@ -1002,7 +1003,7 @@ def _load_rows(
                              gcrs.STORAGE_EPSG)
     wkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
     frame = pd.DataFrame({
-        "row_no": clean[ROW_COL].to_numpy(),
+        "row_no": clean[ROW_COL].to_numpy(dtype=np.int64),
         "code": _texts(clean["code"]),
         "name": _texts(clean["name"]),
         "parent_code": _texts(clean["parent_code"]),
@@ -1010,17 +1011,21 @@ def _load_rows(
         "geom": wkb,
     })
     for col in _INT_FIELDS:
-        frame[col] = (clean[col].astype(object).where(clean[col].notna(), None).to_numpy()
-                      if col in clean.columns else None)
+        frame[col] = (clean[col].astype("Int64") if col in clean.columns
+                      else pd.array([pd.NA] * total, dtype="Int64"))
     frame["population_source"] = (_texts(clean["population_source"])
                                   if "population_source" in clean.columns else None)
-    records = frame[list(_COPY_COLUMNS)].astype(object).where(frame.notna(), None)
+    frame = frame[list(_COPY_COLUMNS)]
+    # CSV COPY: text values are never empty (blanks were normalised to NULL), so an
+    # unquoted empty field is NULL; pandas writes the text in C, chunk by chunk.
     cursor = raw_psycopg(conn).cursor()
-    with cursor.copy(f"COPY pg_temp.ingest_rows ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as cp:
-        for i, rec in enumerate(records.itertuples(index=False, name=None), start=1):
-            cp.write_row(rec)
-            if i % 5000 == 0:
-                progress("load", i, total)
+    chunk = 20_000
+    with cursor.copy(f"COPY pg_temp.ingest_rows ({', '.join(_COPY_COLUMNS)})"
+                     " FROM STDIN (FORMAT csv)") as cp:
+        for start in range(0, total, chunk):
+            part = frame.iloc[start:start + chunk]
+            cp.write(part.to_csv(header=False, index=False, na_rep="", lineterminator="\n"))
+            progress("load", min(start + chunk, total), total)
     progress("load", total, total)
     conn.execute(sa.text("ANALYZE pg_temp.ingest_rows"))
 
@@ -1091,9 +1096,10 @@ def _count(conn: Connection, level: str, report: ImportReport, params: IngestPar
         SELECT count(*) FILTER (WHERE match_id IS NULL),
                count(*) FILTER (WHERE match_id IS NOT NULL AND same),
                count(*) FILTER (WHERE match_id IS NOT NULL AND NOT same),
-               count(*) FILTER (WHERE parent_id IS NULL)
+               count(*) FILTER (WHERE CASE WHEN :level = 'building' THEN community_id
+                                           ELSE parent_id END IS NULL)
         FROM pg_temp.ingest_rows
-        """)).one()
+        """), {"level": level}).one()
     report.inserted, report.unchanged = int(row[0]), int(row[1])
     if params.on_existing == "skip":
         report.skipped, report.updated = int(row[2]), 0
