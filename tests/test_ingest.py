@@ -522,3 +522,12 @@ def test_terminal_progress_renders_stage_rows_and_rate(capsys: pytest.CaptureFix
     silent = TerminalProgress(enabled=False)
     silent("load", 10, 10)
     assert capsys.readouterr().err == ""
+
+
+def test_names_with_csv_special_characters_survive_the_bulk_load(conn: Connection) -> None:
+    names = ['曹杨"一村", 东区', "两行\n名称", "back\\slash\ttab"]
+    rows = frame([{"name": n, "geometry": box(121.40 + i * 0.001, 31.22, 121.4005 + i * 0.001,
+                                               31.2205)} for i, n in enumerate(names)])
+    assert import_boundaries(conn, rows, level="estate").inserted == 3
+    stored = conn.execute(sa.text("SELECT name FROM estate ORDER BY id")).scalars().all()
+    assert stored == names
