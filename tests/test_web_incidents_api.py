@@ -264,3 +264,18 @@ def test_heat_intensity_means_the_same_density_at_every_zoom() -> None:
     # while count / max-count would not: more incidents per cell, denser colour
     assert density_intensity(10, 1.0) < density_intensity(100, 1.0) < density_intensity(10_000, 1.0)
     assert density_intensity(10**9, 1.0) == 1.0
+
+
+def test_aggregates_are_cached_briefly_per_scope(app: Flask) -> None:
+    app.config["AGGREGATE_CACHE_SECONDS"] = 60
+    officer = new_client(app, "officer")
+    url = f"/api/aggregates/heat?bbox={BBOX}&zoom=15&window=all"
+    first = officer.get(url)
+    assert first.get_json()["total"] == 0 and "max-age=60" in first.headers["Cache-Control"]
+    create(officer, WEST)
+    assert officer.get(url).get_json()["total"] == 0  # same view within 60 s: reused
+    assert officer.get(url + "&category=C0190").get_json()["total"] == 1
+    sup = new_client(app, "supervisor")  # another scope never sees the officer's entry
+    assert sup.get(url + "&category=C0190").get_json()["total"] == 1
+    app.config["AGGREGATE_CACHE_SECONDS"] = 0
+    assert officer.get(url).get_json()["total"] == 1

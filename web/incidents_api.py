@@ -15,7 +15,8 @@ and ``/api/aggregates/heat`` switches from raw points to per-cell counts above
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -329,6 +330,52 @@ def json_body() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------
+# Short-lived cache of aggregate responses
+# --------------------------------------------------------------------------------------
+
+AGGREGATE_CACHE_SECONDS = 15.0
+"""Default life of a cached aggregate (heat, grid indicators, hotspots) per worker process.
+
+Aggregates over 10^5 incidents take a few hundred ms; a dashboard asks for the same view
+again and again (playback, panning back, several tabs). 15 s of staleness is acceptable for
+a supervision overview; set ``AGGREGATE_CACHE_SECONDS`` (Flask config) to 0 to disable.
+Off by default under ``TESTING``.
+"""
+_CACHE_MAX = 256
+
+
+def cached_json(kind: str, viewer: Viewer | None, compute: Callable[[], Any]) -> Response:
+    """``compute()`` as JSON, reused for identical requests by the same scope for a while."""
+    default = 0.0 if current_app.testing else AGGREGATE_CACHE_SECONDS
+    ttl = float(current_app.config.get("AGGREGATE_CACHE_SECONDS", default))
+    if ttl <= 0:
+        return _json(compute())
+    store: dict[Any, tuple[float, Any]] = current_app.extensions.setdefault(
+        "gridmap.aggregate_cache", {}
+    )
+    key = (
+        kind,
+        viewer.role if viewer else None,
+        viewer.community_ids if viewer else None,
+        request.query_string,
+        current_app.config.get("HEAT_POINT_THRESHOLD"),
+    )
+    now = time.monotonic()
+    hit = store.get(key)
+    if hit is not None and hit[0] > now:
+        body = hit[1]
+    else:
+        body = compute()
+        if len(store) >= _CACHE_MAX:
+            for k in [k for k, v in store.items() if v[0] <= now] or list(store)[: _CACHE_MAX // 2]:
+                store.pop(k, None)
+        store[key] = (now + ttl, body)
+    resp = _json(body)
+    resp.headers["Cache-Control"] = f"private, max-age={int(ttl)}"
+    return resp
+
+
+# --------------------------------------------------------------------------------------
 # Endpoints
 # --------------------------------------------------------------------------------------
 
@@ -456,12 +503,16 @@ def heat() -> Response:
     zoom = parse_int(request.args, "zoom", 14, 0, 22, problems)
     check(problems)
     threshold = int(current_app.config.get("HEAT_POINT_THRESHOLD", HEAT_POINT_THRESHOLD))
-    with db.read() as conn:
-        result = hotspots.heat_counts(
-            conn, bbox=filters.pop("bbox"), zoom=zoom or 14, filters=filters,
-            point_threshold=threshold,
-        )
-    return _json(shape_heat(result))
+
+    def compute() -> dict[str, Any]:
+        with db.read() as conn:
+            result = hotspots.heat_counts(
+                conn, bbox=filters.pop("bbox"), zoom=zoom or 14, filters=filters,
+                point_threshold=threshold,
+            )
+        return shape_heat(result)
+
+    return cached_json("heat", viewer, compute)
 
 
 def density_intensity(count: int, area_km2: float, ref_density: float = HEAT_REF_DENSITY) -> float:
@@ -518,11 +569,15 @@ def grid_indicators() -> Response:
     scope = {}
     if viewer is not None and viewer.community_ids is not None:
         scope = {"community_ids": list(viewer.community_ids)}
-    with db.read() as conn:
-        fc = indicators.grid_choropleth(conn, start, end, bbox=bbox, **scope)
-    for f in fc["features"]:
-        f["properties"] = grid_indicator_props(f["properties"])
-    return _json(fc)
+    def compute() -> dict[str, Any]:
+        assert start is not None and end is not None and bbox is not None
+        with db.read() as conn:
+            fc = indicators.grid_choropleth(conn, start, end, bbox=bbox, **scope)
+        for f in fc["features"]:
+            f["properties"] = grid_indicator_props(f["properties"])
+        return fc
+
+    return cached_json("grids", viewer, compute)
 
 
 def grid_indicator_props(stats: Mapping[str, Any]) -> dict[str, Any]:
@@ -579,6 +634,8 @@ def hotspot_list() -> Response:
         problems.append(Problem("level must be grid or h3", field="level"))
     filters = parse_filters(request.args, problems, viewer)
     check(problems)
-    with db.read() as conn:
-        result = hotspots.hotspots(conn, level, filters)
-    return _json(result)
+    def compute() -> dict[str, Any]:
+        with db.read() as conn:
+            return hotspots.hotspots(conn, level, filters)
+
+    return cached_json("hotspots", viewer, compute)

@@ -61,7 +61,8 @@
 
   /* The active time window as [start, end] Date objects. */
   function windowRange() {
-    var now = new Date();
+    // whole minutes: identical views make identical (cacheable) requests
+    var now = new Date(Math.ceil(Date.now() / 6e4) * 6e4);
     var w = $("sup-window").value;
     if (w === "custom") {
       var s = $("sup-start").value, e = $("sup-end").value;
@@ -327,7 +328,11 @@
     state.stepIndex = null;
     state.steps = [];
     $("sup-step-label").textContent = "";
-    return Promise.all([loadHeat(map), loadGrids(map), loadOverdue(map)]);
+    // heat first (the first meaningful paint), then the heavier grid indicators,
+    // hotspots and the overdue list, so they do not compete with it for the server
+    return loadHeat(map).then(function () {
+      return Promise.all([loadGrids(map), loadOverdue(map)]);
+    });
   }
 
   function init() {
@@ -366,14 +371,17 @@
     });
     $("sup-reset").addEventListener("click", function () { refresh(map); });
     var timer = null;
-    map.on("moveend", function () {
+    function onMove() {
       clearTimeout(timer);
       timer = setTimeout(function () {
-        if (state.stepIndex !== null) { showStep(map, state.stepIndex); } else { loadHeat(map); }
-        loadGrids(map);
+        var heat = state.stepIndex !== null ? showStep(map, state.stepIndex) : loadHeat(map);
+        heat.then(function () { loadGrids(map); });
       }, 250);
+    }
+    refresh(map).then(function () {
+      map.on("moveend", onMove);  // after the first load: no duplicate requests at start
+      document.body.setAttribute("data-sup-ready", "1");
     });
-    refresh(map).then(function () { document.body.setAttribute("data-sup-ready", "1"); });
   }
 
   if (document.readyState === "complete") { init(); } else { window.addEventListener("load", init); }
