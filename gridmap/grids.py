@@ -18,6 +18,7 @@ is written. Each edit is recorded in ``grid_edit_op`` (undo/redo) and ``audit_lo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import json
 from collections.abc import Callable, Sequence
@@ -118,12 +119,24 @@ def _frame(conn: Connection, community_id: int) -> _Frame:
     if row is None:
         raise NotFound(f"community {community_id} does not exist")
     geom = shapely.from_wkb(bytes(row[2]))
-    crs = metric_crs(*geom.bounds)
-    return _Frame(
-        community_id, row[0], row[1], geom,
-        Transformer.from_crs(4326, crs, always_xy=True),
-        Transformer.from_crs(crs, 4326, always_xy=True),
-    )
+    fwd, inv = _transformers(metric_crs(*geom.bounds).to_epsg() or 0)
+    return _Frame(community_id, row[0], row[1], geom, fwd, inv)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformers(epsg: int) -> tuple[Transformer, Transformer]:
+    """EPSG:4326 ⇄ metric CRS transformers (creating one costs tens of milliseconds)."""
+    return (Transformer.from_crs(4326, epsg, always_xy=True),
+            Transformer.from_crs(epsg, 4326, always_xy=True))
+
+
+def _valid_ll(fr: _Frame, geoms_m: np.ndarray) -> np.ndarray:
+    """Metric polygons → EPSG:4326, repaired where the projection made them invalid."""
+    ll = np.asarray(fr.to_ll(geoms_m), dtype=object)
+    bad = ~shapely.is_valid(ll)
+    if bad.any():
+        ll[bad] = [partition._polygonal(shapely.make_valid(g)) for g in ll[bad]]
+    return ll
 
 
 def _wkb(g: BaseGeometry) -> bytes:
@@ -181,7 +194,7 @@ def rebuild_cells(
         np.array([r[3] for r in blds], dtype=np.int64),
         params,
     )
-    ll = fr.to_ll(cells.geoms) if len(cells) else []
+    ll = _valid_ll(fr, cells.geoms) if len(cells) else []
     rows = [
         {"c": community_id, "t": cells.unit_type[i], "u": int(cells.unit_id[i]),
          "b": int(cells.block_id[i]) or None, "h": int(cells.households[i]),
@@ -1333,7 +1346,11 @@ def _load_cells(conn: Connection, fr: _Frame) -> tuple[list[tuple[str, int]], np
     blocks = np.array([r[2] for r in rows], dtype=np.int64)
     hh = np.array([r[3] for r in rows], dtype=np.int64)
     geoms = fr.to_m(shapely.from_wkb([bytes(r[4]) for r in rows])) if rows else np.array([])
-    return keys, blocks, hh, np.asarray(geoms, dtype=object)
+    geoms = np.asarray(geoms, dtype=object)
+    bad = ~shapely.is_valid(geoms) if len(geoms) else np.array([], dtype=bool)
+    if bad.any():
+        geoms[bad] = [partition._polygonal(shapely.make_valid(g)) for g in geoms[bad]]
+    return keys, blocks, hh, geoms
 
 
 def auto_partition(
@@ -1371,8 +1388,11 @@ def _partition_cells(keys: list[tuple[str, int]], blocks: np.ndarray, hh: np.nda
     if n == 0:
         return np.array([], dtype=np.int64)
     labels = _partition_grouped(blocks, hh, geoms, p, seed, whole_blocks=True)
-    if partition.plan_score(labels, hh, p)[0] > 0:
-        finer = _partition_grouped(blocks, hh, geoms, p, seed, whole_blocks=False)
+    if partition.plan_score(labels, hh, p)[0] > 0 and n > 1:
+        # Whole blocks cannot meet the range: move single buildings across the block
+        # edges of the out-of-range grids (few moves from the whole-block plan).
+        ei, ej, _ = partition.adjacency(geoms, p.min_shared_edge_m)
+        finer, _ = partition.rebalance_labels(labels, hh, ei, ej, p)
         if partition.plan_score(finer, hh, p) < partition.plan_score(labels, hh, p):
             labels = finer
     return labels
@@ -1399,7 +1419,7 @@ def _partition_grouped(blocks: np.ndarray, hh: np.ndarray, geoms: np.ndarray,
     gw = np.zeros(m, dtype=np.int64)
     for k in range(m):
         idx = order[bounds[k]:bounds[k + 1]]
-        ggeoms[k] = geoms[idx[0]] if len(idx) == 1 else shapely.union_all(geoms[idx])
+        ggeoms[k] = geoms[idx[0]] if len(idx) == 1 else partition.safe_union(geoms[idx])
         gw[k] = hh[idx].sum()
     xy = shapely.get_coordinates(shapely.centroid(ggeoms))
     ei, ej, _ = partition.adjacency(ggeoms, p.min_shared_edge_m)
@@ -1422,10 +1442,10 @@ def _write_plan(conn: Connection, fr: _Frame, version_id: int, keys: list[tuple[
     for lab in sorted(set(labels.tolist())):
         idx = np.flatnonzero(labels == lab)
         gid = _new_grid(conn, fr.community_id, fr.code)
-        g = shapely.union_all(geoms[idx])
+        g = partition.safe_union(geoms[idx])
         g = partition._polygonal(g.intersection(comm_m)) if not comm_m.contains(g) else g
         geo_rows.append({"v": version_id, "g": gid, "rp": fr.name,
-                         "wkb": _wkb(_multi(fr.to_ll(g)))})
+                         "wkb": _wkb(_multi(_valid_ll(fr, np.array([g], dtype=object))[0]))})
         members.extend({"v": version_id, "t": keys[i][0], "u": keys[i][1], "g": gid}
                        for i in idx if keys[i][0] in ("building", "block"))
     conn.execute(_INSERT_GEOM, geo_rows)

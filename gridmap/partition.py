@@ -89,11 +89,14 @@ def _owned_voronoi(
     n = len(parts)
     if n == 1:
         return np.array([extent], dtype=object)
-    rings = shapely.segmentize(shapely.boundary(parts), densify_m)
-    coords, owner = shapely.get_coordinates(rings, return_index=True)
     centres = shapely.get_coordinates(shapely.point_on_surface(parts))
-    coords = np.vstack([coords, centres])
-    owner = np.concatenate([owner, np.arange(n)])
+    if densify_m > 0:
+        rings = shapely.segmentize(shapely.boundary(parts), densify_m)
+        coords, owner = shapely.get_coordinates(rings, return_index=True)
+        coords = np.vstack([coords, centres])
+        owner = np.concatenate([owner, np.arange(n)])
+    else:  # one point per part: no dissolve needed
+        coords, owner = centres, np.arange(n)
     keys = np.round(coords, 2)
     _, first = np.unique(keys, axis=0, return_index=True)
     first.sort()
@@ -102,20 +105,28 @@ def _owned_voronoi(
         out = np.array([shapely.Polygon() for _ in range(n)], dtype=object)
         out[int(owner[0])] = extent
         return out
+    # A deterministic millimetre jitter avoids the degenerate (collinear, co-circular)
+    # point sets of regular layouts, for which GEOS returns an invalid coverage.
+    coords = coords + np.random.default_rng(0).uniform(-1e-3, 1e-3, coords.shape)
     vor = shapely.voronoi_polygons(
         shapely.multipoints(coords), extend_to=extent, ordered=True
     )
     polys = np.asarray(shapely.get_parts(vor))
-    order = np.argsort(owner, kind="stable")
-    bounds = np.searchsorted(owner[order], np.arange(n + 1))
-    merged = np.empty(n, dtype=object)
-    for i in range(n):
-        idx = order[bounds[i]:bounds[i + 1]]
-        merged[i] = safe_union(polys[idx]) if len(idx) else shapely.Polygon()
+    merged = np.array([shapely.Polygon() for _ in range(n)], dtype=object)
+    if densify_m > 0:
+        order = np.argsort(owner, kind="stable")
+        bounds = np.searchsorted(owner[order], np.arange(n + 1))
+        for i in range(n):
+            idx = order[bounds[i]:bounds[i + 1]]
+            if len(idx):
+                merged[i] = safe_union(polys[idx])
+    else:
+        merged[owner] = polys
     cells = shapely.intersection(merged, extent)
-    cells = shapely.make_valid(cells)
-    cells = np.array([_polygonal(g) for g in cells], dtype=object)
-    if simplify_m > 0 and n > 1:
+    bad = ~shapely.is_valid(cells) | ~np.isin(shapely.get_type_id(cells), (3, 6))
+    if bad.any():
+        cells[bad] = [_polygonal(shapely.make_valid(g)) for g in cells[bad]]
+    if simplify_m > 0 and densify_m > 0 and n > 1:
         nonempty = ~shapely.is_empty(cells)
         simplified = shapely.coverage_simplify(
             cells[nonempty], simplify_m, simplify_boundary=False
@@ -133,7 +144,11 @@ def safe_union(geoms: GeomArray) -> BaseGeometry:
             return out
     except shapely.errors.GEOSException:
         pass
-    return shapely.union_all(geoms)
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:
+        # Robust fallback: snap-rounding overlay on a 1 cm grid (metric inputs).
+        return shapely.union_all(shapely.make_valid(geoms), grid_size=0.01)
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry:
@@ -213,7 +228,7 @@ def tessellate(
             hh.append(0)
             rs.append(0)
             continue
-        sub = _owned_voronoi(building_geoms[mine], cell, p.densify_m, p.simplify_m)
+        sub = _owned_voronoi(building_geoms[mine], cell, 0.0, 0.0)
         for j, i in enumerate(mine):
             if sub[j].is_empty:
                 continue
@@ -227,6 +242,12 @@ def tessellate(
     # households are added to the cell that contains them.
     placed = set(unit_id[k] for k in range(len(unit_id)) if unit_type[k] == "building")
     geoms_arr = np.array(geoms, dtype=object)
+    if len(geoms_arr) > 1:
+        # Make shared edges identical (clipping leaves last-digit differences along block
+        # edges) so that unions of neighbouring cells are one piece, without hairline gaps.
+        geoms_arr = np.asarray(
+            shapely.coverage_clean(geoms_arr, snapping_distance=0.01, gap_width=0.01),
+            dtype=object)
     hh_arr = np.array(hh, dtype=np.int64)
     rs_arr = np.array(rs, dtype=np.int64)
     outside: list[int] = []
@@ -266,9 +287,10 @@ def adjacency(geoms: GeomArray, min_shared_m: float = 1.0) -> tuple[IntArray, In
     a, b = tree.query(geoms, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
-    shared = shapely.length(
-        shapely.intersection(shapely.boundary(geoms[a]), shapely.boundary(geoms[b]))
-    )
+    # Boundary of one inside a 5 cm buffer of the other: robust to the last-digit noise
+    # that makes two copies of the same edge intersect only in points.
+    grown = shapely.buffer(geoms, 0.05, quad_segs=1)
+    shared = shapely.length(shapely.intersection(shapely.boundary(geoms[a]), grown[b]))
     ok = shared >= min_shared_m
     return a[ok].astype(np.int64), b[ok].astype(np.int64), shared[ok].astype(np.float64)
 
@@ -482,7 +504,16 @@ def rebalance_labels(
 
     for _ in range(p.max_moves):
         best: list[tuple[float, float, int, int, int]] = []
-        for u in range(n):
+        bad = [r for r, sm in sums.items() if _penalty(sm, lo, hi) > 0 and r not in frozen]
+        if extra > 0 or not bad:
+            cand: set[int] = set(range(n)) if extra > 0 else set()
+        else:
+            cand = set()
+            for r in bad:
+                cand |= members[r]
+                for u in members[r]:
+                    cand.update(nb[u])
+        for u in sorted(cand):
             a = int(labels[u])
             if a in frozen or len(members[a]) == 1:
                 continue

@@ -309,20 +309,22 @@ def test_freehand_edit_with_sliver_gap_is_snapped_closed(conn: Connection) -> No
     rows = grids.version_grids(conn, vid)
     assert len(rows) == 2
     west = grid_of(conn, vid, building_id(conn, cid, "0-0-0-0"))
-    # Officer redraws the west grid a little bigger (to x = 250 m) but misses the outer
-    # edges by 0.3 m (a hair-line gap along the community boundary).
-    drawn = lonlat_box(0.3, 0.3, 250, 199.7)
+    # Officer redraws the west grid bigger, to the edge between the east block's building
+    # columns (x = 300 m), but draws 1.5 m short of it and misses the community boundary
+    # by 0.3 m: both hair-line gaps must be snapped closed.
+    drawn = lonlat_box(0.3, 0.3, 298.5, 199.7)
     res = grids.set_grid_geometry(conn, vid, west, mapping(drawn), actor="o")
     assert res["grid_id"] == west
     problems = grids.validate(conn, vid)
     assert not [p for p in problems if "gap" in p.reason or "overlap" in p.reason
-                or "outside the community" in p.reason], problems
-    area = conn.execute(sa.text(
-        "SELECT ST_Area(geom::geography) FROM grid_geometry WHERE version_id = :v AND"
-        " grid_id = :g"), {"v": vid, "g": west}).scalar_one()
-    assert area == pytest.approx(250 * 200, rel=0.01)
-    # units re-derived: buildings of the east block west of x=250 m now belong to west
-    east_bld = building_id(conn, cid, "1-0-0-0")  # x in 226..264 → point on surface ~245
+                or "outside the community" in p.reason or "pieces" in p.reason], problems
+    share = conn.execute(sa.text(
+        "SELECT ST_Area(gg.geom) / ST_Area(c.geom) FROM grid_geometry gg, community c"
+        " WHERE gg.version_id = :v AND gg.grid_id = :g AND c.id = :c"),
+        {"v": vid, "g": west, "c": cid}).scalar_one()
+    assert share == pytest.approx(300 / 400, abs=0.001)
+    # units re-derived: the west column of the east block now belongs to the west grid
+    east_bld = building_id(conn, cid, "1-0-0-0")
     assert grid_of(conn, vid, east_bld) == west
 
 
