@@ -285,3 +285,19 @@ def test_cli_import_dry_run_bad_file_and_transition(cli_env: dict[str, str],
                "--to", "2025-12-01", "--out", str(out))
     assert ind.returncode == 0 and out.exists()
     eng.dispose()
+
+
+def test_bulk_index_rebuild_path_keeps_indexes(conn: Connection, world: dict[str, int],
+                                               tmp_path: Path) -> None:
+    before = conn.execute(sa.text("SELECT count(*) FROM pg_indexes "
+                                  "WHERE tablename = 'incident'")).scalar_one()
+    frame = incidents.read_incident_file(_csv(tmp_path, GOOD))
+    rep = incidents.import_incidents(conn, frame,
+                                     params=incidents.IntakeParams(rebuild_indexes_from_rows=1))
+    assert rep["inserted"] == 2
+    after = conn.execute(sa.text("SELECT count(*) FROM pg_indexes "
+                                 "WHERE tablename = 'incident'")).scalar_one()
+    assert after == before
+    with pytest.raises(sa.exc.IntegrityError):
+        with conn.begin_nested():
+            conn.execute(sa.text("UPDATE incident SET external_id = 'A1'"))
