@@ -194,7 +194,7 @@ def rebuild_cells(
         np.array([r[3] for r in blds], dtype=np.int64),
         params,
     )
-    ll = _valid_ll(fr, cells.geoms) if len(cells) else []
+    ll: Any = _valid_ll(fr, cells.geoms) if len(cells) else []
     rows = [
         {"c": community_id, "t": cells.unit_type[i], "u": int(cells.unit_id[i]),
          "b": int(cells.block_id[i]) or None, "h": int(cells.households[i]),
