@@ -210,7 +210,7 @@ def measure_page(base: str, runs: int = 3) -> dict[str, Any]:
             ctx.close()
         browser.close()
     best = min(out, key=lambda p: p["ready"] or 1e9)
-    return {"runs": out, "best": best}
+    return {"runs": out, "best": best, "first": out[0]}
 
 
 # --------------------------------------------------------------------------------------
@@ -258,7 +258,11 @@ def measure_heat(base: str, cookie: str, bbox: tuple[float, float, float, float]
 
 def open_loop(port: int, bbox: tuple[float, float, float, float], rate: float, seconds: float,
               workers: int = 8) -> dict[str, Any]:
-    """Fixed-rate schedule; latency counted from the scheduled time (no coordinated omission)."""
+    """Fixed-rate schedule; latency counted from the scheduled time (no coordinated omission).
+
+    With ``workers=1`` and a high rate this degenerates to back-to-back requests; latencies
+    are then measured from each send (the schedule is ignored).
+    """
     x0, y0, x1, y1 = bbox
     n = int(rate * seconds)
     rnd = random.Random(7)
@@ -281,6 +285,8 @@ def open_loop(port: int, bbox: tuple[float, float, float, float], rate: float, s
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
+            if workers == 1:
+                due = time.perf_counter()
             lon, la = points[i]
             try:
                 conn.request("GET", f"/api/locate?lon={lon:.6f}&lat={la:.6f}")
@@ -378,6 +384,8 @@ def main() -> None:
             cwd=REPO, env=env)
         wait_http(port)
         base = f"http://127.0.0.1:{port}"
+        for _ in range(2 * args.workers):  # a production server is warm: pools, imports
+            wait_http(port)
         print(f"gunicorn: {args.workers} workers × 4 threads on {base}")
 
         parts = set(args.only.split(","))
@@ -403,14 +411,17 @@ def report_page(page: dict[str, Any]) -> None:
     b = page["best"]
     print("\n== supervisor page (headless Chromium, cold cache, best of "
           f"{len(page['runs'])}) ==")
-    for r in page["runs"]:
-        print(f"  run: FCP {r['fcp']:.0f} ms, heat drawn {r['ready'] or float('nan'):.0f} ms,"
+    for i, r in enumerate(page["runs"]):
+        label = "cold server cache" if i == 0 else "aggregates cached"
+        print(f"  run {i + 1} ({label}): FCP {r['fcp']:.0f} ms, heat drawn {r['ready'] or float('nan'):.0f} ms,"
               f" load {r['load']:.0f} ms, {r['bytes'] / 1e6:.2f} MB in {r['requests']}"
               f" requests, blocked non-local {r['blocked']}, shows '{r['count_text']}'")
     ok_paint = (b["ready"] or 1e9) <= 1500
     ok_bytes = b["bytes"] <= 2_000_000
-    print(f"  first meaningful paint (heat drawn): {b['ready']:.0f} ms "
-          f"[target ≤ 1500 ms: {'OK' if ok_paint else 'MISSED'}]")
+    first = page["first"]["ready"] or float("nan")
+    print(f"  first meaningful paint (heat drawn): cold {first:.0f} ms, best {b['ready']:.0f} ms "
+          f"[target ≤ 1500 ms: {'OK' if ok_paint else 'MISSED'} (best), "
+          f"{'OK' if first <= 1500 else 'MISSED'} (cold)]")
     print(f"  transferred: {b['bytes'] / 1e6:.2f} MB [target ≤ 2 MB: "
           f"{'OK' if ok_bytes else 'MISSED'}]")
 
@@ -432,6 +443,9 @@ def report_locate(port: int, bbox: tuple[float, float, float, float], args: Any,
           f"(after a 3 s warm-up; load average before: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs) ==")
     open_loop(port, bbox, args.rate, 3.0)  # warm-up: pools, caches, first imports
+    seq = open_loop(port, bbox, 1000.0, 0.3, workers=1)  # one at a time: the service time
+    print(f"  sequential (1 connection, 300 requests): p50 {seq['p50_ms']:.1f} ms, "
+          f"p99 {seq['p99_ms']:.1f} ms (service time without queueing)")
     res = open_loop(port, bbox, args.rate, args.seconds)
     ok_p99 = res["p99_ms"] <= 20 and res["errors"] == 0
     print(f"  {res['requests']} requests, {res['errors']} errors, achieved "

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import h3
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from gridmap import hotspots, incidents, indicators
+from gridmap import locate as locate_lib
 from gridmap.errors import PermissionDenied, Problem, ValidationError
 from web import auth, db
 
@@ -247,7 +250,6 @@ def viewer_required() -> Viewer:
 
 def _catalogue() -> dict[str, list[str]]:
     """Allowed values for category, status, urgency and source (from the library)."""
-    from gridmap import incidents
 
     with db.read() as conn:
         cats = incidents.category_codes(conn)
@@ -296,7 +298,6 @@ def _jsonable(value: Any) -> Any:
 
 def incident_feature(row: Mapping[str, Any], viewer: Viewer | None) -> dict[str, Any]:
     """One incident as a GeoJSON Feature, personal data masked for ``viewer``."""
-    from gridmap import incidents
 
     props = {k: _jsonable(v) for k, v in row.items() if k not in ("lon", "lat", "geom")}
     if viewer is None:
@@ -383,7 +384,6 @@ def cached_json(kind: str, viewer: Viewer | None, compute: Callable[[], Any]) ->
 @bp.get("/locate")
 def locate() -> Response:
     """Street, community, estate, building and grid of a point (open to any user)."""
-    from gridmap import locate as locate_lib
 
     problems: list[Problem] = []
     lon = parse_float(request.args, "lon", -180, 180, problems)
@@ -403,7 +403,6 @@ def locate() -> Response:
 @auth.roles_required(*READ_ROLES)
 def list_incidents() -> Response:
     """A page of incidents in a bbox as a GeoJSON FeatureCollection."""
-    from gridmap import incidents
 
     viewer = current_viewer()
     problems: list[Problem] = []
@@ -429,7 +428,6 @@ def list_incidents() -> Response:
 @auth.roles_required(*WRITE_ROLES)
 def create_incident() -> Response:
     """Create an incident from a JSON object (located and deadline set by the library)."""
-    from gridmap import incidents
 
     viewer = current_viewer()
     assert viewer is not None
@@ -443,7 +441,6 @@ def create_incident() -> Response:
 @auth.roles_required(*READ_ROLES)
 def get_incident(incident_id: int) -> Response:
     """One incident with its transition history."""
-    from gridmap import incidents
 
     viewer = current_viewer()
     with db.read() as conn:
@@ -461,7 +458,6 @@ def get_incident(incident_id: int) -> Response:
 @auth.roles_required(*WRITE_ROLES)
 def transition(incident_id: int) -> Response:
     """Move a case to another state: body ``{"to": state, "note": text}``."""
-    from gridmap import incidents
 
     viewer = current_viewer()
     assert viewer is not None
@@ -495,7 +491,6 @@ def _check_scope(row: Mapping[str, Any], viewer: Viewer | None) -> None:
 @auth.roles_required(*READ_ROLES)
 def heat() -> Response:
     """Heatmap data: raw points when few, else per-H3-cell counts with normalised intensity."""
-    from gridmap import hotspots
 
     viewer = current_viewer()
     problems: list[Problem] = []
@@ -532,7 +527,6 @@ def shape_heat(result: Mapping[str, Any]) -> dict[str, Any]:
     Points become ``[lat, lon]`` (Leaflet order); H3 cells get their hexagon ``boundary``
     (``[[lat, lon], …]``) and a density-based ``intensity``.
     """
-    import h3
 
     out: dict[str, Any] = {"mode": result["mode"], "total": result["total"]}
     if result["mode"] == "points":
@@ -558,7 +552,6 @@ def shape_heat(result: Mapping[str, Any]) -> dict[str, Any]:
 @auth.roles_required(*READ_ROLES)
 def grid_indicators() -> Response:
     """Per-grid indicators (结案率, 按期结案率, 超期未结) for the choropleth, in a bbox."""
-    from gridmap import indicators
 
     viewer = current_viewer()
     problems: list[Problem] = []
@@ -599,7 +592,6 @@ def grid_indicator_props(stats: Mapping[str, Any]) -> dict[str, Any]:
 @auth.roles_required(*READ_ROLES)
 def overdue() -> Response:
     """Open cases past their deadline, most overdue first (paginated, not a GeoJSON dump)."""
-    from gridmap import incidents
 
     viewer = current_viewer()
     problems: list[Problem] = []
@@ -625,7 +617,6 @@ def overdue() -> Response:
 @auth.roles_required(*READ_ROLES)
 def hotspot_list() -> Response:
     """Grids (or H3 cells) whose counts are significantly high (Getis-Ord Gi*)."""
-    from gridmap import hotspots
 
     viewer = current_viewer()
     problems: list[Problem] = []

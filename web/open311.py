@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from gridmap import incidents
 from gridmap.errors import GridmapError, Problem, ValidationError
 from web import db
 from web.errors import status_for
@@ -115,7 +116,6 @@ def reporter_name(first: Any, last: Any) -> str | None:
 
 
 def _status(state: str) -> str:
-    from gridmap import incidents
 
     return "closed" if state in incidents.CLOSED_STATES else "open"
 
@@ -150,7 +150,6 @@ def as_service_request(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _services() -> list[dict[str, Any]]:
-    from gridmap import incidents
 
     with db.read() as conn:
         cats = incidents.categories(conn)
@@ -194,7 +193,6 @@ def services_xml() -> Response:
 @bp.get("/requests.json")
 def requests_json() -> Response:
     """Service requests, newest first."""
-    from gridmap import incidents
 
     problems: list[Problem] = []
     args = request.args
@@ -233,7 +231,6 @@ def requests_json() -> Response:
 @bp.get("/requests/<string:service_request_id>.json")
 def request_json(service_request_id: str) -> Response:
     """One service request as a one-element list."""
-    from gridmap import incidents
 
     rid = service_request_id
     if not rid.isdigit() or len(rid) > 12:
@@ -247,7 +244,6 @@ def request_json(service_request_id: str) -> Response:
 @csrf.exempt
 def create_request() -> Response:
     """Create a service request (API key or logged-in session with CSRF token)."""
-    from gridmap import incidents
 
     raw: Any = request.get_json(silent=True) if request.is_json else request.form
     if not isinstance(raw, Mapping):

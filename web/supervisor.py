@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy.engine import Connection
 
+from gridmap import incidents, indicators
 from gridmap.errors import NotFound, PermissionDenied, Problem
 from web import auth, db, i18n, maps
 from web.incidents_api import (
@@ -122,7 +123,6 @@ def area_extent(
 @auth.roles_required("supervisor")
 def page() -> str:
     """The supervisor page (HTML skeleton; data comes from /api)."""
-    from gridmap import incidents
 
     viewer = viewer_required()
     lang = i18n.current_language()
@@ -149,7 +149,6 @@ def page() -> str:
 @auth.roles_required("supervisor")
 def grid_summary(grid_id: int) -> Response:
     """A grid's indicators for the window and its open cases (masked for the viewer)."""
-    from gridmap import incidents, indicators
 
     viewer = viewer_required()
     problems: list[Problem] = []
