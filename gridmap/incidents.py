@@ -434,7 +434,8 @@ EVENT_COPY_COLS = ("incident_id", "at", "actor", "from_state", "to_state", "note
 
 def _skip_existing(conn: Connection, df: pd.DataFrame) -> pd.DataFrame:
     ext = df["external_id"].dropna()
-    if ext.empty:
+    if ext.empty or not conn.execute(sa.text(
+            "SELECT EXISTS (SELECT 1 FROM incident WHERE external_id IS NOT NULL)")).scalar():
         return df
     existing = {r[0] for r in conn.execute(
         sa.text("SELECT external_id FROM incident WHERE external_id = ANY(:e)"),
@@ -738,7 +739,8 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
             "SELECT count(*) FILTER (WHERE duplicate_of IS NOT NULL), "
             "count(*) FILTER (WHERE near_boundary), "
             "count(*) FILTER (WHERE located_by = 'nearest_grid') "
-            "FROM incident WHERE id = ANY(:ids)"), {"ids": ids.tolist()}).one() \
+            "FROM incident WHERE id BETWEEN :a AND :b"),
+            {"a": int(ids.min()), "b": int(ids.max())}).one() \
             if len(ids) else (0, 0, 0)
         report.update(inserted=len(ids), duplicates=int(stats[0]), near_boundary=int(stats[1]),
                       nearest_grid=int(stats[2]), import_id=import_id)
