@@ -1031,6 +1031,9 @@ def synthesise(conn: Connection, n: int, *, seed: int = 0, start: dt.datetime,
     ang = rng.uniform(0, 2 * np.pi, n)
     lat = base[anchor, 1] + spread * np.sin(ang) / 111_320.0
     lon = base[anchor, 0] + spread * np.cos(ang) / (111_320.0 * np.cos(np.radians(base[anchor, 1])))
+    start, end = (d if d.tzinfo else d.replace(tzinfo=workcal.LOCAL_TZ) for d in (start, end))
+    if end <= start:
+        raise ValidationError("synthesise: end must be after start")
     t0 = pd.Timestamp(start).tz_convert("UTC").value
     t1 = pd.Timestamp(end).tz_convert("UTC").value
     reported = pd.to_datetime(np.sort(rng.uniform(t0, t1, n)).astype(np.int64), utc=True)
