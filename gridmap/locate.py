@@ -285,13 +285,14 @@ _LOCATE_SQL = sa.text(
     """
     WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g,
                       CAST(:at AS timestamptz) AS t)
-    SELECT st.id AS street_id, st.code AS street_code, st.name AS street_name,
-           cm.id AS community_id, cm.code AS community_code, cm.name AS community_name,
+    SELECT COALESCE(st.id, sf.id) AS street_id, COALESCE(st.code, sf.code) AS street_code,
+           COALESCE(st.name, sf.name) AS street_name,
+           COALESCE(cm.id, cf.id) AS community_id, COALESCE(cm.code, cf.code) AS community_code,
+           COALESCE(cm.name, cf.name) AS community_name,
            es.id AS estate_id, es.code AS estate_code, es.name AS estate_name,
            bd.id AS building_id, bd.code AS building_code, bd.name AS building_name,
-           COALESCE(gi.grid_id, gn.grid_id) AS grid_id,
+           gx.id AS grid_id, gx.grid_code AS grid_code, gx.name AS grid_name,
            COALESCE(gi.version_id, gn.version_id) AS grid_version_id,
-           COALESCE(gi.community_id, gn.community_id) AS grid_community_id,
            gi.grid_id IS NOT NULL AS inside,
            gi.n_match AS n_match,
            CASE WHEN gi.grid_id IS NOT NULL
@@ -324,6 +325,9 @@ _LOCATE_SQL = sa.text(
               AND gv.valid_from <= p.t AND (gv.valid_to IS NULL OR p.t < gv.valid_to)
             ORDER BY gg.geom <-> p.g LIMIT 8) k
         ORDER BY ST_Distance(k.geom::geography, p.g::geography), k.grid_id LIMIT 1) gn ON true
+    LEFT JOIN grid gx ON gx.id = COALESCE(gi.grid_id, gn.grid_id)
+    LEFT JOIN community cf ON cm.id IS NULL AND cf.id = COALESCE(gi.community_id, gn.community_id)
+    LEFT JOIN street sf ON st.id IS NULL AND sf.id = COALESCE(cm.street_id, cf.street_id)
     """
 )
 
@@ -354,20 +358,6 @@ def locate_point(conn: Connection, lon: float, lat: float, at: dt.datetime | Non
     res = dict(row)
     inside = bool(res.pop("inside"))
     n_match = res.pop("n_match") or 0
-    grid_comm = res.pop("grid_community_id")
-    if res["community_id"] is None and grid_comm is not None:
-        c = conn.execute(sa.text("SELECT c.id, c.code, c.name, c.street_id FROM community c "
-                                 "WHERE c.id = :id"), {"id": grid_comm}).one()
-        res.update(community_id=c[0], community_code=c[1], community_name=c[2])
-        if res["street_id"] is None:
-            s = conn.execute(sa.text("SELECT id, code, name FROM street WHERE id = :id"),
-                             {"id": c[3]}).one()
-            res.update(street_id=s[0], street_code=s[1], street_name=s[2])
-    res["grid_code"] = res["grid_name"] = None
-    if res["grid_id"] is not None:
-        g = conn.execute(sa.text("SELECT grid_code, name FROM grid WHERE id = :id"),
-                         {"id": res["grid_id"]}).one()
-        res["grid_code"], res["grid_name"] = g[0], g[1]
     res["located_by"] = "grid" if inside else ("nearest_grid" if res["grid_id"] else "none")
     bd = res["boundary_distance_m"]
     res["near_boundary"] = bool(inside and (n_match > 1 or (bd is not None and bd <= near_boundary_m)))
