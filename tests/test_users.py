@@ -86,3 +86,37 @@ def test_demo_never_touches_real_accounts(conn) -> None:
 def test_get_unknown(conn) -> None:
     with pytest.raises(NotFound):
         users.by_username(conn, "ghost")
+
+
+def _cli(args: list[str], env: dict[str, str], **kw):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).parent / "gridmap")
+    return subprocess.run([exe, *args], env=env,
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_cli_add_list_disable(cli_env, tmp_path) -> None:
+    env = {**cli_env, "PW": "a-long-password"}
+    r = _cli(["users", "add", "wang", "--role", "planner", "--name", "王", "--password-env", "PW"],
+             env)
+    assert r.returncode == 0, r.stderr
+    pw = tmp_path / "pw"
+    pw.write_text("another-password\n")
+    r = _cli(["users", "add", "li", "--role", "officer", "--password-file", str(pw)], env)
+    assert r.returncode == 0, r.stderr
+    r = _cli(["users", "list"], env)
+    assert "wang\tplanner" in r.stdout and "li\tofficer" in r.stdout
+    assert _cli(["users", "disable", "li"], env).returncode == 0
+    assert "li\tofficer\t-\tdisabled" in _cli(["users", "list"], env).stdout
+
+
+def test_cli_bad_input_exits_1_and_changes_nothing(cli_env) -> None:
+    env = {**cli_env, "PW": "short"}
+    r = _cli(["users", "add", "zhao", "--role", "supervisor", "--password-env", "PW"], env)
+    assert r.returncode == 1
+    assert "password must have at least" in r.stderr and "needs a scope" in r.stderr
+    assert _cli(["users", "list"], env).stdout == ""
+    assert _cli(["users", "disable", "ghost"], env).returncode == 1

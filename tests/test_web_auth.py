@@ -6,6 +6,7 @@ import pytest
 from flask import Blueprint, Flask
 
 from tests.e2e_support import PASSWORD, WebDB, csrf_token, login, make_app
+from gridmap import users
 from web.auth import roles_required
 
 pytest_plugins = ["tests.e2e_support"]
@@ -135,3 +136,78 @@ def test_index_without_role_pages_lists_nothing_but_works(client) -> None:
     login(client, "officer")
     resp = client.get("/")
     assert resp.status_code in (200, 302)
+
+
+def test_serve_demo_runs_gunicorn_and_prints_working_accounts(fresh_db_url: str) -> None:
+    """`gridmap serve --demo`: gunicorn starts, the printed demo password logs in."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from http.cookiejar import CookieJar
+    from pathlib import Path
+    from urllib.parse import urlencode
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    import sqlalchemy as sa
+
+    from gridmap.db import make_engine
+    from tests.e2e_support import seed_district
+
+    eng = make_engine(fresh_db_url, poolclass=sa.pool.NullPool)
+    with eng.begin() as conn:
+        seed_district(conn)
+        users.add(conn, "planner", "my-own-password", "planner")  # a real account
+    eng.dispose()
+    env = {**os.environ, "DATABASE_URL": fresh_db_url}
+    env.pop("GRIDMAP_SECRET_KEY", None)
+    exe = str(Path(sys.executable).parent / "gridmap")
+    proc = subprocess.Popen([exe, "serve", "--demo", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out = ""
+        deadline = time.time() + 60
+        while "user officer" not in out and time.time() < deadline:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, proc.stderr.read()  # type: ignore[union-attr]
+            out += line
+        # the seeded 'planner' is a real account: the demo never re-keys it
+        assert not re.search(r"user planner\b", out)
+        password = re.search(r"user officer\s+password (\S+)", out).group(1)  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        for _ in range(100):
+            try:
+                html = opener.open(f"{base}/login", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+        data = urlencode({"username": "officer", "password": password, "csrf_token": token})
+        opener.open(f"{base}/login", data=data.encode(), timeout=5)
+        # several requests: any worker must accept the session (shared secret key)
+        for _ in range(6):
+            me = opener.open(f"{base}/api/me", timeout=5).read().decode()
+            assert '"role":"officer"' in me.replace(" ", "")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_serve_without_secret_key_or_demo_refuses(web_db: WebDB) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATABASE_URL": web_db.url}
+    env.pop("GRIDMAP_SECRET_KEY", None)
+    exe = str(Path(sys.executable).parent / "gridmap")
+    r = subprocess.run([exe, "serve", "--port", "1"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "GRIDMAP_SECRET_KEY" in r.stderr

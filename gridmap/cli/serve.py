@@ -1,0 +1,58 @@
+"""``gridmap serve``: the web app behind gunicorn (a production WSGI server)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+
+import click
+
+from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.errors import ConfigError
+
+
+def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 60) -> list[str]:
+    """The gunicorn command line serving ``web:create_app()``."""
+    exe = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
+    return [exe, "--bind", f"{host}:{port}", "--workers", str(workers), "--timeout",
+            str(timeout), "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+            "web:create_app()"]
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Create demo accounts (random passwords, printed).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@pass_app
+@report_errors
+def serve(app: AppContext, demo: bool, host: str, port: int, workers: int) -> None:
+    """Serve the web app with gunicorn.
+
+    Needs GRIDMAP_SECRET_KEY unless --demo (which makes one for this run). No account
+    has a default password: create accounts with `gridmap users add`, or use --demo.
+    """
+    from gridmap.db import database_url
+
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url(app.settings)  # start the local cluster once, here
+    if not app.settings.secret_key:
+        if not demo:
+            raise ConfigError("GRIDMAP_SECRET_KEY must be set (a long random string), "
+                              "or run with --demo")
+        # One key shared by all workers, so a session works whichever worker answers.
+        env["GRIDMAP_SECRET_KEY"] = secrets.token_hex(32)
+    if demo:
+        from gridmap import users as lib
+        from gridmap.cli.users import print_demo_accounts
+
+        env["GRIDMAP_DEMO"] = "1"
+        with app.transaction() as conn:
+            pairs = lib.ensure_demo(conn)
+        print_demo_accounts(pairs)
+    click.echo(f"serving on http://{host}:{port}/ (gunicorn, {workers} workers)", err=True)
+    sys.stdout.flush()
+    argv = gunicorn_argv(host, port, workers)
+    os.execvpe(argv[0], argv, env)

@@ -1,0 +1,138 @@
+"""``gridmap users add|list|disable|passwd|demo``: web accounts (gridmap.users)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.errors import ValidationError
+from gridmap.users import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@main.group()
+def users() -> None:
+    """Web accounts: roles planner, supervisor, officer, admin."""
+
+
+def _read_password(password_file: Path | None, password_env: str | None) -> str:
+    """Password from a file (first line), an environment variable or the prompt."""
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    if password_env:
+        value = os.environ.get(password_env)
+        if value is None:
+            raise ValidationError(f"environment variable {password_env} is not set")
+        return value
+    value = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    return str(value)
+
+
+_password_options = [
+    click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="Read the password from the first line of this file."),
+    click.option("--password-env", metavar="VAR",
+                 help="Read the password from this environment variable."),
+]
+
+
+def _with_password_options(func: F) -> F:
+    for opt in reversed(_password_options):
+        func = opt(func)
+    return func
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["planner", "supervisor", "officer",
+                                                          "admin"]))
+@click.option("--name", "display_name", help="Display name, e.g. 王丽.")
+@click.option("--street", "streets", multiple=True, help="Supervisor scope: 9-digit street code.")
+@click.option("--community", "communities", multiple=True,
+              help="Supervisor scope: 12-digit community code.")
+@_with_password_options
+@pass_app
+@report_errors
+def add_cmd(app: AppContext, username: str, role: str, display_name: str | None,
+            streets: tuple[str, ...], communities: tuple[str, ...],
+            password_file: Path | None, password_env: str | None) -> None:
+    """Create an account (password from a prompt, --password-file or --password-env)."""
+    from gridmap import users as lib
+
+    password = _read_password(password_file, password_env)
+    with app.transaction() as conn:
+        user = lib.add(conn, username, password, role, display_name=display_name,
+                       streets=streets, communities=communities)
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@users.command("list")
+@pass_app
+@report_errors
+def list_cmd(app: AppContext) -> None:
+    """List accounts: username, role, scope, status."""
+    from gridmap import users as lib
+
+    with app.transaction() as conn:
+        rows = lib.list_users(conn)
+    for u in rows:
+        scope = ",".join(u.scope_streets + u.scope_communities) or "-"
+        status = "active" if u.active else "disabled"
+        demo = " demo" if u.demo else ""
+        click.echo(f"{u.username}\t{u.role}\t{scope}\t{status}{demo}\t{u.display_name or ''}")
+
+
+@users.command("disable")
+@click.argument("username")
+@pass_app
+@report_errors
+def disable_cmd(app: AppContext, username: str) -> None:
+    """Disable an account (it can no longer log in; open sessions stop working)."""
+    from gridmap import users as lib
+
+    with app.transaction() as conn:
+        lib.disable(conn, username)
+    click.echo(f"disabled {username}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@_with_password_options
+@pass_app
+@report_errors
+def passwd_cmd(app: AppContext, username: str, password_file: Path | None,
+               password_env: str | None) -> None:
+    """Set a new password."""
+    from gridmap import users as lib
+
+    password = _read_password(password_file, password_env)
+    with app.transaction() as conn:
+        lib.set_password(conn, username, password)
+    click.echo(f"password of {username} changed")
+
+
+def print_demo_accounts(pairs: list[tuple[User, str]]) -> None:
+    """Print demo accounts and their one-time passwords."""
+    click.echo("demo accounts (random passwords, valid until the next `gridmap users demo`):")
+    for user, password in pairs:
+        scope = ",".join(user.scope_streets) or "-"
+        click.echo(f"  {user.role:<10} user {user.username:<11} password {password}  scope {scope}")
+
+
+@users.command("demo")
+@pass_app
+@report_errors
+def demo_cmd(app: AppContext) -> None:
+    """Create or re-key the demo accounts with random passwords and print them."""
+    from gridmap import users as lib
+
+    with app.transaction() as conn:
+        pairs = lib.ensure_demo(conn)
+    print_demo_accounts(pairs)
