@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, Flask
 
-from tests.e2e_support import PASSWORD, WebDB, csrf_token, login, make_app
 from gridmap import users
+from tests.e2e_support import PASSWORD, WebDB, csrf_token, login, make_app
 from web.auth import roles_required
 
 pytest_plugins = ["tests.e2e_support"]
