@@ -345,6 +345,9 @@ def create_draft(
                 ),
                 {"v": vid, "s": source},
             )
+            # Plans imported as bare polygons have no unit members: derive them.
+            _ensure_cells(conn, community_id)
+            _rederive_members(conn, vid, community_id, only_missing=True)
         _audit(conn, actor, "grid.draft", vid, None, {"based_on": active, "copied_from": source})
     return vid
 
@@ -926,8 +929,23 @@ def _fill_leftovers(new: dict[int, BaseGeometry], comm: BaseGeometry,
             new[to] = partition._polygonal(new[to].union(piece))
 
 
-def _rederive_members(conn: Connection, version_id: int, community_id: int) -> None:
-    """Each unit belongs to the grid that covers its cell's representative point."""
+def _rederive_members(conn: Connection, version_id: int, community_id: int,
+                      *, only_missing: bool = False) -> None:
+    """Each unit belongs to the grid that covers its cell's representative point.
+
+    ``only_missing``: add members for units that have none, change nothing else.
+    """
+    if only_missing:
+        conn.execute(sa.text(
+            "INSERT INTO grid_member (version_id, unit_type, unit_id, grid_id)"
+            " SELECT DISTINCT ON (c.unit_type, c.unit_id) :v, c.unit_type, c.unit_id,"
+            " gg.grid_id FROM grid_cell c JOIN grid_geometry gg ON gg.version_id = :v"
+            "  AND gg.geom && c.geom AND ST_Covers(gg.geom, ST_PointOnSurface(c.geom))"
+            " WHERE c.community_id = :c AND c.unit_type IN ('building', 'block')"
+            " ORDER BY c.unit_type, c.unit_id, gg.grid_id"
+            " ON CONFLICT (version_id, unit_type, unit_id) DO NOTHING"),
+            {"v": version_id, "c": community_id})
+        return
     conn.execute(sa.text(
         "INSERT INTO grid_member (version_id, unit_type, unit_id, grid_id)"
         " SELECT DISTINCT ON (c.unit_type, c.unit_id) :v, c.unit_type, c.unit_id, gg.grid_id"
@@ -1069,22 +1087,33 @@ def _changed_grids(conn: Connection, old: int | None, new: int) -> list[int]:
     return [int(x) for x in rows]
 
 
+_UNIT_GRID = (
+    "(SELECT c.unit_type, c.unit_id, COALESCE(m.grid_id, (SELECT gg.grid_id"
+    "  FROM grid_geometry gg WHERE gg.version_id = {v} AND gg.geom && c.geom"
+    "  AND ST_Covers(gg.geom, ST_PointOnSurface(c.geom)) ORDER BY gg.grid_id LIMIT 1)) AS grid_id"
+    " FROM grid_cell c LEFT JOIN grid_member m ON m.version_id = {v}"
+    "  AND m.unit_type = c.unit_type AND m.unit_id = c.unit_id"
+    " WHERE c.community_id = :c AND c.unit_type IN ('building', 'block'))"
+)
+
+
 def _moved_units(conn: Connection, old: int | None, new: int) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.text(
-        "SELECT COALESCE(a.unit_type, b.unit_type) AS unit_type,"
-        " COALESCE(a.unit_id, b.unit_id) AS unit_id, b.grid_id AS from_grid,"
-        " a.grid_id AS to_grid, fg.grid_code AS from_code, tg.grid_code AS to_code,"
-        " bl.name, bl.households, bl.residents FROM"
-        " (SELECT * FROM grid_member WHERE version_id = :new) a FULL JOIN"
-        " (SELECT * FROM grid_member WHERE version_id = :old) b"
-        "  ON a.unit_type = b.unit_type AND a.unit_id = b.unit_id"
-        " LEFT JOIN grid fg ON fg.id = b.grid_id LEFT JOIN grid tg ON tg.id = a.grid_id"
-        " LEFT JOIN building bl ON COALESCE(a.unit_type, b.unit_type) = 'building'"
-        "  AND bl.id = COALESCE(a.unit_id, b.unit_id)"
-        " WHERE a.grid_id IS DISTINCT FROM b.grid_id ORDER BY 1, 2"),
-        {"new": new, "old": old or -1}).mappings().all()
+    """Units whose grid differs between two versions (plans without unit members, e.g.
+    imported polygons, are assigned spatially by each cell's representative point)."""
     if old is None:
         return []
+    cid = _version(conn, new)["community_id"]
+    _ensure_cells(conn, cid)
+    rows = conn.execute(sa.text(
+        "SELECT a.unit_type, a.unit_id, b.grid_id AS from_grid,"  # noqa: S608 - constant fragments
+        " a.grid_id AS to_grid, fg.grid_code AS from_code, tg.grid_code AS to_code,"
+        " bl.name, bl.households, bl.residents FROM "
+        + _UNIT_GRID.format(v=":new") + " a JOIN " + _UNIT_GRID.format(v=":old") + " b"
+        "  ON a.unit_type = b.unit_type AND a.unit_id = b.unit_id"
+        " LEFT JOIN grid fg ON fg.id = b.grid_id LEFT JOIN grid tg ON tg.id = a.grid_id"
+        " LEFT JOIN building bl ON a.unit_type = 'building' AND bl.id = a.unit_id"
+        " WHERE a.grid_id IS DISTINCT FROM b.grid_id ORDER BY 1, 2"),
+        {"new": new, "old": old, "c": cid}).mappings().all()
     return [dict(r) for r in rows]
 
 
