@@ -279,3 +279,15 @@ def test_aggregates_are_cached_briefly_per_scope(app: Flask) -> None:
     assert sup.get(url + "&category=C0190").get_json()["total"] == 1
     app.config["AGGREGATE_CACHE_SECONDS"] = 0
     assert officer.get(url).get_json()["total"] == 1
+
+
+def test_locate_survives_a_dropped_database_connection(client: FlaskClient, web_db: WebDB) -> None:
+    url = f"/api/locate?lon={EAST[0]}&lat={EAST[1]}"
+    assert client.get(url).status_code == 200
+    eng = make_engine(web_db.url, poolclass=sa.pool.NullPool)
+    with eng.connect() as conn:  # e.g. a database restart: pooled connections die
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    eng.dispose()
+    r = client.get(url)
+    assert r.status_code == 200 and r.get_json()["street_code"] == "110101002"
