@@ -114,8 +114,8 @@ def build_district(conn: sa.Connection) -> dict[str, int]:
                               "name": [f"社区{k}" for k in cid], "street": cstreet, "syn": True,
                               "geom": _hex(cgeom)}))
     # grids: one active version per community
-    gi, gj = np.meshgrid(np.arange(side_cells), np.arange(side_cells), indexing="ij")
-    gi, gj = gi.ravel(), gj.ravel()
+    gi2, gj2 = np.meshgrid(np.arange(side_cells), np.arange(side_cells), indexing="ij")
+    gi, gj = gi2.ravel(), gj2.ravel()
     ggeom = _boxes(LON0 + gj * CELL, LAT0 + gi * CELL, CELL, CELL, seg)
     gid = np.arange(1, len(gi) + 1)
     gcomm = (gi // g) * n_side + (gj // g) + 1
@@ -141,8 +141,8 @@ def build_district(conn: sa.Connection) -> dict[str, int]:
                               "geom": _hex(egeom)}))
     # buildings: b × b small footprints per grid cell
     b = BUILDINGS_PER_GRID
-    bi, bj = np.meshgrid(np.arange(side_cells * b), np.arange(side_cells * b), indexing="ij")
-    bi, bj = bi.ravel(), bj.ravel()
+    bi2, bj2 = np.meshgrid(np.arange(side_cells * b), np.arange(side_cells * b), indexing="ij")
+    bi, bj = bi2.ravel(), bj2.ravel()
     bw = CELL / b
     bgeom = _boxes(LON0 + bj * bw + bw * 0.2, LAT0 + bi * bw + bw * 0.2, bw * 0.6, bw * 0.6,
                    None)
