@@ -379,6 +379,18 @@ def _new_grid(conn: Connection, community_id: int, code: str, name: str | None =
     ).scalar_one())
 
 
+def _new_grids(conn: Connection, community_id: int, code: str, n: int) -> list[int]:
+    """``n`` provisional grid rows in one statement."""
+    rows = conn.execute(sa.text(
+        "WITH base AS (SELECT GREATEST(COALESCE(max(grid_seq), 0), :base) AS s FROM grid"
+        " WHERE community_id = :c)"
+        " INSERT INTO grid (community_id, grid_seq, grid_code, provisional)"
+        " SELECT :c, base.s + i, 'P' || :code || '-' || (base.s + i - :base), true"
+        " FROM base, generate_series(1, :n) AS i ORDER BY i RETURNING id"),
+        {"c": community_id, "base": PROVISIONAL_BASE, "code": code, "n": n}).scalars().all()
+    return sorted(int(r) for r in rows)
+
+
 def version_grids(conn: Connection, version_id: int) -> list[dict[str, Any]]:
     """Grids of a version with their sizes (households, residents, buildings)."""
     rows = conn.execute(
@@ -1468,9 +1480,10 @@ def _write_plan(conn: Connection, fr: _Frame, version_id: int, keys: list[tuple[
         return
     members: list[dict[str, Any]] = []
     geo_rows: list[dict[str, Any]] = []
-    for lab in sorted(set(labels.tolist())):
+    labs = sorted(set(labels.tolist()))
+    new_ids = _new_grids(conn, fr.community_id, fr.code, len(labs))
+    for lab, gid in zip(labs, new_ids, strict=True):
         idx = np.flatnonzero(labels == lab)
-        gid = _new_grid(conn, fr.community_id, fr.code)
         g = partition.safe_union(geoms[idx])
         g = partition._polygonal(g.intersection(comm_m)) if not comm_m.contains(g) else g
         geo_rows.append({"v": version_id, "g": gid, "rp": fr.name,
