@@ -142,6 +142,29 @@ def seed_district(conn: Connection) -> dict[str, Any]:
     return ids
 
 
+def seed_network(conn: Connection) -> None:
+    """OSM-like residential streets over the small district (a 9 × 3 street lattice)."""
+    lines = []
+    for i in range(9):
+        lon = 116.400 + i * 0.005
+        lines.append(f"SRID=4326;LINESTRING({lon} {LAT0},{lon} {LAT1})")
+    for lat in (LAT0, 39.9075, LAT1):
+        lines.append(f"SRID=4326;LINESTRING(116.400 {lat},116.440 {lat})")
+    for n, wkt in enumerate(lines, start=1):
+        conn.execute(sa.text(
+            "INSERT INTO osm_line (id, osm_id, highway, name, geom)"
+            " VALUES (:i, :o, 'residential', :n, :g)"),
+            {"i": n, "o": f"w{n}", "n": f"测试路{n}", "g": wkt})
+
+
+def seed_coverage(conn: Connection) -> None:
+    """Street lattice + ``gridmap.coverage.refresh`` (network, coverage, service areas)."""
+    from gridmap import coverage
+
+    seed_network(conn)
+    coverage.refresh(conn)
+
+
 def seed_accounts(conn: Connection) -> None:
     """One account per role, password :data:`PASSWORD`; supervisor scoped to street 1."""
     users.add(conn, "planner", PASSWORD, "planner", display_name="规划员甲")
@@ -156,11 +179,13 @@ class WebDB:
     ids: dict[str, Any] = field(default_factory=dict)
 
 
-def _seeded(url: str) -> WebDB:
+def _seeded(url: str, with_coverage: bool = False) -> WebDB:
     engine = make_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         ids = seed_district(conn)
         seed_accounts(conn)
+        if with_coverage:
+            seed_coverage(conn)
     engine.dispose()
     return WebDB(url, ids)
 
@@ -181,6 +206,15 @@ def shared_web_db(pg_cluster: Any) -> WebDB:
 
     name = f"gridmap_w{os.getpid()}_{next(_module_db_counter)}"
     return _seeded(pg_cluster.ensure_database(name, template=TEMPLATE_DB))
+
+
+@pytest.fixture(scope="module")
+def coverage_web_db(pg_cluster: Any) -> WebDB:
+    """``shared_web_db`` plus a street network and computed coverage (module scope)."""
+    from tests.conftest import TEMPLATE_DB
+
+    name = f"gridmap_c{os.getpid()}_{next(_module_db_counter)}"
+    return _seeded(pg_cluster.ensure_database(name, template=TEMPLATE_DB), with_coverage=True)
 
 
 @pytest.fixture(scope="module")
