@@ -237,7 +237,7 @@ def spec() -> dict[str, Any]:
                     "page": {"type": "integer"}, "page_size": {"type": "integer"},
                     "total": {"type": "integer"}}},
                 "Heat": {"type": "object", "properties": {
-                    "mode": {"type": "string", "enum": ["points", "cells"]},
+                    "mode": {"type": "string", "enum": ["points", "h3", "grid"]},
                     "total": {"type": "integer"},
                     "points": {"type": "array", "items": {"type": "array"}},
                     "cells": {"type": "array", "items": {"type": "object"}}}},
