@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -592,9 +593,18 @@ def _copy(conn: Connection, table: str, cols: Sequence[str], frame: pd.DataFrame
             cp.write(out.tobytes())
 
 
+def _lap(timings: dict[str, float] | None, stage: str, t0: float) -> float:
+    """Add the seconds since ``t0`` to ``timings[stage]``; return the new start."""
+    now = time.perf_counter()
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + now - t0
+    return now
+
+
 def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
                 params: IntakeParams, synthetic: bool = False, import_id: int | None = None,
-                events: pd.DataFrame | None = None) -> npt.NDArray[np.int64]:
+                events: pd.DataFrame | None = None, timings: dict[str, float] | None = None
+                ) -> npt.NDArray[np.int64]:
     """Locate, flag duplicates, COPY incidents and their first events. Returns the new ids.
 
     ``df`` is a validated frame (see :func:`validate_rows`); optional lifecycle columns
@@ -608,6 +618,7 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     first = int(conn.execute(sa.text("SELECT nextval('incident_id_seq')")).scalar_one())
     conn.execute(sa.text("SELECT setval('incident_id_seq', :v)"), {"v": first + n - 1})
     ids = np.arange(first, first + n, dtype=np.int64)
+    t = time.perf_counter()
     loc = locate.assign_points(conn, df["lon"].to_numpy(float), df["lat"].to_numpy(float),
                                df["reported_at"].dt.tz_convert("UTC").dt.tz_localize(None)
                                .to_numpy().astype("datetime64[us]"),
@@ -615,7 +626,9 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     for c in loc.columns:
         df[c] = loc[c].to_numpy() if loc[c].dtype != "Int64" else loc[c].array
     df["id"] = ids
+    t = _lap(timings, "locate", t)
     df["duplicate_of"] = pd.array(_flag_duplicates(conn, df, ids, params), dtype="Int64")
+    t = _lap(timings, "duplicates", t)
     df["case_no"] = _case_numbers(conn, df)
     pts = shapely.set_srid(shapely.points(df["lon"].to_numpy(float), df["lat"].to_numpy(float)),
                            4326)
@@ -630,6 +643,7 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     df["import_id"] = pd.array([import_id] * n, dtype="Int64")
     for c in ("reported_at", "filed_at", "dispatched_at", "due_at", "handled_at", "closed_at"):
         df[c] = df[c].dt.tz_convert("UTC")
+    t = _lap(timings, "prepare", t)
     rebuild = n >= params.rebuild_indexes_from_rows
     if rebuild:  # bulk load: building the indexes once afterwards beats n index insertions
         idx = conn.execute(sa.text(
@@ -641,17 +655,21 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
             conn.execute(sa.text(f'DROP INDEX "{r[0]}"'))  # noqa: S608 - catalogue names
         conn.execute(sa.text(
             "ALTER TABLE incident DROP CONSTRAINT IF EXISTS incident_external_id_key"))
+    t = _lap(timings, "drop_indexes", t)
     _copy(conn, "incident", INCIDENT_COPY_COLS, df)
+    t = _lap(timings, "copy", t)
     if rebuild:
         conn.execute(sa.text("ALTER TABLE incident ADD CONSTRAINT incident_external_id_key "
                              "UNIQUE (external_id)"))
         for d in defs:
             conn.execute(sa.text(d))
+    t = _lap(timings, "build_indexes", t)
     if events is None:  # one intake event per row, written server-side
         conn.execute(sa.text(
             "INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, note) "
             "SELECT id, reported_at, :actor, NULL, state, 'intake' FROM incident "
             "WHERE id BETWEEN :a AND :b"), {"actor": actor, "a": first, "b": first + n - 1})
+        _lap(timings, "events", t)
         return ids
     ev = events.copy()
     ev["incident_id"] = ids[ev["row"].to_numpy(int)]
@@ -702,7 +720,8 @@ def create(conn: Connection, data: Mapping[str, Any], *, actor: str | None,
 
 def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None = None,
                      coords: str = "wgs84", dry_run: bool = False, source_file: str | None = None,
-                     params: IntakeParams | None = None) -> dict[str, Any]:
+                     params: IntakeParams | None = None,
+                     timings: dict[str, float] | None = None) -> dict[str, Any]:
     """Bulk import (all-or-nothing): validate every row, then locate and COPY in one pass.
 
     Rows whose ``external_id`` already exists are skipped, so re-importing a file adds nothing.
@@ -719,12 +738,15 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
         Listing every bad row (nothing is written).
     """
     params = params or IntakeParams()
+    t = time.perf_counter()
     clean, problems = validate_rows(conn, normalise_columns(frame), coords=coords, params=params)
+    t = _lap(timings, "validate", t)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ValidationError(f"{len({p.row for p in errors})} bad row(s); nothing imported",
                               problems)
     todo = _skip_existing(conn, clean)
+    _lap(timings, "skip_existing", t)
     report: dict[str, Any] = {"rows": len(clean), "skipped_existing": len(clean) - len(todo),
                               "dry_run": dry_run, "import_id": None}
     with conn.begin_nested() as sp:
@@ -733,7 +755,8 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
             import_id = conn.execute(sa.text(
                 "INSERT INTO import_run (kind, source_file, actor) VALUES ('incidents', :f, :a) "
                 "RETURNING id"), {"f": source_file, "a": actor}).scalar_one()
-        ids = _write_rows(conn, todo, actor=actor, params=params, import_id=import_id) \
+        ids = _write_rows(conn, todo, actor=actor, params=params, import_id=import_id,
+                          timings=timings) \
             if len(todo) else np.array([], dtype=np.int64)
         stats = conn.execute(sa.text(
             "SELECT count(*) FILTER (WHERE duplicate_of IS NOT NULL), "
