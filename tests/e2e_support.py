@@ -25,6 +25,7 @@ Use from any test module::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -265,12 +266,12 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Flask
     return client
 
 
-@pytest.fixture
-def live_server(web_db: WebDB) -> Iterator[str]:
-    """Base URL of the app (on ``web_db``) served by werkzeug in a background thread."""
+@contextlib.contextmanager
+def serve_app(db_url: str, **config: Any) -> Iterator[str]:
+    """Serve ``create_app`` on ``db_url`` with werkzeug in a thread; yield the base URL."""
     from werkzeug.serving import make_server
 
-    application = make_app(web_db.url)
+    application = make_app(db_url, **config)
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -280,6 +281,20 @@ def live_server(web_db: WebDB) -> Iterator[str]:
         server.shutdown()
         thread.join(5)
         application.extensions["gridmap.engine"].dispose()
+
+
+@pytest.fixture
+def live_server(web_db: WebDB) -> Iterator[str]:
+    """Base URL of the app (on ``web_db``) served by werkzeug in a background thread."""
+    with serve_app(web_db.url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def coverage_live_server(coverage_web_db: WebDB) -> Iterator[str]:
+    """Live server on ``coverage_web_db`` (module scope; the planner's data)."""
+    with serve_app(coverage_web_db.url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -317,8 +332,13 @@ def browser_page(browser: Any) -> Iterator[Any]:
             r.abort()
 
     page.route("**/*", route)
-    page.on("requestfailed", lambda req: page.gm_failed.append(req.url)
-            if _local(req.url) else None)
+    def on_failed(req: Any) -> None:
+        # a page script cancelling its own superseded fetch (AbortController) is no failure
+        cancelled = req.resource_type in ("fetch", "xhr") and "ABORTED" in (req.failure or "")
+        if _local(req.url) and not cancelled:
+            page.gm_failed.append(f"{req.failure} {req.url}")
+
+    page.on("requestfailed", on_failed)
     page.on("response", lambda resp: page.gm_failed.append(f"{resp.status} {resp.url}")
             if resp.status >= 400 and _local(resp.url) else None)
     page.on("pageerror", lambda exc: page.gm_errors.append(str(exc)))

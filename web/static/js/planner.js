@@ -19,6 +19,7 @@
     [shareColor(0.1), "< 50%"], [shareColor(null), t("planner.nodata")],
   ];
 
+  map.createPane("gmPoints").style.zIndex = 620;  // points above the polygons (which refresh)
   const syn = (p) => (p && p.synthetic ? " (" + t("synthetic") + ")" : "");
   const communities = gm.bboxLayer(map, "/api/layers/communities", {
     minZoom: 11, style: () => ({ color: "#1d4e89", weight: 2, fill: false }),
@@ -37,7 +38,7 @@
   }), { minZoom: 13, interactive: false });
   const facilities = gm.bboxLayer(map, "/api/layers/facilities", {
     minZoom: 11, params: () => ({ type: typeSel.value }),
-    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: "#c2185b", fillOpacity: 1, bubblingMouseEvents: false }),
+    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: "#c2185b", fillOpacity: 1, bubblingMouseEvents: false, pane: "gmPoints" }),
     tooltip: (f) => (f.properties.name || "") + syn(f.properties),
     popup: (f) => gm.popup(f.properties.name || "#" + f.properties.id,
       [[t("planner.type"), document.documentElement.lang === "en" ? f.properties.type_name_en : f.properties.type_name_zh]],
@@ -118,7 +119,7 @@
   map.on("click", (e) => {
     const p = { type: typeSel.value, lon: e.latlng.lng, lat: e.latlng.lat };
     added.push(p);
-    L.circleMarker(e.latlng, { radius: 9, color: "#000", weight: 2, dashArray: "3 2", fillColor: "#ffeb3b", fillOpacity: 0.9 })
+    L.circleMarker(e.latlng, { radius: 9, color: "#000", weight: 2, dashArray: "3 2", fillColor: "#ffeb3b", fillOpacity: 0.9, pane: "gmPoints" })
       .bindTooltip(gm.el("span", {}, t("layer.whatif") + " · " + typeName())).addTo(whatif);
     runWhatIf();
   });
