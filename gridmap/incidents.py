@@ -366,15 +366,16 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
     known = {r[0]: r[1] for r in conn.execute(sa.text(
         "SELECT code, default_urgency FROM event_category"))}
     cat = text("category_code")
-    unknown = cat.map(lambda c: c not in known).to_numpy(dtype=bool)
+    unknown = ~cat.isin(list(known)).to_numpy(dtype=bool)
     for r, c in zip(rownum[unknown][:1000], cat[unknown][:1000], strict=False):
         problems.append(Problem(f"unknown category {c!r}" if c else "missing category",
                                 row=int(r), field="category_code"))
     out["category_code"] = cat
 
-    ts = pd.to_datetime(text("reported_at"), errors="coerce", utc=True, format="mixed")
     raw_ts = text("reported_at")
-    naive_mask = raw_ts.map(lambda v: v is not None and not _has_tz(v)).to_numpy(dtype=bool)
+    ts = pd.to_datetime(raw_ts, errors="coerce", utc=True, format="mixed")
+    has_tz = raw_ts.astype("string").str.contains(_TZ_SUFFIX, regex=True)
+    naive_mask = (raw_ts.notna() & ~has_tz.fillna(False).astype(bool)).to_numpy(dtype=bool)
     if naive_mask.any():  # timestamps without zone are local (Asia/Shanghai) time
         local = pd.to_datetime(raw_ts[naive_mask], errors="coerce", format="mixed")
         ts[naive_mask] = local.dt.tz_localize(workcal.LOCAL_TZ).dt.tz_convert("UTC")
@@ -387,16 +388,18 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
     bad(ancient, "reported_at", "report time is before 2000")
     out["reported_at"] = ts
 
-    src = text("source").map(lambda v: SOURCE_ALIASES.get(v, v) if v else "patrol")
+    src = text("source").replace(SOURCE_ALIASES)
+    src = src.where(src.notna(), "patrol")
     badsrc = ~src.isin(SOURCES).to_numpy()
     bad(badsrc, "source", f"unknown source; use one of {', '.join(SOURCES)}")
     out["source"] = src
     urg = text("urgency")
-    urg = urg.where(urg.notna(), cat.map(lambda c: known.get(c, "normal")))
+    urg = urg.where(urg.notna(), cat.map(known).fillna("normal"))
     bad(~urg.isin(URGENCIES).to_numpy(), "urgency",
         f"unknown urgency; use one of {', '.join(URGENCIES)}")
     out["urgency"] = urg
-    st = text("state").map(lambda v: {"open": "reported", None: "reported"}.get(v, v))
+    st = text("state").replace({"open": "reported"})
+    st = st.where(st.notna(), "reported")
     bad(~st.isin(STATES).to_numpy(), "state", "unknown status")
     out["state"] = st
 
@@ -409,13 +412,12 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
     return out, problems
 
 
+_TZ_SUFFIX = r"\d:\d\d(?::\d\d(?:\.\d*)?)?\s*(?:Z|UTC|[+-]\d\d(?::?\d\d)?)$"
+"""A time of day followed by a zone: such timestamps are not taken as Beijing time."""
+
+
 def _blank(v: object) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
-
-
-def _has_tz(value: str) -> bool:
-    v = value.strip()
-    return v.endswith("Z") or (len(v) > 10 and ("+" in v[10:] or v[10:].count("-") > 0))
 
 
 # --------------------------------------------------------------------------------------
