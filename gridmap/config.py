@@ -56,6 +56,10 @@ class Settings:
     persons_per_household: float = 2.5
     default_residential_levels: int = 6
 
+    # --- OSM facility matching (reference/life_circle.md §6) ----------------
+    osm_unknown_school_level_counts_both: bool = True
+    """A school without isced:level or a telling name counts as primary AND junior school."""
+
     # --- life circle (reference/life_circle.md §5) ---------------------------
     walking_speed_m_per_min: float = 60.0
 
