@@ -204,6 +204,10 @@ def measure_page(base: str, runs: int = 3) -> dict[str, Any]:
                         ready: ready ? ready.startTime : null};
             }""")
             perf["wall_ready_s"] = wall
+            if not out:
+                shots = REPO / "test-output" / "screenshots"
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "supervisor_bench_100k.png"))
             perf["count_text"] = page.text_content("#sup-count")
             perf["blocked"] = len(blocked)
             out.append(perf)
