@@ -55,3 +55,12 @@ def test_grid_details_numbers_and_open_cases(app: Flask, web_db: WebDB) -> None:
     assert sup.get(f"/supervisor/api/grids/{other}").status_code == 403
     assert sup.get("/supervisor/api/grids/999999").status_code == 404
     assert sup.get(f"/supervisor/api/grids/{gid}?window=forever").status_code == 400
+
+
+def test_page_switches_to_english(app: Flask) -> None:
+    sup = login(app.test_client(), "supervisor")
+    with sup.session_transaction() as s:
+        s["lang"] = "en"
+    html = sup.get("/supervisor").get_data(as_text=True)
+    assert "Incident supervision" in html and "Closure rate" in html and "Last 7 days" in html
+    assert "Grid patrol" in html and "事件监督" not in html

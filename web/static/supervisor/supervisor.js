@@ -346,7 +346,12 @@
     ["sup-start", "sup-end", "sup-category", "sup-status", "sup-urgency", "sup-source"].forEach(function (id) {
       $(id).addEventListener("change", function () { refresh(map); });
     });
-    $("sup-indicator").addEventListener("change", function () { if (gridLayer) { gridLayer.setStyle(gridStyle); } });
+    $("sup-indicator").addEventListener("change", function () {
+      var overdue = $("sup-indicator").value === "overdue_open";
+      $("sup-legend-rate").hidden = overdue;
+      $("sup-legend-overdue").hidden = !overdue;
+      if (gridLayer) { gridLayer.setStyle(gridStyle); }
+    });
     $("sup-show-grids").addEventListener("change", function () {
       if (!gridLayer) { return; }
       if ($("sup-show-grids").checked) { gridLayer.addTo(map); gridLayer.bringToBack(); } else { map.removeLayer(gridLayer); }
