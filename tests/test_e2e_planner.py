@@ -100,3 +100,20 @@ def test_language_switch_to_english(browser_page, coverage_live_server) -> None:
     assert "15-minute life circle planning" in page.locator("h1").inner_text()
     assert page.locator("html").get_attribute("lang") == "en"
     screenshot(page, "planner-en")
+
+
+def test_buildings_as_vector_tiles_and_service_areas(browser_page, coverage_live_server) -> None:
+    page = browser_page
+    _open_planner(page, coverage_live_server)
+    with page.expect_response(lambda r: "/api/tiles/buildings/" in r.url and r.status == 200):
+        page.evaluate("gm.map.addLayer(window.gmPlanner.buildings);"
+                      " gm.map.setView([39.9075, 116.405], 17)")
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-tile path, .leaflet-tile-container path').length > 0"
+        " || [...document.querySelectorAll('svg.leaflet-tile')].some(s => s.querySelector('path'))",
+        timeout=20000)
+    with page.expect_response(lambda r: "/api/planner/service_areas" in r.url and r.status == 200):
+        page.evaluate("gm.map.addLayer(window.gmPlanner.serviceAreas)")
+    page.wait_for_timeout(500)
+    screenshot(page, "planner-buildings")
+    assert page.gm_failed == [] and page.gm_errors == [] and page.gm_blocked == []

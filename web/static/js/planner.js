@@ -179,5 +179,5 @@
   levelSel.addEventListener("change", refreshAll);
   minutesSel.addEventListener("change", () => serviceAreas.refresh());
   loadGaps();
-  window.gmPlanner = { coverageLayer, facilities, communities, whatif, added };
+  window.gmPlanner = { coverageLayer, facilities, communities, whatif, added, buildings, grids, estates, serviceAreas };
 })();
