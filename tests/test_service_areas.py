@@ -52,13 +52,13 @@ def test_refresh_stores_areas_and_recomputes_only_when_facilities_change(
     assert rep["service_areas_recomputed"]
     rows = conn.execute(sa.text(
         "SELECT facility_id IS NULL AS per_type, minutes FROM service_area ORDER BY 1, 2")).all()
-    assert [(r[0], r[1]) for r in rows] == [(False, 5), (False, 10), (False, 15),
-                                           (True, 5), (True, 10), (True, 15)]
+    # per type at refresh; per facility only on request (see the geojson test)
+    assert [(r[0], r[1]) for r in rows] == [(True, 5), (True, 10), (True, 15)]
     assert coverage.refresh(conn)["service_areas_recomputed"] is False
     add_facility(conn, "pharmacy", 215, 500)
     assert coverage.refresh(conn)["service_areas_recomputed"] is True
     assert conn.execute(sa.text(
-        "SELECT count(*) FROM service_area WHERE type_code = 'pharmacy'")).scalar_one() == 6
+        "SELECT count(*) FROM service_area WHERE type_code = 'pharmacy'")).scalar_one() == 3
 
 
 def test_geojson_returns_the_type_union_and_per_facility_features(conn: Connection) -> None:
@@ -72,6 +72,11 @@ def test_geojson_returns_the_type_union_and_per_facility_features(conn: Connecti
     assert not geom.contains(shapely.Point(*ll(200, 120)))
     per = service_areas.geojson(conn, type_code="kindergarten", minutes=15, per_facility=True)
     assert len(per["features"]) == 1 and per["features"][0]["properties"]["facility_id"]
+    stored = conn.execute(sa.text(
+        "SELECT count(*) FROM service_area WHERE facility_id IS NOT NULL")).scalar_one()
+    assert stored == 3  # computed on request for 5/10/15 minutes, then kept
+    assert service_areas.ensure_facility_areas(conn, [per["features"][0]["properties"]
+                                                      ["facility_id"]]) == 0
     lon, lat = ll(600, 600)
     empty = service_areas.geojson(conn, type_code="kindergarten", minutes=5,
                                   bbox=(lon, lat, lon + 0.001, lat + 0.001))
