@@ -1417,7 +1417,7 @@ def auto_partition(
         labels = _partition_cells(keys, blocks, hh, geoms, p, seed)
         vid = create_draft(conn, community_id, actor=actor, copy=False,
                            note=f"auto-partition seed={seed}")
-        _write_plan(conn, fr, vid, keys, labels, geoms)
+        _write_plan(conn, fr, vid, keys, labels, geoms, hh)
         _audit(conn, actor, "grid.autopartition", vid, None,
                {"seed": seed, "grids": int(labels.max()) + 1 if len(labels) else 1})
     return vid
@@ -1433,6 +1433,8 @@ def _partition_cells(keys: list[tuple[str, int]], blocks: np.ndarray, hh: np.nda
         # Whole blocks cannot meet the range: move single buildings across the block
         # edges of the out-of-range grids (few moves from the whole-block plan).
         ei, ej, _ = partition.adjacency(geoms, p.min_shared_edge_m)
+        cxy = shapely.get_coordinates(shapely.centroid(geoms))
+        ei, ej = partition.connect_components(cxy, ei, ej)
         finer, _ = partition.rebalance_labels(labels, hh, ei, ej, p)
         if partition.plan_score(finer, hh, p) < partition.plan_score(labels, hh, p):
             labels = finer
@@ -1464,13 +1466,16 @@ def _partition_grouped(blocks: np.ndarray, hh: np.ndarray, geoms: np.ndarray,
         gw[k] = hh[idx].sum()
     xy = shapely.get_coordinates(shapely.centroid(ggeoms))
     ei, ej, _ = partition.adjacency(ggeoms, p.min_shared_edge_m)
-    k = partition.choose_k(int(gw.sum()), p)
+    ei, ej = partition.connect_components(xy, ei, ej)
+    # A unit above the maximum (a tower block) is a grid of its own; size the rest.
+    big = gw > p.households_max
+    k = int(big.sum()) + partition.choose_k(int(gw[~big].sum()), p)
     glabels = partition.best_partition(gw, xy, ei, ej, k, p, seed)
     return np.asarray(glabels[group], dtype=np.int64)
 
 
 def _write_plan(conn: Connection, fr: _Frame, version_id: int, keys: list[tuple[str, int]],
-                labels: np.ndarray, geoms: np.ndarray) -> None:
+                labels: np.ndarray, geoms: np.ndarray, hh: np.ndarray) -> None:
     """Insert grids (union of their cells) and members for a label per cell."""
     comm_m = fr.to_m(fr.geom)
     if len(keys) == 0:
@@ -1482,18 +1487,100 @@ def _write_plan(conn: Connection, fr: _Frame, version_id: int, keys: list[tuple[
     geo_rows: list[dict[str, Any]] = []
     labs = sorted(set(labels.tolist()))
     new_ids = _new_grids(conn, fr.community_id, fr.code, len(labs))
+    shapes: dict[int, BaseGeometry] = {}
     for lab, gid in zip(labs, new_ids, strict=True):
         idx = np.flatnonzero(labels == lab)
         g = partition.safe_union(geoms[idx])
-        g = partition._polygonal(g.intersection(comm_m)) if not comm_m.contains(g) else g
-        geo_rows.append({"v": version_id, "g": gid, "rp": fr.name,
-                         "wkb": _wkb(_multi(_valid_ll(fr, np.array([g], dtype=object))[0]))})
+        shapes[gid] = partition._polygonal(g.intersection(comm_m)) if not comm_m.contains(g) else g
         members.extend({"v": version_id, "t": keys[i][0], "u": keys[i][1], "g": gid}
                        for i in idx if keys[i][0] in ("building", "block"))
+    fragments = _merge_fragments(shapes)
+    fragments += _merge_empty(shapes, geoms, hh)
+    for gid, g in shapes.items():
+        if g.is_empty:
+            continue
+        geo_rows.append({"v": version_id, "g": gid, "rp": fr.name,
+                         "wkb": _wkb(_multi(_valid_ll(fr, np.array([g], dtype=object))[0]))})
     conn.execute(_INSERT_GEOM, geo_rows)
     if members:
         conn.execute(sa.text("INSERT INTO grid_member (version_id, unit_type, unit_id, grid_id)"
                              " VALUES (:v, :t, :u, :g)"), members)
+    if fragments:
+        _rederive_members(conn, version_id, fr.community_id)
+        _drop_empty(conn, version_id)
+
+
+def _merge_empty(shapes: dict[int, BaseGeometry], cells: np.ndarray, hh: np.ndarray) -> int:
+    """Merge grids without households (left after fragments moved) into the neighbour
+    sharing the longest edge (in place). Returns the number of grids merged."""
+    live = [g for g in shapes if not shapes[g].is_empty]
+    if len(live) < 2 or not len(cells):
+        return 0
+    pts = shapely.point_on_surface(cells)
+    ids = np.array(live)
+    tree = shapely.STRtree(np.array([shapes[g] for g in live], dtype=object))
+    src, dst = tree.query(pts, predicate="intersects")
+    totals = dict.fromkeys(live, 0)
+    seen: set[int] = set()
+    for si, di in zip(src.tolist(), dst.tolist(), strict=True):
+        if si not in seen:
+            seen.add(si)
+            totals[int(ids[di])] += int(hh[si])
+    merged = 0
+    for gid in sorted(live, key=lambda g: shapes[g].area):
+        if totals[gid] > 0 or sum(1 for g in shapes if not shapes[g].is_empty) < 2:
+            continue
+        edge = shapes[gid].boundary
+        best, best_len = None, 0.0
+        for other, g in shapes.items():
+            if other != gid and not g.is_empty:
+                shared = edge.intersection(g.buffer(0.05, quad_segs=1)).length
+                if shared > best_len:
+                    best, best_len = other, shared
+        if best is None:
+            continue
+        shapes[best] = partition._polygonal(partition.safe_union(
+            np.array([shapes[best], shapes[gid]], dtype=object)))
+        shapes[gid] = shapely.Polygon()
+        merged += 1
+    return merged
+
+
+def _merge_fragments(shapes: dict[int, BaseGeometry], rounds: int = 3) -> int:
+    """Give every detached piece of a grid (all but its largest part) to the grid that
+    shares the longest edge with it, so each grid is one piece (in place; metric CRS).
+
+    Detached pieces come from unit cells that a concave community boundary cuts in two, or
+    from units linked only through a corner. Returns the number of pieces moved.
+    """
+    moved = 0
+    for _ in range(rounds):
+        changed = False
+        for gid in list(shapes):
+            parts = sorted(shapely.get_parts(shapes[gid]), key=lambda q: -q.area)
+            if len(parts) < 2:
+                continue
+            keep = [parts[0]]
+            for piece in parts[1:]:
+                edge = piece.boundary
+                best, best_len = None, 0.0
+                for other, g in shapes.items():
+                    if other == gid or g.is_empty:
+                        continue
+                    shared = edge.intersection(g.buffer(0.05, quad_segs=1)).length
+                    if shared > best_len:
+                        best, best_len = other, shared
+                if best is None:
+                    keep.append(piece)
+                    continue
+                shapes[best] = partition._polygonal(partition.safe_union(
+                    np.array([shapes[best], piece], dtype=object)))
+                moved += 1
+                changed = True
+            shapes[gid] = shapely.union_all(keep) if len(keep) > 1 else keep[0]
+        if not changed:
+            break
+    return moved
 
 
 def rebalance(

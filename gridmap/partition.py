@@ -295,6 +295,40 @@ def adjacency(geoms: GeomArray, min_shared_m: float = 1.0) -> tuple[IntArray, In
     return a[ok].astype(np.int64), b[ok].astype(np.int64), shared[ok].astype(np.float64)
 
 
+def connect_components(xy: FloatArray, ei: IntArray, ej: IntArray) -> tuple[IntArray, IntArray]:
+    """Add the shortest centroid links needed to make the unit graph connected.
+
+    Real cell sets have units that touch their neighbours only at a corner or along a
+    sliver; without this, a seed placed on such an island would grow an empty grid.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(xy)
+    ei, ej = np.asarray(ei, dtype=np.int64), np.asarray(ej, dtype=np.int64)
+    while n > 1:
+        graph = coo_matrix((np.ones(len(ei)), (ei, ej)), shape=(n, n))
+        ncomp, comp = connected_components(graph, directed=False)
+        if ncomp <= 1:
+            break
+        main = int(np.argmax(np.bincount(comp)))
+        inside = np.flatnonzero(comp == main)
+        tree = cKDTree(xy[inside])
+        extra_i, extra_j = [], []
+        for c in range(ncomp):
+            if c == main:
+                continue
+            members = np.flatnonzero(comp == c)
+            d, k = tree.query(xy[members])
+            best = int(np.argmin(d))
+            extra_i.append(int(members[best]))
+            extra_j.append(int(inside[int(k[best])]))
+        ei = np.concatenate([ei, np.array(extra_i, dtype=np.int64)])
+        ej = np.concatenate([ej, np.array(extra_j, dtype=np.int64)])
+    return ei, ej
+
+
 def _neighbours(n: int, ei: IntArray, ej: IntArray) -> list[list[int]]:
     nb: list[list[int]] = [[] for _ in range(n)]
     for i, j in zip(ei.tolist(), ej.tolist(), strict=True):
@@ -423,18 +457,23 @@ def best_partition(
     seed: int = 0,
     tries: int = 6,
 ) -> IntArray:
-    """:func:`partition_units` from ``tries`` seeds derived from ``seed`` (and k±1 when the
-    range cannot be met); the best plan by :func:`plan_score`. Deterministic."""
+    """:func:`partition_units` from up to ``tries`` seeds derived from ``seed`` (and k±1
+    when the range cannot be met); the best plan by :func:`plan_score`. Stops after two
+    tries once a plan is in range. Deterministic."""
     p = params or PartitionParams()
     rng = np.random.default_rng(seed)
     best: tuple[tuple[float, float], IntArray] | None = None
-    ks = [k] + [kk for kk in (k - 1, k + 1) if kk >= 1]
+    total = float(np.sum(weights))
+    ks = [k] + [kk for kk in (k - 1, k + 1)
+                if kk >= 1 and p.households_min <= total / kk <= p.households_max]
     for kk in ks:
-        for _ in range(tries):
+        for attempt in range(tries):
             labels = partition_units(weights, xy, ei, ej, kk, p, int(rng.integers(2**31)))
             score = plan_score(labels, weights, p)
             if best is None or score < best[0]:
                 best = (score, labels)
+            if best[0][0] == 0 and attempt >= 1:
+                break  # in range: two tries are enough to pick the better balanced
         if best is not None and best[0][0] == 0:
             break
     assert best is not None

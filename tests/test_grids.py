@@ -478,3 +478,24 @@ def test_cli_autopartition_activate_list_validate(fresh_db_url: str, cli_env: di
     assert "0 error(s)" in res.stdout
     res = _cli(cli_env, "grids", "activate", vid)
     assert res.returncode == 1 and "only a draft can be activated" in res.stderr
+
+
+# --------------------------------------------------------------------------- sample district
+
+
+def test_sample_district_plans_are_valid_and_in_range(conn: Connection) -> None:
+    from gridmap import sample
+
+    report = sample.load_sample(conn, params=sample.SampleParams(with_network=False, incidents=0))
+    assert report.grid_method.startswith("gridmap.grids"), report.notes
+    sizes: list[int] = []
+    for c in report.communities:
+        vid = grids.active_version(conn, int(c["id"]))
+        assert vid is not None
+        assert errors_of(grids.validate(conn, vid)) == []
+        sizes += [g["households"] for g in grids.version_grids(conn, vid)]
+    in_range = sum(300 <= s <= 500 for s in sizes) / len(sizes)
+    # Real Chelsea data has tower blocks of 1,000-2,250 households (a grid each, above the
+    # range) and blocks whose cells touch only at corners; see docs/grids.md.
+    assert 0 not in sizes
+    assert in_range >= 0.5, sorted(sizes)
