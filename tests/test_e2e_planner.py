@@ -117,3 +117,21 @@ def test_buildings_as_vector_tiles_and_service_areas(browser_page, coverage_live
     page.wait_for_timeout(500)
     screenshot(page, "planner-buildings")
     assert page.gm_failed == [] and page.gm_errors == [] and page.gm_blocked == []
+
+
+def test_candidates_and_search(browser_page, coverage_live_server) -> None:
+    page = browser_page
+    _open_planner(page, coverage_live_server)
+    page.select_option("#type", "primary_school")
+    page.click("#candidates-btn")
+    page.wait_for_selector("#candidates tbody tr", timeout=20000)
+    assert "新增覆盖" in page.locator("#candidates tbody tr").first.inner_text()
+    page.wait_for_selector(".leaflet-marker-icon", timeout=5000)
+    page.fill("#search", "丙")
+    page.wait_for_selector("#search-results a", timeout=10000)
+    page.locator("#search-results a").first.click()
+    page.wait_for_timeout(400)
+    center = page.evaluate("[gm.map.getCenter().lat, gm.map.getCenter().lng]")
+    assert 116.42 < center[1] < 116.44
+    screenshot(page, "planner-candidates")
+    assert page.gm_failed == [] and page.gm_errors == [] and page.gm_blocked == []
