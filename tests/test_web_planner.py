@@ -113,3 +113,11 @@ def test_candidates_and_service_areas(planner) -> None:
                                    "level=estate&type=kindergarten", "level=estate"])
 def test_coverage_bad_parameters(planner, query: str) -> None:
     assert planner.get(f"/api/planner/coverage?{query}").status_code == 400
+
+
+def test_without_computed_coverage_the_api_says_what_to_run(shared_app) -> None:
+    c = login(shared_app.test_client(), "planner")
+    resp = c.get("/api/planner/gaps?level=estate")
+    assert resp.status_code == 404
+    assert "gridmap coverage refresh" in resp.get_json()["error"]
+    assert c.get("/planner").status_code == 200
