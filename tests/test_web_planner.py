@@ -121,3 +121,24 @@ def test_without_computed_coverage_the_api_says_what_to_run(shared_app) -> None:
     assert resp.status_code == 404
     assert "gridmap coverage refresh" in resp.get_json()["error"]
     assert c.get("/planner").status_code == 200
+
+
+def test_amap_basemap_uses_gcj02_display_and_converts_clicks_back(coverage_web_db) -> None:
+    import numpy as np
+
+    from gridmap.crs import wgs84_to_gcj02
+
+    amap = make_app(coverage_web_db.url, basemap="amap")
+    c = login(amap.test_client(), "planner")
+    html = c.get("/planner").get_data(as_text=True)
+    assert 'window.GM_DISPLAY = "gcj02"' in html and "autonavi" in html
+    lon, lat = wgs84_to_gcj02(np.array([116.4235]), np.array([39.9075]))
+    wgs = {"add": [{"type": "primary_school", "lon": 116.4235, "lat": 39.9075}]}
+    gcj = {"add": [{"type": "primary_school", "lon": float(lon[0]), "lat": float(lat[0])}],
+           "crs": "gcj02"}
+    h = {"X-CSRFToken": c.csrf}
+    a = c.post("/api/planner/whatif", json=wgs, headers=h).get_json()
+    b = c.post("/api/planner/whatif", json=gcj, headers=h).get_json()
+    assert a["types"][0]["after"] == b["types"][0]["after"]
+    assert abs(b["added"][0]["lon"] - 116.4235) < 1e-6
+    amap.extensions["gridmap.engine"].dispose()
