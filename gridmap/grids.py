@@ -1435,7 +1435,10 @@ def _partition_cells(keys: list[tuple[str, int]], blocks: np.ndarray, hh: np.nda
         ei, ej, _ = partition.adjacency(geoms, p.min_shared_edge_m)
         cxy = shapely.get_coordinates(shapely.centroid(geoms))
         ei, ej = partition.connect_components(cxy, ei, ej)
-        finer, _ = partition.rebalance_labels(labels, hh, ei, ej, p)
+        # Neutral moves that even out two in-range neighbours let the excess travel
+        # along a chain of grids towards one with room (a few per grid).
+        finer, _ = partition.rebalance_labels(labels, hh, ei, ej, p,
+                                              balance_rounds=4 * len(set(labels.tolist())))
         if partition.plan_score(finer, hh, p) < partition.plan_score(labels, hh, p):
             labels = finer
     return labels

@@ -390,10 +390,14 @@ def partition_units(
     rng = np.random.default_rng(seed)
     nb = _neighbours(n, ei, ej)
 
-    seeds = [int(rng.integers(n))]
+    # Seeds only on units with households (an empty park or river bank as a seed would
+    # grow a grid that no single move can fill).
+    seedable = weights > 0 if int((weights > 0).sum()) >= k else np.ones(n, dtype=bool)
+    pool = np.flatnonzero(seedable)
+    seeds = [int(pool[int(rng.integers(len(pool)))])]
     dmin = np.hypot(*(xy - xy[seeds[0]]).T)
     while len(seeds) < k:
-        nxt = int(np.argmax(dmin))
+        nxt = int(np.argmax(np.where(seedable, dmin, -1.0)))
         if dmin[nxt] <= 0:
             rest = [i for i in range(n) if i not in seeds]
             nxt = rest[0]
