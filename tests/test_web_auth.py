@@ -211,3 +211,19 @@ def test_serve_without_secret_key_or_demo_refuses(web_db: WebDB) -> None:
     r = subprocess.run([exe, "serve", "--port", "1"], env=env, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 1 and "GRIDMAP_SECRET_KEY" in r.stderr
+
+
+def test_repeated_failed_logins_are_throttled(client) -> None:
+    from web import auth
+
+    token = csrf_token(client)
+    for _ in range(auth.MAX_FAILED_LOGINS):
+        r = client.post("/login", data={"username": "admin", "password": "guess-guess",
+                                        "csrf_token": token})
+        assert r.status_code == 401
+    r = client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                    "csrf_token": token})
+    assert r.status_code == 429 and "登录失败次数过多" in r.get_data(as_text=True)
+    auth._failed.clear()
+    assert client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 302

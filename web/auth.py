@@ -16,6 +16,7 @@ every role check. Not logged in: pages redirect to the login form, ``/api/`` and
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -123,6 +124,19 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 login_required = roles_required()
 
 
+# Failed logins per (username, client address) in this worker: a brake on password
+# guessing (per process; a shared store would be needed for a hard limit across workers).
+MAX_FAILED_LOGINS = 10
+FAILED_LOGIN_WINDOW_S = 600.0
+_failed: dict[tuple[str, str], list[float]] = {}
+
+
+def _too_many_failures(key: tuple[str, str], now: float) -> bool:
+    recent = [t for t in _failed.get(key, []) if now - t < FAILED_LOGIN_WINDOW_S]
+    _failed[key] = recent
+    return len(recent) >= MAX_FAILED_LOGINS
+
+
 def _safe_next(target: str | None) -> str | None:
     """Only local paths (``/x``), never ``//host`` or ``http://…`` (open redirect)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -135,11 +149,17 @@ def login() -> str | BaseResponse | tuple[str, int]:
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
+        key, now = (username.lower(), request.remote_addr or ""), time.monotonic()
+        if _too_many_failures(key, now):
+            return render_template("login.html", error=i18n.t("login.throttled"),
+                                   username=username), 429
         with db.write() as conn:
             user = users.authenticate(conn, username, password) if username else None
         if user is None:
+            _failed.setdefault(key, []).append(now)
             return render_template("login.html", error=i18n.t("login.failed"),
                                    username=username), 401
+        _failed.pop(key, None)
         lang = session.get("lang")
         session.clear()
         if lang:
