@@ -123,15 +123,18 @@ def assign_points(
     bbox = (float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad,
             float(lat.max()) + pad)
     pts = shapely.points(lon, lat)
-    for level in LEVELS:
-        ids, geoms = _load_level(conn, level, bbox)
-        if len(ids) == 0:
-            out[f"{level}_id"] = np.full(n, -1, dtype=np.int64)
-            continue
-        tree = shapely.STRtree(geoms)
-        pairs = tree.query(pts, predicate="intersects")
-        out[f"{level}_id"] = _first_match(pairs, ids, n)
 
+    def contained(level: str, sel: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        res = np.full(n, -1, dtype=np.int64)
+        ids, geoms = _load_level(conn, level, bbox)
+        if len(ids) and len(sel):
+            pairs = shapely.STRtree(geoms).query(pts[sel], predicate="intersects")
+            res[sel] = _first_match(pairs, ids, len(sel))
+        return res
+
+    everyone = np.arange(n)
+    out["estate_id"] = contained("estate", everyone)
+    out["building_id"] = contained("building", everyone)
     grid = _load_grids(conn, bbox)
     grid_id = np.full(n, -1, dtype=np.int64)
     version_id = np.full(n, -1, dtype=np.int64)
@@ -150,6 +153,13 @@ def assign_points(
             grid_row[pid[first]] = row[first]
             on_edge = np.bincount(pid, minlength=n) > 1
     located = grid_row >= 0
+    # a grid lies in one community: points inside a grid take its community (and street);
+    # the others are tested against the community and street polygons
+    rest = np.flatnonzero(~located)
+    out["community_id"] = contained("community", rest)
+    out["street_id"] = contained("street", rest)
+    if located.any():
+        out["community_id"][located] = grid["community_id"][grid_row[located]]
     grid_dist = np.full(n, np.nan)
     bdist = np.full(n, np.nan)
     if len(grid["grid_id"]):
