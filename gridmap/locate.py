@@ -11,7 +11,10 @@ Two entry points:
 - :func:`locate_point` (one point, for ``/api/locate``): one SQL statement with GiST index
   lookups per level.
 
-Rules (issue #4): a point on an edge or a shared vertex belongs to every polygon touching it;
+Rules (issue #4): a point inside a grid takes that grid's community (a grid version belongs to
+one community) and the community's street; points outside every grid are tested against the
+community and street polygons. A point on an edge or a shared vertex belongs to every polygon
+touching it;
 the lowest id wins (deterministic) and the point is flagged ``near_boundary``. Points within
 ``near_boundary_m`` of their grid's boundary are flagged too. Points in no grid get the nearest
 grid of a version valid at the report time and its distance (``located_by = 'nearest_grid'``);
