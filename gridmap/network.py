@@ -431,23 +431,59 @@ class WalkGraph:
     component: Ints
     geoms: npt.NDArray[np.object_]
     adjacency: sparse.csr_matrix
-    _tree: shapely.STRtree | None = None
-    _tree_edges: Ints | None = None
+    _snap: SnapIndex | None = None
 
     @property
     def n_nodes(self) -> int:
         return int(len(self.node_ids))
 
-    def snap_tree(self) -> tuple[shapely.STRtree, Ints]:
-        """STRtree over the edges used for snapping (largest component by default)."""
-        if self._tree is None or self._tree_edges is None:
+    def snap_index(self) -> SnapIndex:
+        """Segment index over the edges used for snapping (largest component by default)."""
+        if self._snap is None:
             if self.params.largest_component_only:
                 usable = np.flatnonzero(self.component == 0)
             else:
                 usable = np.arange(len(self.edge_ids))
-            self._tree = shapely.STRtree(self.geoms[usable])
-            self._tree_edges = usable
-        return self._tree, self._tree_edges
+            self._snap = SnapIndex.build(self.geoms, usable)
+        return self._snap
+
+
+@dataclass
+class SnapIndex:
+    """Edges cut into short segments (≤ ``step`` m) with a KD-tree on segment midpoints.
+
+    The nearest of the ``k`` segments with the nearest midpoints is taken; its distance is
+    at most ``step / 2`` more than the true nearest edge distance (exact in practice).
+    """
+
+    ax: Floats
+    ay: Floats
+    bx: Floats
+    by: Floats
+    edge: Ints
+    start: Floats
+    tree: Any
+    step: float
+
+    @classmethod
+    def build(cls, geoms: npt.NDArray[np.object_], usable: Ints, step: float = 10.0) -> SnapIndex:
+        from scipy.spatial import cKDTree
+
+        dens = shapely.segmentize(geoms[usable], step)
+        xy, idx = shapely.get_coordinates(dens, return_index=True)
+        same = idx[1:] == idx[:-1]
+        a = xy[:-1][same]
+        b = xy[1:][same]
+        seg_edge = usable[idx[:-1][same]]
+        seglen = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+        # offset of each segment start along its edge
+        cum = np.cumsum(seglen)
+        first = np.r_[True, seg_edge[1:] != seg_edge[:-1]]
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(seg_edge)), 0))
+        start = cum - seglen - (cum - seglen)[group_start]
+        mid = (a + b) / 2.0
+        return cls(a[:, 0], a[:, 1], b[:, 0], b[:, 1], seg_edge.astype(np.int64), start,
+                   cKDTree(mid) if len(mid) else None, step)
 
 
 def adjacency(n_nodes: int, source: Ints, target: Ints, length: Floats) -> sparse.csr_matrix:
@@ -562,7 +598,8 @@ class Snaps:
 
 
 def snap_points(graph: WalkGraph, points_m: Any, max_snap_m: float | None = None) -> Snaps:
-    """Project metric points onto their nearest usable edge (one vectorised pass).
+    """Project metric points onto their nearest usable edge (one vectorised pass:
+    KD-tree candidates, then exact point-to-segment projection in numpy).
 
     Points farther than ``max_snap_m`` (default: the graph's ``params.max_snap_m``)
     from every usable edge get ``edge = -1``.
@@ -575,16 +612,33 @@ def snap_points(graph: WalkGraph, points_m: Any, max_snap_m: float | None = None
     dist = np.full(n, np.inf)
     if n == 0 or len(graph.edge_ids) == 0:
         return Snaps(edge, offset, dist)
-    tree, usable = graph.snap_tree()
+    index = graph.snap_index()
+    if index.tree is None:
+        return Snaps(edge, offset, dist)
     valid = ~shapely.is_empty(pts) & ~shapely.is_missing(pts)
     vi = np.flatnonzero(valid)
-    idx, d = tree.query_nearest(pts[vi], max_distance=limit, return_distance=True,
-                                all_matches=False)
-    p_i = vi[idx[0]]
-    e_i = usable[idx[1]]
-    edge[p_i] = e_i
-    dist[p_i] = d
-    offset[p_i] = shapely.line_locate_point(graph.geoms[e_i], pts[p_i])
+    xy = shapely.get_coordinates(pts[vi])
+    k = int(min(8, len(index.edge)))
+    _, j = index.tree.query(xy, k=k, distance_upper_bound=limit + index.step)
+    j = np.asarray(j).reshape(len(vi), k)
+    found = j < len(index.edge)
+    jj = np.where(found, j, 0)
+    ax, ay, bx, by = index.ax[jj], index.ay[jj], index.bx[jj], index.by[jj]
+    px, py = xy[:, 0:1], xy[:, 1:2]
+    dx, dy = bx - ax, by - ay
+    seg2 = dx * dx + dy * dy
+    t = np.clip(((px - ax) * dx + (py - ay) * dy) / np.where(seg2 > 0, seg2, 1.0), 0.0, 1.0)
+    qx, qy = ax + t * dx, ay + t * dy
+    d = np.where(found, np.hypot(px - qx, py - qy), np.inf)
+    best = np.argmin(d, axis=1)
+    rows = np.arange(len(vi))
+    bd = d[rows, best]
+    ok = bd <= limit
+    seg = jj[rows, best][ok]
+    p_i = vi[ok]
+    edge[p_i] = index.edge[seg]
+    dist[p_i] = bd[ok]
+    offset[p_i] = index.start[seg] + t[rows, best][ok] * np.sqrt(seg2[rows, best][ok])
     offset = np.clip(offset, 0.0, np.where(edge >= 0, graph.length[np.maximum(edge, 0)], 0.0))
     return Snaps(edge, offset, dist)
 
