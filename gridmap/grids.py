@@ -1099,7 +1099,7 @@ def _changed_grids(conn: Connection, old: int | None, new: int) -> list[int]:
     return [int(x) for x in rows]
 
 
-_UNIT_GRID = (
+_UNIT_GRID_SPATIAL = (
     "(SELECT c.unit_type, c.unit_id, COALESCE(m.grid_id, (SELECT gg.grid_id"
     "  FROM grid_geometry gg WHERE gg.version_id = {v} AND gg.geom && c.geom"
     "  AND ST_Covers(gg.geom, ST_PointOnSurface(c.geom)) ORDER BY gg.grid_id LIMIT 1)) AS grid_id"
@@ -1107,6 +1107,19 @@ _UNIT_GRID = (
     "  AND m.unit_type = c.unit_type AND m.unit_id = c.unit_id"
     " WHERE c.community_id = :c AND c.unit_type IN ('building', 'block'))"
 )
+_UNIT_GRID_MEMBERS = (
+    "(SELECT unit_type, unit_id, grid_id FROM grid_member WHERE version_id = {v})"
+)
+
+
+def _unit_grid_sql(conn: Connection, version_id: int, community_id: int, bind: str) -> str:
+    """Unit → grid of a version: its members, or spatial where members are missing."""
+    members, cells = conn.execute(sa.text(
+        "SELECT (SELECT count(*) FROM grid_member WHERE version_id = :v),"
+        " (SELECT count(*) FROM grid_cell WHERE community_id = :c"
+        "  AND unit_type IN ('building', 'block'))"), {"v": version_id, "c": community_id}).one()
+    template = _UNIT_GRID_MEMBERS if members >= cells else _UNIT_GRID_SPATIAL
+    return template.format(v=bind)
 
 
 def _moved_units(conn: Connection, old: int | None, new: int) -> list[dict[str, Any]]:
@@ -1120,7 +1133,8 @@ def _moved_units(conn: Connection, old: int | None, new: int) -> list[dict[str, 
         "SELECT a.unit_type, a.unit_id, b.grid_id AS from_grid,"  # noqa: S608 - constant fragments
         " a.grid_id AS to_grid, fg.grid_code AS from_code, tg.grid_code AS to_code,"
         " bl.name, bl.households, bl.residents FROM "
-        + _UNIT_GRID.format(v=":new") + " a JOIN " + _UNIT_GRID.format(v=":old") + " b"
+        + _unit_grid_sql(conn, new, cid, ":new") + " a JOIN "
+        + _unit_grid_sql(conn, old, cid, ":old") + " b"
         "  ON a.unit_type = b.unit_type AND a.unit_id = b.unit_id"
         " LEFT JOIN grid fg ON fg.id = b.grid_id LEFT JOIN grid tg ON tg.id = a.grid_id"
         " LEFT JOIN building bl ON a.unit_type = 'building' AND bl.id = a.unit_id"
