@@ -499,3 +499,20 @@ def test_sample_district_plans_are_valid_and_in_range(conn: Connection) -> None:
     # range) and blocks whose cells touch only at corners; see docs/grids.md.
     assert 0 not in sizes
     assert in_range >= 0.75, sorted(sizes)
+
+
+def test_freehand_new_grid_then_undo_restores_the_plan(conn: Connection) -> None:
+    cid = make_community(conn, code="310107005004", blocks=(2, 1), buildings=(2, 2),
+                         households=(90, 90))
+    vid = grids.auto_partition(conn, cid, seed=0)
+    before = {r["grid_id"]: r["households"] for r in grids.version_grids(conn, vid)}
+    # draw a new grid over the middle of the community, across the road
+    res = grids.set_grid_geometry(conn, vid, None, mapping(lonlat_box(150, 0, 250, 200)),
+                                  actor="o")
+    rows = {r["grid_id"]: r for r in grids.version_grids(conn, vid)}
+    assert len(rows) == 3 and res["grid_id"] in rows
+    problems = grids.validate(conn, vid)
+    assert not [p for p in problems if "gap" in p.reason or "overlap" in p.reason]
+    assert sum(r["households"] for r in rows.values()) == sum(before.values())
+    grids.undo(conn, vid, actor="o")
+    assert {r["grid_id"]: r["households"] for r in grids.version_grids(conn, vid)} == before
