@@ -29,7 +29,7 @@ i18n.register({
         "off.saved": "已保存", "off.hint": "选择“移入网格”后点击地图上的楼栋单元即可调整；"
         "也可用绘图工具画出新的网格范围。", "off.status.draft": "草稿",
         "off.status.active": "现行", "off.status.retired": "历史",
-        "off.responsible": "责任主体", "off.set": "设置", "off.lock": "锁定",
+        "off.responsible": "责任主体", "off.set": "设置", "off.lock": "锁定/解锁",
     },
     "en": {
         "off.title": "Grid redraw", "off.community": "Community", "off.versions": "Versions",
@@ -45,7 +45,7 @@ i18n.register({
         "off.hint": "Pick a target grid, then click building units on the map to move them;"
         " or draw a polygon for a freehand edit.", "off.status.draft": "draft",
         "off.status.active": "active", "off.status.retired": "retired",
-        "off.responsible": "Responsible party", "off.set": "Set", "off.lock": "Lock",
+        "off.responsible": "Responsible party", "off.set": "Set", "off.lock": "Lock/unlock",
     },
 })
 

@@ -227,6 +227,12 @@
       if (g === "new") return;
       edit(`grids/${g}`, { responsible_party: $("off-rp").value });
     });
+    $("off-lock").addEventListener("click", () => {
+      const g = $("off-target").value;
+      const f = state.grids.find((x) => String(x.id) === g);
+      if (!f) return;
+      edit(`grids/${g}`, { locked: !f.properties.locked });
+    });
     $("off-validate").addEventListener("click", validate);
     $("off-impact").addEventListener("click", impact);
     $("off-activate").addEventListener("click", async () => {
