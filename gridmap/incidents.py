@@ -647,11 +647,12 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
         df[c] = df[c].dt.tz_convert("UTC")
     t = _lap(timings, "prepare", t)
     rebuild = n >= params.rebuild_indexes_from_rows
+    defs: list[str] = []
     if rebuild:  # bulk load: building the indexes once afterwards beats n index insertions
         idx = conn.execute(sa.text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename = 'incident' AND indexname NOT IN "
-            "('incident_pkey', 'incident_external_id_key')")).all()
+            "AND tablename IN ('incident', 'incident_event') AND indexname NOT IN "
+            "('incident_pkey', 'incident_external_id_key', 'incident_event_pkey')")).all()
         defs = [r[1] for r in idx]
         for r in idx:
             conn.execute(sa.text(f'DROP INDEX "{r[0]}"'))  # noqa: S608 - catalogue names
@@ -660,23 +661,23 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     t = _lap(timings, "drop_indexes", t)
     _copy(conn, "incident", INCIDENT_COPY_COLS, df)
     t = _lap(timings, "copy", t)
-    if rebuild:
-        conn.execute(sa.text("ALTER TABLE incident ADD CONSTRAINT incident_external_id_key "
-                             "UNIQUE (external_id)"))
-        for d in defs:
-            conn.execute(sa.text(d))
-    t = _lap(timings, "build_indexes", t)
     if events is None:  # one intake event per row, written server-side
         conn.execute(sa.text(
             "INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, note) "
             "SELECT id, reported_at, :actor, NULL, state, 'intake' FROM incident "
             "WHERE id BETWEEN :a AND :b"), {"actor": actor, "a": first, "b": first + n - 1})
-        _lap(timings, "events", t)
-        return ids
-    ev = events.copy()
-    ev["incident_id"] = ids[ev["row"].to_numpy(int)]
-    ev["at"] = pd.to_datetime(ev["at"], utc=True)
-    _copy(conn, "incident_event", EVENT_COPY_COLS, ev)
+    else:
+        ev = events.copy()
+        ev["incident_id"] = ids[ev["row"].to_numpy(int)]
+        ev["at"] = pd.to_datetime(ev["at"], utc=True)
+        _copy(conn, "incident_event", EVENT_COPY_COLS, ev)
+    t = _lap(timings, "events", t)
+    if rebuild:
+        conn.execute(sa.text("ALTER TABLE incident ADD CONSTRAINT incident_external_id_key "
+                             "UNIQUE (external_id)"))
+        for d in defs:
+            conn.execute(sa.text(d))
+    _lap(timings, "build_indexes", t)
     return ids
 
 
