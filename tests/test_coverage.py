@@ -207,3 +207,27 @@ def test_cli_build_refresh_gaps_and_a_bad_whatif(cli_env: dict[str, str]) -> Non
     good = _cli(cli_env, "coverage", "whatif", "--add", f"kindergarten,{lon},{lat}")
     assert good.returncode == 0 and "(+500)" in good.stdout
     eng.dispose()
+
+
+def test_every_level_aggregates_and_grid_uses_the_active_version(conn: Connection) -> None:
+    ids = _refreshed(conn)
+    from tests.test_network import ll as _ll
+
+    g = conn.execute(sa.text(
+        "INSERT INTO grid (community_id, grid_seq, grid_code, name) VALUES "
+        "(:c, 1, '310101001002001', 'East grid 1') RETURNING id"), {"c": ids["east"]}).scalar_one()
+    v = conn.execute(sa.text(
+        "INSERT INTO grid_version (community_id, generation, status) VALUES (:c, 1, 'active') "
+        "RETURNING id"), {"c": ids["east"]}).scalar_one()
+    x0, y0 = _ll(100, -500)
+    x1, y1 = _ll(700, 1500)
+    conn.execute(sa.text(
+        "INSERT INTO grid_geometry (version_id, grid_id, geom) VALUES (:v, :g, "
+        "ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)))"),
+        {"v": v, "g": g, "x0": x0, "y0": y0, "x1": x1, "y1": y1})
+    grid = coverage.summary(conn, "grid", "kindergarten")
+    assert [(r["unit_code"], r["residents"]) for r in grid] == [("310101001002001", 500)]
+    assert coverage.summary(conn, "estate") == []
+    assert coverage.summary(conn, "all")[0]["residents"] == 840
+    gaps = [g_ for g_ in coverage.gaps(conn, "grid") if g_["type_code"] == "kindergarten"]
+    assert gaps[0]["residents_affected"] == 500 and gaps[0]["missing"]
