@@ -177,13 +177,18 @@ def compute(
     reaches = [m * speed_m_per_min for m in params.minutes]
     limit = max(reaches)
     types = np.asarray(facility_types, dtype=object)
+    done: dict[bytes, npt.NDArray[np.object_]] = {}
     for code in sorted(set(facility_types)):
         sel = np.flatnonzero(types == code)
         src = sources.take(sel)
-        d = network.node_distances(graph, src, limit=limit)
-        polys = _polygons(graph, [reached_parts(graph, d, src, r) for r in reaches],
-                          params.street_width_m)
-        out.extend((None, code, m, p) for m, p in zip(params.minutes, polys, strict=True))
+        # types matched by the same facilities (e.g. 10- and 15-min parks) share polygons
+        order = np.lexsort((src.extra, src.offset, src.edge))
+        key = b"".join(a[order].tobytes() for a in (src.edge, src.offset, src.extra))
+        if key not in done:
+            d = network.node_distances(graph, src, limit=limit)
+            done[key] = _polygons(graph, [reached_parts(graph, d, src, r) for r in reaches],
+                                  params.street_width_m)
+        out.extend((None, code, m, p) for m, p in zip(params.minutes, done[key], strict=True))
     if params.per_facility:
         out.extend(per_facility_areas(graph, facility_ids, facility_types, sources,
                                       speed_m_per_min, params))
