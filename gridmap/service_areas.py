@@ -139,6 +139,31 @@ def _polygons(
     return out
 
 
+def _nested_polygons(
+    graph: WalkGraph, parts: list[tuple[Ints, Floats, Floats]], reaches: list[float],
+    width_m: float,
+) -> npt.NDArray[np.object_]:
+    """Like :func:`_polygons` for increasing reaches of the same sources: each area is the
+    previous one plus the buffered pieces that are new (exact, since reached intervals only
+    grow with the reach; about twice as fast on the sample district)."""
+    out = np.full(len(parts), None, dtype=object)
+    order = np.argsort(np.asarray(reaches, dtype=float), kind="stable")
+    prev: shapely.Geometry | None = None
+    prev_keys: set[tuple[int, float, float]] = set()
+    for i in order:
+        e, s, t = parts[i]
+        keys = list(zip(e.tolist(), np.round(s, 3).tolist(), np.round(t, 3).tolist(),
+                        strict=True))
+        new = np.array([k not in prev_keys for k in keys], dtype=bool)
+        polys = shapely.buffer(substrings(graph.geoms[e[new]], s[new], t[new]), width_m,
+                               quad_segs=2) if new.any() else np.empty(0, dtype=object)
+        if prev is not None:
+            polys = np.r_[polys, np.array([prev], dtype=object)]
+        out[i] = shapely.union_all(polys) if len(polys) else shapely.Polygon()
+        prev, prev_keys = out[i], set(keys)
+    return out
+
+
 def _to_multipolygon_4326(geoms: npt.NDArray[np.object_], graph: WalkGraph) -> list[str]:
     tr = Transformer.from_crs(graph.metric, 4326, always_xy=True)
     ll = shapely.transform(
@@ -186,8 +211,9 @@ def compute(
         key = b"".join(a[order].tobytes() for a in (src.edge, src.offset, src.extra))
         if key not in done:
             d = network.node_distances(graph, src, limit=limit)
-            done[key] = _polygons(graph, [reached_parts(graph, d, src, r) for r in reaches],
-                                  params.street_width_m)
+            done[key] = _nested_polygons(
+                graph, [reached_parts(graph, d, src, r) for r in reaches], reaches,
+                params.street_width_m)
         out.extend((None, code, m, p) for m, p in zip(params.minutes, done[key], strict=True))
     if params.per_facility:
         out.extend(per_facility_areas(graph, facility_ids, facility_types, sources,
