@@ -84,3 +84,19 @@ def test_geojson_returns_the_type_union_and_per_facility_features(conn: Connecti
     with pytest.raises(ValidationError) as err:
         service_areas.geojson(conn, type_code="nope", minutes=5, bbox=(1, 1, 0, 0))
     assert len(err.value.problems) == 2
+
+
+def test_nested_areas_equal_the_direct_union(conn: Connection) -> None:
+    river_town(conn)
+    network.build_network(conn)
+    g = network.load_graph(conn)
+    pts = network.to_metric(shapely.points([ll(-20, 120), ll(210, 500)]), g.metric)
+    src = network.Sources.from_snaps(network.snap_points(g, pts))
+    d = network.node_distances(g, src, 900)
+    reaches = [900.0, 300.0, 600.0]  # any order
+    parts = [service_areas.reached_parts(g, d, src, r) for r in reaches]
+    direct = service_areas._polygons(g, parts, 30.0)
+    nested = service_areas._nested_polygons(g, parts, reaches, 30.0)
+    for a, b in zip(direct, nested, strict=True):
+        assert shapely.symmetric_difference(a, b).area < 1e-6 * a.area
+    assert nested[1].area < nested[2].area < nested[0].area
