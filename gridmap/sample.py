@@ -15,10 +15,9 @@ is already there and nothing is loaded again.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,9 +75,12 @@ class SampleParams:
     grid_households_target: int = 400
     grid_seq_width: int = 3
     grids_valid_from: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    incidents: int = 400
-    incidents_start: dt.datetime = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
-    incidents_end: dt.datetime = dt.datetime(2025, 11, 20, tzinfo=dt.UTC)
+    incidents: int = 3000
+    incidents_start: dt.datetime | None = None
+    """Default: ``incidents_days`` before ``incidents_end``."""
+    incidents_end: dt.datetime | None = None
+    """Default: the load time (to the hour), so the demo's "last 30 days" has cases."""
+    incidents_days: int = 90
     with_network: bool = True
     with_coverage: bool = True
     use_grids_module: bool = True
@@ -443,9 +445,10 @@ def _build_grids(conn: Connection, p: SampleParams, seed: int, report: SampleRep
                  progress: Progress | None) -> None:
     ids = [int(c["id"]) for c in report.communities]
     _progress(progress, "grids", 0, len(ids))
-    grids_mod = _optional("gridmap.grids", ("auto_partition", "activate"))
+    from gridmap import grids as grids_mod
+
     method = f"fallback: whole street blocks grouped to ~{p.grid_households_target} households"
-    if grids_mod is not None and p.use_grids_module:
+    if p.use_grids_module:
         try:
             with conn.begin_nested():
                 for cid in ids:
@@ -536,56 +539,28 @@ def write_block_grids(conn: Connection, community_ids: Sequence[int], *,
 # --------------------------------------------------------------------------- extras
 
 
-def _optional(module: str, names: Sequence[str]) -> Any:
-    """The module if it exists and has every function in ``names``, else None."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return mod if all(callable(getattr(mod, n, None)) for n in names) else None
-
-
-def _try(conn: Connection, report: SampleReport, what: str, fn: Callable[[], Any]) -> Any:
-    """Run an optional step in its own savepoint; on failure note it and go on."""
-    try:
-        with conn.begin_nested():
-            return fn()
-    except Exception as exc:  # noqa: BLE001 - optional parts must not break the sample
-        report.notes.append(f"{what} skipped: {type(exc).__name__}: {exc}")
-        return None
-
-
 def _extras(conn: Connection, p: SampleParams, seed: int, report: SampleReport,
             progress: Progress | None) -> None:
-    incidents = _optional("gridmap.incidents", ("synthesise",))
-    if incidents is None or p.incidents <= 0:
-        report.notes.append("incidents skipped: gridmap.incidents.synthesise not available"
-                            if incidents is None else "incidents skipped (0 requested)")
-    else:
+    from gridmap import coverage, incidents, network
+
+    if p.incidents > 0:
+        end = p.incidents_end or dt.datetime.now(dt.UTC).replace(minute=0, second=0,
+                                                                 microsecond=0)
+        start = p.incidents_start or end - dt.timedelta(days=p.incidents_days)
         _progress(progress, "incidents", 0, p.incidents)
-        report.incidents = _try(conn, report, "incidents", lambda: incidents.synthesise(
-            conn, p.incidents, seed=seed, start=p.incidents_start, end=p.incidents_end))
+        report.incidents = incidents.synthesise(conn, p.incidents, seed=seed, start=start,
+                                                end=end)
         _progress(progress, "incidents", report.incidents or 0, p.incidents)
     if not p.with_network:
         report.notes.append("walking network and coverage skipped (with_network=False)")
         return
-    network = _optional("gridmap.network", ("build_network",))
-    coverage = _optional("gridmap.coverage", ("refresh",))
-    if network is None:
-        report.notes.append("walking network skipped: gridmap.network.build_network not available")
-        return
     _progress(progress, "network", 0, None)
-    built = _try(conn, report, "walking network", lambda: network.build_network(conn))
-    if built is not None:
-        report.network = _plain(built)
-        if not p.with_coverage:
-            report.notes.append("coverage skipped (with_coverage=False)")
-        elif coverage is None:
-            report.notes.append("coverage skipped: gridmap.coverage.refresh not available")
-        else:
-            _progress(progress, "coverage", 0, None)
-            cov = _try(conn, report, "coverage", lambda: coverage.refresh(conn))
-            report.coverage = _plain(cov) if cov is not None else None
+    report.network = _plain(network.build_network(conn))
+    if not p.with_coverage:
+        report.notes.append("coverage skipped (with_coverage=False)")
+        return
+    _progress(progress, "coverage", 0, None)
+    report.coverage = _plain(coverage.refresh(conn))
 
 
 def _plain(obj: Any) -> dict[str, Any]:

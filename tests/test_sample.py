@@ -91,3 +91,17 @@ def test_partition_connected_never_strands_a_dead_end() -> None:
     parts = sample.partition_connected(graph, list(range(len(cells))), np.ones(len(cells)), pts, 3)
     assert all(nx.is_connected(graph.subgraph(p)) for p in parts)
     assert sum(len(p) for p in parts) == len(cells)
+
+
+def test_full_demo_sample_has_recent_incidents_network_and_coverage(conn: Connection) -> None:
+    """What `scripts/demo.sh` loads: the supervisor's default 30-day window and the
+    planner's coverage must both show data right after setup."""
+    report = sample.load_sample(conn, params=sample.SampleParams(incidents=300))
+    assert report.incidents == 300
+    recent = conn.execute(sa.text(
+        "SELECT count(*) FROM incident WHERE reported_at > now() - interval '30 days'"
+    )).scalar_one()
+    assert recent > 50
+    covered = conn.execute(sa.text("SELECT count(*) FROM building_coverage")).scalar_one()
+    assert covered > 0
+    assert report.network is not None and report.coverage is not None
