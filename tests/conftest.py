@@ -24,12 +24,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
-from gridmap import catalogue
-from gridmap.cluster import LocalCluster
-from gridmap.db import make_engine, migrate
+# Shared browser/live-server fixtures: let pytest rewrite their asserts too.
+pytest.register_assert_rewrite("tests.e2e_support")
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import Connection, Engine  # noqa: E402
+
+from gridmap import catalogue  # noqa: E402
+from gridmap.cluster import LocalCluster  # noqa: E402
+from gridmap.db import make_engine, migrate  # noqa: E402
 
 TEMPLATE_DB = "gridmap_template"
 TEST_DB = "gridmap_test"
