@@ -32,9 +32,10 @@
   async function loadVersions() {
     const cid = state.community;
     const list = $("off-versions");
-    list.replaceChildren();
-    if (!cid) return;
+    if (!cid) { list.replaceChildren(); return; }
     const data = await call(`/api/grids/communities/${cid}/versions`);
+    if (cid !== state.community) return;  // another community was chosen meanwhile
+    list.replaceChildren();
     let draft = null;
     for (const v of data.versions) {
       const li = gm.el("li", { "data-version": v.id, class: v.id === state.version ? "active" : "" });
@@ -203,12 +204,17 @@
         $("off-target").value = String(out.grid_id); markSelected();
       });
     }
-    $("off-community").addEventListener("change", async (e) => {
-      state.community = e.target.value ? Number(e.target.value) : null;
+    const chooseCommunity = async (value) => {
+      state.community = value ? Number(value) : null;
       state.colour = {};
+      const cid = state.community;
       const vs = await loadVersions();
-      if (vs && (vs.draft || vs.active)) await openVersion(vs.draft || vs.active);
-    });
+      if (cid === state.community && vs && (vs.draft || vs.active)) await openVersion(vs.draft || vs.active);
+    };
+    $("off-community").addEventListener("change", (e) => chooseCommunity(e.target.value));
+    // Open the first community straight away so the map is never empty.
+    const sel = $("off-community");
+    if (!sel.value && sel.options.length > 1) { sel.selectedIndex = 1; chooseCommunity(sel.value); }
     $("off-new-draft").addEventListener("click", async () => {
       const out = await call(`/api/grids/communities/${state.community}/drafts`, { json: {} });
       await loadVersions(); await openVersion(out.version.id);
