@@ -40,8 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gridmap import catalogue, coverage, network  # noqa: E402
-from gridmap.cluster import LocalCluster  # noqa: E402
-from gridmap.db import make_engine, migrate  # noqa: E402
+from gridmap.db import make_engine, throwaway_database  # noqa: E402
 
 PBF = ROOT / "data" / "geo" / "osm" / "chelsea.osm.pbf"
 
@@ -96,14 +95,9 @@ def baseline(G: nx.Graph, node_xy: np.ndarray, b_xy: np.ndarray, f_xy: np.ndarra
 def sample_district(tmp: Path, baseline_limit: int | None) -> None:
     from gridmap import osm
 
-    cluster = LocalCluster(tmp / "pg", port=_free_port(), fast=True)
-    cluster.start()
-    try:
-        url = cluster.ensure_database("bench")
-        migrate(url)
+    with throwaway_database("gridmap-bench-coverage-") as (_, url):
         eng = make_engine(url)
         with eng.begin() as conn:
-            catalogue.load_reference(conn)
             t = time.perf_counter()
             osm.import_osm(conn, PBF)
             t_import = time.perf_counter() - t
@@ -186,8 +180,6 @@ def sample_district(tmp: Path, baseline_limit: int | None) -> None:
                   f"{over.get(code, {}).get('overclaim_buildings', 0):>24}")
         print(f"    life-circle score (district): {t0['score']}")
         eng.dispose()
-    finally:
-        cluster.stop()
 
 
 def synthetic(n_side: int, n_buildings: int, baseline_sample: int) -> None:
@@ -251,13 +243,6 @@ def synthetic(n_side: int, n_buildings: int, baseline_sample: int) -> None:
           f"{t_base:.0f} s; ratio {t_base / t_ours:.0f}× (kernel), {t_base / total:.0f}× "
           "(incl. graph + snapping)")
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,10 +15,8 @@ Runs on its own throwaway PostGIS cluster (gridmap.cluster.LocalCluster, fast mo
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,8 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gridmap import grids  # noqa: E402
-from gridmap.cluster import LocalCluster  # noqa: E402
-from gridmap.db import make_engine, migrate  # noqa: E402
+from gridmap.db import make_engine, throwaway_database  # noqa: E402
 from tests.test_grids import border_building, make_community  # noqa: E402
 
 
@@ -102,12 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--communities", type=int, default=285)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-"))
-    cluster = LocalCluster(tmp, port=55433, fast=True)
-    cluster.start()
-    try:
-        url = cluster.ensure_database("bench")
-        migrate(url)
+    with throwaway_database("gridmap-bench-grids-") as (_, url):
         eng = make_engine(url)
         with eng.begin() as conn:
             e = bench_edit(conn)
@@ -127,9 +119,6 @@ def main() -> None:
         print(f"  households per grid: min {d['hh_min']} median {d['hh_median']:.0f}"
               f" max {d['hh_max']}; {100 * d['in_range']:.1f}% of grids in 300–500")
         eng.dispose()
-    finally:
-        cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

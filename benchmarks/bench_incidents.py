@@ -25,11 +25,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import shutil
-import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,9 +36,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gridmap import catalogue, incidents, locate  # noqa: E402
+from gridmap import incidents, locate  # noqa: E402
 from gridmap.cluster import LocalCluster  # noqa: E402
-from gridmap.db import make_engine, migrate, raw_psycopg  # noqa: E402
+from gridmap.db import make_engine, raw_psycopg, throwaway_database  # noqa: E402
 
 LON0, LAT0 = 121.30, 31.10
 CELL = 0.0016  # grid cell side in degrees (~150 m × 180 m)
@@ -51,12 +47,6 @@ COMMUNITIES_PER_STREET = 4  # 4 × 4 communities per street
 STREETS = 4  # 4 × 4 streets → 16 × 16 × 16 = 4,096 grids
 BUILDINGS_PER_GRID = 4  # 4 × 4 = 16 buildings per grid → 65,536 buildings
 VERTS = 10  # each edge segmented so a grid ring has ~40 vertices
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _boxes(x0: np.ndarray, y0: np.ndarray, dx: float, dy: float, seg: float | None
@@ -337,17 +327,11 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma list of: sql,gpd,naive")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-"))
-    os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp / "pg", port=_free_port(), fast=True)
-    cluster.start()
-    try:
-        t = time.perf_counter()
-        tpl = cluster.ensure_database("bench_tpl")
-        migrate(tpl)
+    t = time.perf_counter()
+    with throwaway_database("gridmap-bench-incidents-", "bench_tpl") as (cluster, tpl):
+        tmp = cluster.data_dir.parent
         eng = make_engine(tpl, poolclass=sa.pool.NullPool)
         with eng.begin() as conn:
-            catalogue.load_reference(conn)
             sizes = build_district(conn)
         eng.dispose()
         print(f"district: {sizes} built in {time.perf_counter() - t:.1f} s")
@@ -385,9 +369,6 @@ def main() -> None:
             print(f"  ours vs (b) naive UPDATE: {results['naive'] / ours:.2f}x faster")
         if "ours_sql" in results:
             print(f"  ours vs ours-sql LATERAL: {results['ours_sql'] / ours:.2f}x")
-    finally:
-        cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

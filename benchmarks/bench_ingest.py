@@ -17,9 +17,7 @@ Prints absolute times and ratios.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,9 +29,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gridmap import catalogue, ingest  # noqa: E402
-from gridmap.cluster import LocalCluster  # noqa: E402
-from gridmap.db import make_engine, migrate  # noqa: E402
+from gridmap import ingest  # noqa: E402
+from gridmap.db import make_engine, throwaway_database  # noqa: E402
 
 X0, Y0, SIDE = 121.38, 31.22, 0.04  # street 310107005, ~4 km across
 
@@ -63,15 +60,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-ingest-"))
-    cluster = LocalCluster(tmp, port=55431, fast=True)
-    cluster.start()
-    try:
-        url = cluster.ensure_database("bench")
-        migrate(url)
+    with throwaway_database("gridmap-bench-ingest-") as (cluster, url):
+        tmp = cluster.data_dir.parent
         engine = make_engine(url)
         with engine.begin() as conn:
-            catalogue.load_reference(conn)
             ingest.import_boundaries(
                 conn, gpd.GeoDataFrame({"code": ["310107"], "name": ["普陀区"]},
                                        geometry=[shapely.box(121.3, 31.1, 121.5, 31.3)],
@@ -129,9 +121,6 @@ def main() -> None:
         print(f"ratio import / baseline: {t_first / t_base:.2f}×;"
               f" re-import / baseline: {t_again / t_base:.2f}×")
         engine.dispose()
-    finally:
-        cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,7 +53,7 @@ sys.path.insert(0, str(REPO))
 
 from gridmap import catalogue, incidents, users  # noqa: E402
 from gridmap.cluster import LocalCluster  # noqa: E402
-from gridmap.db import make_engine, migrate  # noqa: E402
+from gridmap.db import free_port, make_engine, migrate  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -127,12 +126,6 @@ def seed(conn: sa.engine.Connection) -> tuple[float, float, float, float]:
     for stmt in _SEED_SQL:
         conn.execute(sa.text(stmt), params)
     return (LON0, LAT0, LON0 + STREET_W * STREETS, LAT0 + COMM_H * COMMUNITIES)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(port: int, timeout: float = 60.0) -> None:
@@ -358,7 +351,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-web-"))
     os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp / "pg", port=free_port(), fast=True)
+    cluster = LocalCluster(tmp / "pg", port=free_port(55500), fast=True)
     gunicorn: subprocess.Popen[bytes] | None = None
     try:
         t = time.perf_counter()
@@ -381,7 +374,7 @@ def main() -> None:
             conn.execute(sa.text("ANALYZE incident_event"))
         print(f"incidents: {n} synthesised in {time.perf_counter() - t:.1f} s")
 
-        port = free_port()
+        port = free_port(55500)
         env = dict(os.environ, DATABASE_URL=url, GRIDMAP_SECRET_KEY="bench-" + "x" * 40)
         gunicorn = subprocess.Popen(
             [str(REPO / ".venv/bin/gunicorn"), "-w", str(args.workers), "--threads", "4",

@@ -8,6 +8,11 @@ was, whatever transaction the caller holds; the caller commits.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +129,31 @@ def raw_psycopg(conn: Connection) -> Any:
     if dbapi is None:
         raise DatabaseUnavailable("connection is closed")
     return dbapi
+
+
+@contextmanager
+def throwaway_database(prefix: str = "gridmap-", dbname: str = "bench") -> Iterator[
+    tuple[LocalCluster, str]
+]:
+    """A fast, disposable cluster with one migrated database holding the catalogues.
+
+    Used by the benchmarks: started in a temporary directory on a free port, stopped and
+    deleted on exit. Yields the cluster (to clone more databases from) and the URL.
+    """
+    from gridmap import catalogue
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(tmp, 0o755)  # the postgres user must reach it when running as root
+    cluster = LocalCluster(tmp / "pg", port=free_port(55432), fast=True)
+    try:
+        cluster.start()
+        url = cluster.ensure_database(dbname)
+        migrate(url)
+        engine = make_engine(url, poolclass=sa.pool.NullPool)
+        with engine.begin() as conn:
+            catalogue.load_reference(conn)
+        engine.dispose()
+        yield cluster, url
+    finally:
+        cluster.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,17 +32,11 @@ from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
 from gridmap import catalogue  # noqa: E402
 from gridmap.cluster import LocalCluster  # noqa: E402
-from gridmap.db import make_engine, migrate  # noqa: E402
+from gridmap.db import free_port, make_engine, migrate  # noqa: E402
 
 TEMPLATE_DB = "gridmap_template"
 TEST_DB = "gridmap_test"
 _db_counter = itertools.count(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +44,7 @@ def pg_cluster() -> Iterator[LocalCluster]:
     """A running throwaway cluster with a migrated template database."""
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-test-"))
     os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp, port=_free_port(), fast=True)
+    cluster = LocalCluster(tmp, port=free_port(55432), fast=True)
     cluster.start()
     try:
         url = cluster.ensure_database(TEMPLATE_DB)
