@@ -9,8 +9,9 @@ The due time is set at dispatch from the category's time limit (reference/cases.
 
 Intake is Open311-shaped: ``service_code`` (category code), ``lat``/``long``, ``description``,
 ``media_url``, ``status`` (open/closed or an internal state). Every write goes through one
-set-based path (:func:`_write_rows`): validate all rows, locate them with
-:func:`gridmap.locate.assign_points`, flag duplicates with one KD-tree pass, then COPY.
+set-based path (:func:`_write_rows`): validate all rows, flag duplicates with one KD-tree
+pass, then locate chunks of rows with :class:`gridmap.locate.Locator` while the previous chunk
+is being COPYed (:mod:`gridmap.bulkcopy`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import csv
 import datetime as dt
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,11 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 from sqlalchemy.engine import Connection
 
+from gridmap import bulkcopy, locate, workcal
 from gridmap import crs as crs_mod
-from gridmap import locate, workcal
 from gridmap.config import DATA_GEO
-from gridmap.db import raw_psycopg
 from gridmap.errors import IllegalTransition, NotFound, Problem, ValidationError
 
 EVENT_CATEGORIES_CSV = DATA_GEO / "event_categories.csv"
@@ -97,8 +96,12 @@ class IntakeParams:
     default_time_unit: str = "working_day"
     """Applied when a category has no time limit (reference/cases.md §6) [unverified]."""
     rebuild_indexes_from_rows: int = 200_000
-    """Bulk writes of at least this many rows drop the secondary indexes of ``incident`` and
-    rebuild them after the COPY (same transaction; the table is locked meanwhile)."""
+    """Bulk writes of at least this many rows drop the secondary indexes, unique and foreign
+    key constraints of ``incident``/``incident_event`` and rebuild them after the COPY (same
+    transaction; the table is locked meanwhile)."""
+    rebuild_indexes_max_ratio: float = 2.0
+    """No rebuild when the table already holds more than this many times the new rows:
+    rebuilding costs in proportion to the whole table, inserting to the new rows only."""
 
 
 # --------------------------------------------------------------------------------------
@@ -446,12 +449,64 @@ def _skip_existing(conn: Connection, df: pd.DataFrame) -> pd.DataFrame:
     return df[~df["external_id"].isin(existing)] if existing else df
 
 
+def _earliest_neighbour(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                        t: npt.NDArray[np.float64], cat: npt.NDArray[np.int64],
+                        usable: npt.NDArray[np.bool_], ids: npt.NDArray[np.int64], n_new: int,
+                        r: float, win: float) -> npt.NDArray[np.int64]:
+    """For each of the first ``n_new`` points, the index of the earliest ``usable`` point of
+    the same category within ``r`` metres and the preceding ``win`` hours (ties: lower id),
+    or -1.
+
+    Points are hashed into (category, r × r cell) keys and sorted by (key, second); for each
+    of the 9 neighbouring cells the candidates of a point are one contiguous run of that
+    order, found with two ``searchsorted`` calls over all points at once, then checked exactly.
+    """
+    cx = np.floor(x / r).astype(np.int64)
+    cy = np.floor(y / r).astype(np.int64)
+    cx -= cx.min() - 1  # cells start at 1 so that neighbours ±1 never alias
+    cy -= cy.min() - 1
+    k2 = int(cy.max()) + 2
+    k1 = k2 * (int(cx.max()) + 2)
+    key = cat.astype(np.int64) * k1 + cx * k2 + cy
+    sec = np.floor((t - t.min()) * 3600.0).astype(np.int64)
+    win_s = int(np.ceil(win * 3600.0))
+    span = int(sec.max()) + 2 * win_s + 2
+    comb = key * span + sec
+    order = np.argsort(comb, kind="stable")
+    comb_s = comb[order]
+    q = order[order < n_new]  # the new points, in sorted order (fast searchsorted)
+    ii_all, jj_all = [], []
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            base = comb[q] + (dx * k2 + dy) * span
+            lo = np.searchsorted(comb_s, base - win_s, "left")
+            cnt = np.searchsorted(comb_s, base, "right") - lo
+            tot = int(cnt.sum())
+            if not tot:
+                continue
+            ii = np.repeat(q, cnt)
+            jj = order[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(tot)]
+            keep = ((jj != ii) & usable[jj] & (t[ii] - t[jj] <= win)
+                    & (np.hypot(x[ii] - x[jj], y[ii] - y[jj]) <= r)
+                    & ((t[jj] < t[ii]) | ((t[jj] == t[ii]) & (ids[jj] < ids[ii]))))
+            ii_all.append(ii[keep])
+            jj_all.append(jj[keep])
+    out = np.full(n_new, -1, dtype=np.int64)
+    if not ii_all:
+        return out
+    ii, jj = np.concatenate(ii_all), np.concatenate(jj_all)
+    o = np.lexsort((ids[jj], t[jj], ii))
+    ii, jj = ii[o], jj[o]
+    first = np.r_[True, ii[1:] != ii[:-1]] if len(ii) else np.array([], dtype=bool)
+    out[ii[first]] = jj[first]
+    return out
+
+
 def _flag_duplicates(conn: Connection, df: pd.DataFrame, ids: npt.NDArray[np.int64],
                      params: IntakeParams) -> npt.NDArray[np.float64]:
     """``duplicate_of`` per new row (NaN if none): the earliest open incident of the same
-    category within ``duplicate_radius_m`` and ``duplicate_window_hours`` reported before it.
-    One KD-tree over (x/r, y/r, t/window, category) with the Chebyshev metric, then an exact
-    distance check."""
+    category within ``duplicate_radius_m`` and ``duplicate_window_hours`` reported before it
+    (new rows and open incidents already stored; see :func:`_earliest_neighbour`)."""
     n = len(df)
     dup = np.full(n, np.nan)
     if n == 0:
@@ -480,22 +535,10 @@ def _flag_duplicates(conn: Connection, df: pd.DataFrame, ids: npt.NDArray[np.int
                                np.ones(len(old), dtype=bool)])
     mcrs = crs_mod.metric_crs(all_lon.min(), all_lat.min(), all_lon.max(), all_lat.max())
     x, y = Transformer.from_crs(4326, mcrs, always_xy=True).transform(all_lon, all_lat)
-    _, cat_idx = np.unique(all_cat.astype(str), return_inverse=True)
-    r = params.duplicate_radius_m
-    tree = cKDTree(np.column_stack([x / r, y / r, all_t / win, cat_idx * 3.0]))
-    pairs = tree.query_pairs(1.0, p=np.inf, output_type="ndarray")
-    if len(pairs) == 0:
-        return dup
-    a, b = pairs[:, 0], pairs[:, 1]
-    # orient: a = earlier (ties: lower id), b = later
-    swap = (all_t[a] > all_t[b]) | ((all_t[a] == all_t[b]) & (all_ids[a] > all_ids[b]))
-    a, b = np.where(swap, b, a), np.where(swap, a, b)
-    keep = (np.hypot(x[a] - x[b], y[a] - y[b]) <= r) & all_open[a] & (b < n)
-    a, b = a[keep], b[keep]
-    order = np.lexsort((all_t[a], b))
-    a, b = a[order], b[order]
-    first = np.r_[True, b[1:] != b[:-1]] if len(b) else np.array([], dtype=bool)
-    dup[b[first]] = all_ids[a[first]]
+    cat_idx, _ = pd.factorize(all_cat)
+    found = _earliest_neighbour(np.asarray(x), np.asarray(y), all_t, cat_idx, all_open,
+                                all_ids, n, params.duplicate_radius_m, win)
+    dup[found >= 0] = all_ids[found[found >= 0]]
     return dup
 
 
@@ -522,77 +565,10 @@ _KINDS: dict[str, str] = {
     "grid_distance_m": "float8", "boundary_distance_m": "float8",
     "near_boundary": "bool", "synthetic": "bool",
     "reported_at": "ts", "filed_at": "ts", "dispatched_at": "ts", "due_at": "ts",
-    "handled_at": "ts", "closed_at": "ts", "at": "ts", "geom": "bytes",
+    "handled_at": "ts", "closed_at": "ts", "at": "ts",
 }
-_PG_EPOCH = pd.Timestamp("2000-01-01", tz="UTC")
-_COPY_HEADER = np.frombuffer(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8, dtype=np.uint8)
-
-
-def _field(kind: str, s: pd.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
-    """One column in PostgreSQL binary COPY layout: per-row lengths (-1 = NULL) and payload."""
-    if kind in ("int4", "int8", "float8", "bool"):
-        num = pd.to_numeric(s.astype(object).where(s.notna(), None), errors="coerce")
-        null = num.isna().to_numpy()
-        dtype, width = {"int4": (">i4", 4), "int8": (">i8", 8), "float8": (">f8", 8),
-                        "bool": ("u1", 1)}[kind]
-        vals = num.fillna(0).to_numpy(dtype=float)[~null].astype(dtype)
-        return np.where(null, -1, width).astype(np.int64), vals.view(np.uint8)
-    if kind == "ts":
-        ts = pd.to_datetime(s, utc=True)
-        null = ts.isna().to_numpy()
-        us = ((ts[~null] - _PG_EPOCH) // pd.Timedelta(microseconds=1)).to_numpy(np.int64)
-        return np.where(null, -1, 8).astype(np.int64), us.astype(">i8").view(np.uint8)
-    if kind == "bytes":
-        blobs = s.tolist()
-        lens = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
-        return lens, np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    # text: encode each distinct value once, then gather bytes with numpy
-    obj = s.astype(object)
-    obj = obj.where(obj.notna() & (obj.astype(str).str.len() > 0), None)
-    codes, uniques = pd.factorize(obj, use_na_sentinel=True)
-    enc = [str(u).encode("utf-8") for u in uniques]
-    ulen = np.array([len(e) for e in enc] or [0], dtype=np.int64)
-    uoff = np.concatenate([[0], np.cumsum(ulen)[:-1]])
-    ubuf = np.frombuffer(b"".join(enc) or b"\x00", dtype=np.uint8)
-    has = codes >= 0
-    lens = np.where(has, ulen[np.maximum(codes, 0)], -1).astype(np.int64)
-    w = lens[has]
-    if not w.sum():
-        return lens, np.empty(0, dtype=np.uint8)
-    before = np.concatenate([[0], np.cumsum(w)[:-1]])
-    idx = np.repeat(uoff[codes[has]] - before, w) + np.arange(int(w.sum()))
-    return lens, ubuf[idx]
-
-
-def _copy(conn: Connection, table: str, cols: Sequence[str], frame: pd.DataFrame) -> None:
-    """Binary COPY of ``frame[cols]`` built with numpy (no per-row Python formatting)."""
-    n = len(frame)
-    fields = [_field(_KINDS.get(c, "text"), frame[c]) for c in cols]
-    sizes = np.full(n, 2, dtype=np.int64)
-    for lens, _ in fields:
-        sizes += 4 + np.maximum(lens, 0)
-    head = len(_COPY_HEADER)
-    starts = head + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    out = np.empty(head + int(sizes.sum()) + 2, dtype=np.uint8)
-    out[:head] = _COPY_HEADER
-    out[-2:] = 0xFF
-    out[starts[:, None] + np.arange(2)] = np.frombuffer(
-        np.array([len(cols)], dtype=">i2").tobytes(), dtype=np.uint8)
-    pos = starts + 2
-    for lens, payload in fields:
-        out[pos[:, None] + np.arange(4)] = lens.astype(">i4").view(np.uint8).reshape(n, 4)
-        width = np.maximum(lens, 0)
-        if payload.size:
-            has = width > 0
-            w = width[has]
-            before = np.concatenate([[0], np.cumsum(w)[:-1]])
-            out[np.repeat(pos[has] + 4 - before, w) + np.arange(payload.size)] = payload
-        pos = pos + 4 + width
-    raw = raw_psycopg(conn)
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN "  # noqa: S608 fixed names
-                      "WITH (FORMAT binary)") as cp:
-            cp.write(out.tobytes())
+COPY_CHUNK_ROWS = 50_000
+"""Rows located and encoded per chunk while the previous chunk is being COPYed."""
 
 
 def _lap(timings: dict[str, float] | None, stage: str, t0: float) -> float:
@@ -603,16 +579,51 @@ def _lap(timings: dict[str, float] | None, stage: str, t0: float) -> float:
     return now
 
 
+def _deferred_constraints(conn: Connection, n: int, params: IntakeParams) -> list[str]:
+    """Drop the secondary indexes, unique and foreign-key constraints of ``incident`` and
+    ``incident_event`` when building them once afterwards is cheaper than ``n`` insertions;
+    return the statements that restore them (run in the same transaction)."""
+    existing = conn.execute(sa.text(
+        "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'incident'::regclass"
+    )).scalar_one()
+    if n < params.rebuild_indexes_from_rows or existing > params.rebuild_indexes_max_ratio * n:
+        return []
+    cons = conn.execute(sa.text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid IN ('incident'::regclass, 'incident_event'::regclass) "
+        "AND contype IN ('u', 'f') ORDER BY contype DESC, conname")).all()
+    idx = conn.execute(sa.text(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid IN ('incident'::regclass, 'incident_event'::regclass) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+        "ORDER BY 1")).all()
+    # names and definitions come from the catalogue, never from input
+    for table, name, _ in cons:
+        conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))  # noqa: S608
+    for name, _ in idx:
+        conn.execute(sa.text(f"DROP INDEX {name}"))  # noqa: S608
+    return ([f'ALTER TABLE {t} ADD CONSTRAINT "{c}" {d}' for t, c, d in cons]
+            + [d for _, d in idx])
+
+
 def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
                 params: IntakeParams, synthetic: bool = False, import_id: int | None = None,
                 events: pd.DataFrame | None = None, timings: dict[str, float] | None = None
-                ) -> npt.NDArray[np.int64]:
-    """Locate, flag duplicates, COPY incidents and their first events. Returns the new ids.
+                ) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
+    """Locate, flag duplicates, COPY incidents and their first events.
 
     ``df`` is a validated frame (see :func:`validate_rows`); optional lifecycle columns
     (filed_at, dispatched_at, due_at, handled_at, closed_at, rework_count) are copied as
     given. ``events`` (incident row position, at, actor, from_state, to_state, note) replaces
     the default single intake event per row.
+
+    Everything that reads the database (duplicates, case numbers, the polygons) happens first;
+    then chunks of rows are located and encoded while the previous chunk is being COPYed.
+
+    Returns
+    -------
+    ids, counts
+        The new ids in row order; ``duplicates``, ``near_boundary`` and ``nearest_grid``.
     """
     n = len(df)
     df = df.reset_index(drop=True).copy()
@@ -620,46 +631,45 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     first = int(conn.execute(sa.text("SELECT nextval('incident_id_seq')")).scalar_one())
     conn.execute(sa.text("SELECT setval('incident_id_seq', :v)"), {"v": first + n - 1})
     ids = np.arange(first, first + n, dtype=np.int64)
+    lon, lat = df["lon"].to_numpy(float), df["lat"].to_numpy(float)
+    at64 = df["reported_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype(
+        "datetime64[us]")
     t = time.perf_counter()
-    loc = locate.assign_points(conn, df["lon"].to_numpy(float), df["lat"].to_numpy(float),
-                               df["reported_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-                               .to_numpy().astype("datetime64[us]"),
-                               locate.LocateParams(near_boundary_m=params.near_boundary_m))
-    for c in loc.columns:
-        df[c] = loc[c].to_numpy() if loc[c].dtype != "Int64" else loc[c].array
+    locator = locate.load_locator(conn, locate.points_bbox(lon, lat),
+                                  locate.LocateParams(near_boundary_m=params.near_boundary_m))
+    t = _lap(timings, "load_polygons", t)
     df["id"] = ids
-    t = _lap(timings, "locate", t)
     df["duplicate_of"] = pd.array(_flag_duplicates(conn, df, ids, params), dtype="Int64")
     t = _lap(timings, "duplicates", t)
     df["case_no"] = _case_numbers(conn, df)
-    pts = shapely.set_srid(shapely.points(df["lon"].to_numpy(float), df["lat"].to_numpy(float)),
-                           4326)
-    df["geom"] = shapely.to_wkb(pts, hex=False, include_srid=True)
     for c in ("filed_at", "dispatched_at", "due_at", "handled_at", "closed_at"):
-        if c not in df.columns:
-            df[c] = pd.NaT
-        df[c] = pd.to_datetime(df[c], utc=True)
+        df[c] = pd.to_datetime(df[c], utc=True) if c in df.columns else pd.NaT
     if "rework_count" not in df.columns:
         df["rework_count"] = 0
     df["synthetic"] = synthetic
     df["import_id"] = pd.array([import_id] * n, dtype="Int64")
-    for c in ("reported_at", "filed_at", "dispatched_at", "due_at", "handled_at", "closed_at"):
-        df[c] = df[c].dt.tz_convert("UTC")
     t = _lap(timings, "prepare", t)
-    rebuild = n >= params.rebuild_indexes_from_rows
-    defs: list[str] = []
-    if rebuild:  # bulk load: building the indexes once afterwards beats n index insertions
-        idx = conn.execute(sa.text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename IN ('incident', 'incident_event') AND indexname NOT IN "
-            "('incident_pkey', 'incident_external_id_key', 'incident_event_pkey')")).all()
-        defs = [r[1] for r in idx]
-        for r in idx:
-            conn.execute(sa.text(f'DROP INDEX "{r[0]}"'))  # noqa: S608 - catalogue names
-        conn.execute(sa.text(
-            "ALTER TABLE incident DROP CONSTRAINT IF EXISTS incident_external_id_key"))
+    restore = _deferred_constraints(conn, n, params)
     t = _lap(timings, "drop_indexes", t)
-    _copy(conn, "incident", INCIDENT_COPY_COLS, df)
+    counts = {"duplicates": int(df["duplicate_of"].notna().sum()), "near_boundary": 0,
+              "nearest_grid": 0}
+    busy = {"locate": 0.0, "encode": 0.0}
+    with bulkcopy.CopyStream(conn, "incident", INCIDENT_COPY_COLS) as stream:
+        for a in range(0, n, COPY_CHUNK_ROWS):
+            b = min(a + COPY_CHUNK_ROWS, n)
+            t0 = time.perf_counter()
+            loc = locator.assign(lon[a:b], lat[a:b], at64[a:b])
+            counts["near_boundary"] += int(loc["near_boundary"].sum())
+            counts["nearest_grid"] += int((loc["located_by"] == "nearest_grid").sum())
+            part = pd.concat([df.iloc[a:b].reset_index(drop=True), loc], axis=1)
+            t1 = time.perf_counter()
+            stream.write(bulkcopy.encode_frame(
+                part, INCIDENT_COPY_COLS, _KINDS,
+                {"geom": bulkcopy.point_ewkb(lon[a:b], lat[a:b])}))
+            busy["locate"] += t1 - t0
+            busy["encode"] += time.perf_counter() - t1
+    if timings is not None:  # locate and encode overlap the server's COPY of earlier chunks
+        timings.update({f"{k} (overlapped)": v for k, v in busy.items()})
     t = _lap(timings, "copy", t)
     if events is None:  # one intake event per row, written server-side
         conn.execute(sa.text(
@@ -670,15 +680,12 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
         ev = events.copy()
         ev["incident_id"] = ids[ev["row"].to_numpy(int)]
         ev["at"] = pd.to_datetime(ev["at"], utc=True)
-        _copy(conn, "incident_event", EVENT_COPY_COLS, ev)
+        bulkcopy.copy_frame(conn, "incident_event", EVENT_COPY_COLS, ev, _KINDS)
     t = _lap(timings, "events", t)
-    if rebuild:
-        conn.execute(sa.text("ALTER TABLE incident ADD CONSTRAINT incident_external_id_key "
-                             "UNIQUE (external_id)"))
-        for d in defs:
-            conn.execute(sa.text(d))
+    for stmt in restore:
+        conn.execute(sa.text(stmt))
     _lap(timings, "build_indexes", t)
-    return ids
+    return ids, counts
 
 
 # --------------------------------------------------------------------------------------
@@ -717,7 +724,7 @@ def create(conn: Connection, data: Mapping[str, Any], *, actor: str | None,
         if found is not None:
             return get(conn, int(found))
     with conn.begin_nested():
-        ids = _write_rows(conn, clean, actor=actor, params=params)
+        ids, _ = _write_rows(conn, clean, actor=actor, params=params)
     return get(conn, int(ids[0]))
 
 
@@ -758,18 +765,11 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
             import_id = conn.execute(sa.text(
                 "INSERT INTO import_run (kind, source_file, actor) VALUES ('incidents', :f, :a) "
                 "RETURNING id"), {"f": source_file, "a": actor}).scalar_one()
-        ids = _write_rows(conn, todo, actor=actor, params=params, import_id=import_id,
-                          timings=timings) \
-            if len(todo) else np.array([], dtype=np.int64)
-        stats = conn.execute(sa.text(
-            "SELECT count(*) FILTER (WHERE duplicate_of IS NOT NULL), "
-            "count(*) FILTER (WHERE near_boundary), "
-            "count(*) FILTER (WHERE located_by = 'nearest_grid') "
-            "FROM incident WHERE id BETWEEN :a AND :b"),
-            {"a": int(ids.min()), "b": int(ids.max())}).one() \
-            if len(ids) else (0, 0, 0)
-        report.update(inserted=len(ids), duplicates=int(stats[0]), near_boundary=int(stats[1]),
-                      nearest_grid=int(stats[2]), import_id=import_id)
+        ids, counts = _write_rows(conn, todo, actor=actor, params=params, import_id=import_id,
+                                  timings=timings) if len(todo) else \
+            (np.array([], dtype=np.int64), {"duplicates": 0, "near_boundary": 0,
+                                           "nearest_grid": 0})
+        report.update(inserted=len(ids), import_id=import_id, **counts)
         if dry_run:
             sp.rollback()
         else:

@@ -3,11 +3,12 @@ version active at the report time, in one set-based pass.
 
 Two entry points:
 
-- :func:`assign_points` (bulk): loads the polygons of the five levels overlapping the points'
-  extent once, then runs vectorised shapely 2 ``STRtree`` queries (one per level, the same
-  engine as geopandas ``sjoin``) over all points. Measured against an SQL
-  ``INSERT … SELECT`` with ``LATERAL`` index lookups in ``benchmarks/bench_incidents.py``; see
-  docs/incidents.md for the figures and why this one is used.
+- :func:`assign_points` (bulk): :func:`load_locator` reads the polygons of the five levels
+  overlapping the points' extent once and builds their STRtrees; :meth:`Locator.assign`
+  then runs vectorised shapely 2 queries (the engine of geopandas ``sjoin``) over all points
+  without touching the database, so a bulk import can locate chunk *k + 1* while chunk *k* is
+  being COPYed. Measured against an SQL ``INSERT … SELECT`` with ``LATERAL`` index lookups in
+  ``benchmarks/bench_incidents.py``; see docs/incidents.md for the figures.
 - :func:`locate_point` (one point, for ``/api/locate``): one SQL statement with GiST index
   lookups per level.
 
@@ -86,6 +87,149 @@ def _multi_match(pairs: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.bool_]:
     return np.asarray(counts > 1)
 
 
+def points_bbox(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64],
+                pad: float = 0.02) -> tuple[float, float, float, float]:
+    """The points' extent padded by ``pad`` degrees (the polygons a :class:`Locator` loads)."""
+    return (float(np.nanmin(lon)) - pad, float(np.nanmin(lat)) - pad,
+            float(np.nanmax(lon)) + pad, float(np.nanmax(lat)) + pad)
+
+
+@dataclass
+class Locator:
+    """The polygons of the five levels inside a bounding box, loaded once with their STRtrees.
+
+    :meth:`assign` is pure (no database access), so a bulk import can locate one chunk of
+    points while the previous chunk is being COPYed on the same connection.
+    """
+
+    params: LocateParams
+    levels: dict[str, tuple[npt.NDArray[np.int64], shapely.STRtree | None]]
+    grid: dict[str, Any]
+    grid_tree: shapely.STRtree | None
+    transformer: Transformer | None
+    mgeoms: npt.NDArray[Any]
+    inner: npt.NDArray[Any]
+    community_street: dict[int, int]
+
+    def _contained(self, level: str, pts: npt.NDArray[Any], sel: npt.NDArray[np.int64]
+                   ) -> npt.NDArray[np.int64]:
+        res = np.full(len(pts), -1, dtype=np.int64)
+        ids, tree = self.levels[level]
+        if tree is not None and len(sel):
+            pairs = tree.query(pts[sel], predicate="intersects")
+            res[sel] = _first_match(pairs, ids, len(sel))
+        return res
+
+    def assign(self, lon: npt.ArrayLike, lat: npt.ArrayLike, at: npt.ArrayLike) -> pd.DataFrame:
+        """Assign points (inside this locator's box) to the five levels.
+
+        Same parameters and result as :func:`assign_points`, without the connection.
+        """
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        at64 = _as_utc64(at)
+        n = len(lon)
+        if n == 0:
+            return _empty_frame()
+        grid = self.grid
+        pts = shapely.points(lon, lat)
+        out: dict[str, Any] = {}
+        everyone = np.arange(n)
+        out["estate_id"] = self._contained("estate", pts, everyone)
+        out["building_id"] = self._contained("building", pts, everyone)
+        grid_id = np.full(n, -1, dtype=np.int64)
+        version_id = np.full(n, -1, dtype=np.int64)
+        grid_row = np.full(n, -1, dtype=np.int64)
+        on_edge = np.zeros(n, dtype=bool)
+        if self.grid_tree is not None:
+            pairs = self.grid_tree.query(pts, predicate="intersects")
+            if pairs.shape[1]:
+                pid, row = pairs[0], pairs[1]
+                ok = (grid["valid_from"][row] <= at64[pid]) & (at64[pid] < grid["valid_to"][row])
+                pid, row = pid[ok], row[ok]
+                order = np.lexsort((grid["grid_id"][row], pid))
+                pid, row = pid[order], row[order]
+                first = np.r_[True, pid[1:] != pid[:-1]] if len(pid) else np.array([], bool)
+                grid_row[pid[first]] = row[first]
+                on_edge = np.bincount(pid, minlength=n) > 1
+        located = grid_row >= 0
+        # a grid lies in one community: points inside a grid take its community (and
+        # street); the others are tested against the community and street polygons
+        rest = np.flatnonzero(~located)
+        out["community_id"] = self._contained("community", pts, rest)
+        out["street_id"] = self._contained("street", pts, rest)
+        if located.any():
+            out["community_id"][located] = grid["community_id"][grid_row[located]]
+        grid_dist = np.full(n, np.nan)
+        bdist = np.full(n, np.nan)
+        if self.transformer is not None:
+            x, y = self.transformer.transform(lon, lat)
+            # near boundary: outside the inward buffer of the containing grid
+            if located.any():
+                li = np.flatnonzero(located)
+                near = ~shapely.contains_xy(self.inner[grid_row[li]], x[li], y[li]) | on_edge[li]
+                ni = li[near]
+                bdist[ni] = shapely.distance(shapely.boundary(self.mgeoms[grid_row[ni]]),
+                                             shapely.points(x[ni], y[ni]))
+            # 属地兜底: nearest grid of a version valid at the report time
+            miss = np.flatnonzero(~located)
+            if len(miss):
+                _nearest_valid(grid, self.mgeoms, x, y, at64, miss, grid_row, grid_dist)
+            has = grid_row >= 0
+            grid_id[has] = grid["grid_id"][grid_row[has]]
+            version_id[has] = grid["version_id"][grid_row[has]]
+            # fallback community/street from the grid when the point lies in none
+            gcomm = np.where(has, grid["community_id"][np.maximum(grid_row, 0)], -1)
+            out["community_id"] = np.where(out["community_id"] >= 0, out["community_id"], gcomm)
+        missing_street = (out["street_id"] < 0) & (out["community_id"] >= 0)
+        if missing_street.any():
+            cs = self.community_street
+            out["street_id"][missing_street] = [cs.get(int(c), -1)
+                                                for c in out["community_id"][missing_street]]
+        near_boundary = ~np.isnan(bdist) & located
+        df = pd.DataFrame({
+            c: pd.arrays.IntegerArray(v, v < 0) for c, v in (
+                ("street_id", out["street_id"]), ("community_id", out["community_id"]),
+                ("estate_id", out["estate_id"]), ("building_id", out["building_id"]),
+                ("grid_id", grid_id), ("grid_version_id", version_id))})
+        df["located_by"] = np.where(located, "grid",
+                                    np.where(grid_id >= 0, "nearest_grid", "none"))
+        df["grid_distance_m"] = grid_dist
+        df["near_boundary"] = near_boundary
+        df["boundary_distance_m"] = bdist
+        return df
+
+
+def load_locator(conn: Connection, bbox: tuple[float, float, float, float],
+                 params: LocateParams | None = None) -> Locator:
+    """Load the streets, communities, estates, buildings and grid versions inside ``bbox``.
+
+    Grid versions are those ever active (status active or retired, with a start date), so
+    points are placed in the version valid at their report time.
+    """
+    params = params or LocateParams()
+    levels: dict[str, tuple[npt.NDArray[np.int64], shapely.STRtree | None]] = {}
+    for level in LEVELS:
+        ids, geoms = _load_level(conn, level, bbox)
+        levels[level] = (ids, shapely.STRtree(geoms) if len(ids) else None)
+    grid = _load_grids(conn, bbox)
+    community_street = {int(r[0]): int(r[1]) for r in conn.execute(
+        sa.text("SELECT id, street_id FROM community WHERE street_id IS NOT NULL"))}
+    transformer = None
+    mgeoms = inner = np.array([], dtype=object)
+    if len(grid["grid_id"]):
+        transformer = Transformer.from_crs(4326, metric_crs(*bbox), always_xy=True)
+        tr = transformer
+        mgeoms = shapely.transform(grid["geom"], lambda c: np.column_stack(
+            tr.transform(c[:, 0], c[:, 1])))
+        inner = shapely.buffer(mgeoms, -params.near_boundary_m)
+        shapely.prepare(inner)
+    return Locator(params=params, levels=levels, grid=grid,
+                   grid_tree=shapely.STRtree(grid["geom"]) if len(grid["grid_id"]) else None,
+                   transformer=transformer, mgeoms=mgeoms, inner=inner,
+                   community_street=community_street)
+
+
 def assign_points(
     conn: Connection,
     lon: npt.ArrayLike,
@@ -114,107 +258,11 @@ def assign_points(
         grid_id, grid_version_id, located_by, grid_distance_m, near_boundary,
         boundary_distance_m`` (ids are nullable ``Int64``).
     """
-    params = params or LocateParams()
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    at64 = _as_utc64(at)
-    n = len(lon)
-    out: dict[str, Any] = {}
-    if n == 0:
+    if len(lon) == 0:
         return _empty_frame()
-    pad = 0.02
-    bbox = (float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad,
-            float(lat.max()) + pad)
-    pts = shapely.points(lon, lat)
-
-    def contained(level: str, sel: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        res = np.full(n, -1, dtype=np.int64)
-        ids, geoms = _load_level(conn, level, bbox)
-        if len(ids) and len(sel):
-            pairs = shapely.STRtree(geoms).query(pts[sel], predicate="intersects")
-            res[sel] = _first_match(pairs, ids, len(sel))
-        return res
-
-    everyone = np.arange(n)
-    out["estate_id"] = contained("estate", everyone)
-    out["building_id"] = contained("building", everyone)
-    grid = _load_grids(conn, bbox)
-    grid_id = np.full(n, -1, dtype=np.int64)
-    version_id = np.full(n, -1, dtype=np.int64)
-    grid_row = np.full(n, -1, dtype=np.int64)
-    on_edge = np.zeros(n, dtype=bool)
-    if len(grid["grid_id"]):
-        tree = shapely.STRtree(grid["geom"])
-        pairs = tree.query(pts, predicate="intersects")
-        if pairs.shape[1]:
-            pid, row = pairs[0], pairs[1]
-            ok = (grid["valid_from"][row] <= at64[pid]) & (at64[pid] < grid["valid_to"][row])
-            pid, row = pid[ok], row[ok]
-            order = np.lexsort((grid["grid_id"][row], pid))
-            pid, row = pid[order], row[order]
-            first = np.r_[True, pid[1:] != pid[:-1]] if len(pid) else np.array([], dtype=bool)
-            grid_row[pid[first]] = row[first]
-            on_edge = np.bincount(pid, minlength=n) > 1
-    located = grid_row >= 0
-    # a grid lies in one community: points inside a grid take its community (and street);
-    # the others are tested against the community and street polygons
-    rest = np.flatnonzero(~located)
-    out["community_id"] = contained("community", rest)
-    out["street_id"] = contained("street", rest)
-    if located.any():
-        out["community_id"][located] = grid["community_id"][grid_row[located]]
-    grid_dist = np.full(n, np.nan)
-    bdist = np.full(n, np.nan)
-    if len(grid["grid_id"]):
-        crs = metric_crs(*bbox)
-        tr = Transformer.from_crs(4326, crs, always_xy=True)
-        x, y = tr.transform(lon, lat)
-        mgeoms = shapely.transform(grid["geom"], lambda c: np.column_stack(
-            tr.transform(c[:, 0], c[:, 1])))
-        # near boundary: outside the inward buffer of the containing grid
-        if located.any():
-            inner = shapely.buffer(mgeoms, -params.near_boundary_m)
-            shapely.prepare(inner)
-            li = np.flatnonzero(located)
-            near = ~shapely.contains_xy(inner[grid_row[li]], x[li], y[li]) | on_edge[li]
-            ni = li[near]
-            bdist[ni] = shapely.distance(shapely.boundary(mgeoms[grid_row[ni]]),
-                                         shapely.points(x[ni], y[ni]))
-        # 属地兜底: nearest grid of a version valid at the report time
-        miss = np.flatnonzero(~located)
-        if len(miss):
-            _nearest_valid(grid, mgeoms, x, y, at64, miss, grid_row, grid_dist)
-        has = grid_row >= 0
-        grid_id[has] = grid["grid_id"][grid_row[has]]
-        version_id[has] = grid["version_id"][grid_row[has]]
-        # fallback community/street from the grid when the point lies in none
-        gcomm = np.where(has, grid["community_id"][np.maximum(grid_row, 0)], -1)
-        out["community_id"] = np.where(out["community_id"] >= 0, out["community_id"], gcomm)
-    near_boundary = ~np.isnan(bdist) & located
-    df = pd.DataFrame({
-        "street_id": out["street_id"],
-        "community_id": out["community_id"],
-        "estate_id": out["estate_id"],
-        "building_id": out["building_id"],
-        "grid_id": grid_id,
-        "grid_version_id": version_id,
-        "located_by": np.where(located, "grid", np.where(grid_id >= 0, "nearest_grid", "none")),
-        "grid_distance_m": grid_dist,
-        "near_boundary": near_boundary,
-        "boundary_distance_m": bdist,
-    })
-    missing_street = (df["street_id"] < 0) & (df["community_id"] >= 0)
-    if missing_street.any():
-        cids = df.loc[missing_street, "community_id"].unique().tolist()
-        rows = conn.execute(sa.text("SELECT id, street_id FROM community WHERE id = ANY(:ids)"),
-                            {"ids": cids}).all()
-        cmap = {r[0]: r[1] for r in rows}
-        df.loc[missing_street, "street_id"] = df.loc[missing_street, "community_id"].map(cmap)
-    for col in ("street_id", "community_id", "estate_id", "building_id", "grid_id",
-                "grid_version_id"):
-        df[col] = df[col].astype("Int64").where(df[col] >= 0)
-        df[col] = df[col].astype("Int64")
-    return df
+    return load_locator(conn, points_bbox(lon, lat), params).assign(lon, lat, at)
 
 
 def _empty_frame() -> pd.DataFrame:

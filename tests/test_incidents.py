@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -292,8 +293,8 @@ def test_bulk_index_rebuild_path_keeps_indexes(conn: Connection, world: dict[str
     before = conn.execute(sa.text("SELECT count(*) FROM pg_indexes "
                                   "WHERE tablename IN ('incident', 'incident_event')")).scalar_one()
     frame = incidents.read_incident_file(_csv(tmp_path, GOOD))
-    rep = incidents.import_incidents(conn, frame,
-                                     params=incidents.IntakeParams(rebuild_indexes_from_rows=1))
+    rep = incidents.import_incidents(conn, frame, params=incidents.IntakeParams(
+        rebuild_indexes_from_rows=1, rebuild_indexes_max_ratio=1e9))
     assert rep["inserted"] == 2
     after = conn.execute(sa.text("SELECT count(*) FROM pg_indexes "
                                  "WHERE tablename IN ('incident', 'incident_event')")).scalar_one()
@@ -301,3 +302,25 @@ def test_bulk_index_rebuild_path_keeps_indexes(conn: Connection, world: dict[str
     with pytest.raises(sa.exc.IntegrityError):
         with conn.begin_nested():
             conn.execute(sa.text("UPDATE incident SET external_id = 'A1'"))
+    with pytest.raises(sa.exc.IntegrityError, match="category"):  # the FK is back too
+        with conn.begin_nested():
+            conn.execute(sa.text("UPDATE incident SET category_code = 'NOPE'"))
+
+
+def test_earliest_neighbour_hand_checked() -> None:
+    """Duplicate search on metric coordinates: radius, window, category, open state, ties,
+    and neighbours across a hash-cell line (49 m apart but in different 50 m cells)."""
+    x = np.array([0.0, 10.0, 61.0, 5.0, 0.0, 199.0, 248.0, 300.0, 300.0, 300.0])
+    y = np.zeros(10)
+    t = np.array([30.0, 40.0, 41.0, 20.0, 5.0, 50.0, 50.0, 10.0, 10.0, 12.0])
+    cat = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+    usable = np.array([True, True, True, False, True, True, True, True, True, True])
+    ids = np.arange(100, 110)
+    got = incidents._earliest_neighbour(x, y, t, cat, usable, ids, 10, 50.0, 24.0)
+    assert got[0] == -1  # row 3 is closer in time but not open; row 4 is 25 h earlier
+    assert got[1] == 0   # 10 m and 10 h after row 0
+    assert got[2] == -1  # 51 m from row 1
+    assert got[6] == 5   # 49 m apart across the 200 m cell line, same time: lower id first
+    assert got[5] == -1  # same time as row 6 but the lower id: it is the original
+    assert got[7] == -1
+    assert got[8] == 7 and got[9] == 7  # same time → lower id; later one → the earliest
