@@ -72,9 +72,19 @@ def encode_column(kind: str, values: pd.Series) -> Field:
                            count=len(blobs))
         joined = b"".join(b for b in blobs if b is not None)
         return lens, np.frombuffer(joined or b"\x00", dtype=np.uint8)[:len(joined)]
-    # text: encode each distinct value once, then gather the bytes with numpy
+    head = values.iloc[:1000]
+    if len(values) > 2 * len(head) and head.nunique() > len(head) // 2:
+        # mostly distinct text (ids, case numbers): encode row by row, '' → NULL
+        null = values.isna().to_numpy(dtype=bool)
+        enc = [b"" if m else str(v).encode("utf-8")
+               for v, m in zip(values.tolist(), null.tolist(), strict=True)]
+        lens = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc))
+        lens[lens == 0] = -1
+        return lens, np.frombuffer(b"".join(enc) or b"\x00", dtype=np.uint8)[:int(
+            np.maximum(lens, 0).sum())]
+    # other text: encode each distinct value once, then gather the bytes with numpy
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    enc = [str(u).encode("utf-8") for u in uniques]
+    enc = [str(u).encode("utf-8") for u in uniques.tolist()]
     ulen = np.array([len(e) for e in enc] or [0], dtype=np.int64)
     codes = np.where((codes >= 0) & (ulen[np.maximum(codes, 0)] > 0), codes, -1)  # '' → NULL
     uoff = np.concatenate([[0], np.cumsum(ulen)[:-1]])

@@ -324,12 +324,7 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
             problems.append(Problem(reason, row=int(r), field=field))
 
     def text(col: str) -> pd.Series:
-        s = df[col]
-        if s.isna().all():
-            return pd.Series([None] * n, index=df.index, dtype=object)
-        s = s.astype("string").str.strip()
-        s = s.mask(s == "")
-        return s.astype(object).where(s.notna(), None)
+        return _stripped(df[col])
 
     lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
     lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
@@ -376,12 +371,7 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
     out["category_code"] = cat
 
     raw_ts = text("reported_at")
-    ts = pd.to_datetime(raw_ts, errors="coerce", utc=True, format="mixed")
-    has_tz = raw_ts.astype("string").str.contains(_TZ_SUFFIX, regex=True)
-    naive_mask = (raw_ts.notna() & ~has_tz.fillna(False).astype(bool)).to_numpy(dtype=bool)
-    if naive_mask.any():  # timestamps without zone are local (Asia/Shanghai) time
-        local = pd.to_datetime(raw_ts[naive_mask], errors="coerce", format="mixed")
-        ts[naive_mask] = local.dt.tz_localize(workcal.LOCAL_TZ).dt.tz_convert("UTC")
+    ts = _parse_times(raw_ts)
     nots = ts.isna().to_numpy()
     bad(nots & raw_ts.isna().to_numpy(), "reported_at", "missing report time")
     bad(nots & raw_ts.notna().to_numpy(), "reported_at", "unreadable report time")
@@ -413,6 +403,46 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
     for c in ("description", "address", "media_url", "reporter_name", "reporter_phone"):
         out[c] = text(c)
     return out, problems
+
+
+def _stripped(s: pd.Series) -> pd.Series:
+    """Text column as objects: stripped, '' and missing → None (distinct values stripped once)."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq) > len(s) // 2:  # mostly distinct: strip row by row
+        t = s.astype("string").str.strip()
+        keep = (t.notna() & (t != "")).fillna(False).to_numpy(dtype=bool)
+        return t.astype(object).where(keep, None)
+    u = np.array([str(v).strip() for v in uniq.tolist()] + [None], dtype=object)
+    u[:-1][u[:-1] == ""] = None
+    return pd.Series(u[codes], index=s.index, dtype=object)
+
+
+def _parse_times(raw: pd.Series) -> pd.Series:
+    """Report times as UTC; a time without a zone is Beijing time (reference/cases.md).
+
+    Fast path: one ISO 8601 parse of the whole column, which works when every row has the same
+    zone (or none). Mixed zones and other formats are parsed row by row, and only those rows
+    are checked for a zone suffix.
+    """
+    try:
+        fast = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+        if fast.dt.tz is None:
+            fast = fast.dt.tz_localize(workcal.LOCAL_TZ)
+        ts = fast.dt.tz_convert("UTC").dt.as_unit("us")
+        retry = (ts.isna() & raw.notna()).to_numpy(dtype=bool)
+    except (ValueError, TypeError):  # mixed zones, or naive and zoned rows together
+        ts = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+        retry = raw.notna().to_numpy(dtype=bool)
+    if retry.any():
+        sub = raw[retry]
+        parsed = pd.to_datetime(sub, errors="coerce", utc=True, format="mixed")
+        has_tz = sub.astype("string").str.contains(_TZ_SUFFIX, regex=True)
+        naive = (~has_tz.fillna(False).astype(bool)).to_numpy(dtype=bool)
+        if naive.any():
+            local = pd.to_datetime(sub[naive], errors="coerce", format="mixed")
+            parsed[naive] = local.dt.tz_localize(workcal.LOCAL_TZ).dt.tz_convert("UTC")
+        ts[retry] = parsed.dt.as_unit("us")
+    return ts
 
 
 _TZ_SUFFIX = r"\d:\d\d(?::\d\d(?:\.\d*)?)?\s*(?:Z|UTC|[+-]\d\d(?::?\d\d)?)$"
@@ -543,19 +573,28 @@ def _flag_duplicates(conn: Connection, df: pd.DataFrame, ids: npt.NDArray[np.int
 
 
 def _case_numbers(conn: Connection, df: pd.DataFrame) -> pd.Series:
-    """案卷号: category code + local yyyymmdd + 5-digit daily sequence (reference/cases.md §6)."""
+    """案卷号: category code + local yyyymmdd + 5-digit daily sequence (reference/cases.md §6),
+    numbered in report-time order after the cases already stored for that category and day."""
     loc = df["reported_at"].dt.tz_convert(workcal.LOCAL_TZ)
-    local_day = (loc.dt.year * 10000 + loc.dt.month * 100 + loc.dt.day).astype(str)
-    key = df["category_code"].astype(str) + local_day
+    day = (loc.dt.year * 10000 + loc.dt.month * 100 + loc.dt.day).to_numpy(dtype=np.int64)
+    cat_code, cats = pd.factorize(df["category_code"])
+    group = cat_code.astype(np.int64) * 100_000_000 + day
     rows = conn.execute(sa.text(
-        "SELECT category_code || to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'), "
-        "count(*) FROM incident WHERE reported_at BETWEEN :t0 AND :t1 GROUP BY 1"),
+        "SELECT category_code, to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'), "
+        "count(*) FROM incident WHERE reported_at BETWEEN :t0 AND :t1 GROUP BY 1, 2"),
         {"t0": df["reported_at"].min() - pd.Timedelta(days=1),
          "t1": df["reported_at"].max() + pd.Timedelta(days=1)}).all()
-    existing = {str(r[0]): int(r[1]) for r in rows}
-    seq = df.assign(_k=key).sort_values("reported_at").groupby("_k").cumcount() + 1
-    seq = seq.reindex(df.index) + key.map(lambda k: existing.get(k, 0))
-    return key + seq.astype(int).astype(str).str.zfill(5)
+    pos = {c: i for i, c in enumerate(cats.tolist())}
+    existing = {pos[c] * 100_000_000 + int(d): int(k) for c, d, k in rows if c in pos}
+    order = np.argsort(pd.DatetimeIndex(df["reported_at"]).asi8, kind="stable")
+    seq = np.empty(len(df), dtype=np.int64)
+    seq[order] = pd.Series(group[order]).groupby(group[order], sort=False).cumcount() + 1
+    seq += pd.Series(group).map(existing).fillna(0).to_numpy(dtype=np.int64)
+    sd = np.dtypes.StringDType()
+    prefix = np.strings.add(np.asarray(cats.astype(str), dtype=object).astype(sd)[cat_code],
+                            day.astype(sd))
+    return pd.Series(np.strings.add(prefix, np.strings.zfill(seq.astype(sd), 5)).astype(object),
+                     index=df.index)
 
 
 _KINDS: dict[str, str] = {
@@ -671,11 +710,14 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     if timings is not None:  # locate and encode overlap the server's COPY of earlier chunks
         timings.update({f"{k} (overlapped)": v for k, v in busy.items()})
     t = _lap(timings, "copy", t)
-    if events is None:  # one intake event per row, written server-side
+    if events is None:  # one intake event per row, written server-side (ids reserved at once)
+        ev0 = int(conn.execute(sa.text("SELECT nextval('incident_event_id_seq')")).scalar_one())
+        conn.execute(sa.text("SELECT setval('incident_event_id_seq', :v)"), {"v": ev0 + n - 1})
         conn.execute(sa.text(
-            "INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, note) "
-            "SELECT id, reported_at, :actor, NULL, state, 'intake' FROM incident "
-            "WHERE id BETWEEN :a AND :b"), {"actor": actor, "a": first, "b": first + n - 1})
+            "INSERT INTO incident_event (id, incident_id, at, actor, from_state, to_state, note) "
+            "SELECT id - :a + :e, id, reported_at, :actor, NULL, state, 'intake' FROM incident "
+            "WHERE id BETWEEN :a AND :b"),
+            {"actor": actor, "a": first, "b": first + n - 1, "e": ev0})
     else:
         ev = events.copy()
         ev["incident_id"] = ids[ev["row"].to_numpy(int)]

@@ -109,7 +109,8 @@ class Locator:
     transformer: Transformer | None
     mgeoms: npt.NDArray[Any]
     inner: npt.NDArray[Any]
-    community_street: dict[int, int]
+    community_street: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+    """Community ids (sorted) and their street ids."""
 
     def _contained(self, level: str, pts: npt.NDArray[Any], sel: npt.NDArray[np.int64]
                    ) -> npt.NDArray[np.int64]:
@@ -182,10 +183,12 @@ class Locator:
             gcomm = np.where(has, grid["community_id"][np.maximum(grid_row, 0)], -1)
             out["community_id"] = np.where(out["community_id"] >= 0, out["community_id"], gcomm)
         missing_street = (out["street_id"] < 0) & (out["community_id"] >= 0)
-        if missing_street.any():
-            cs = self.community_street
-            out["street_id"][missing_street] = [cs.get(int(c), -1)
-                                                for c in out["community_id"][missing_street]]
+        if missing_street.any() and len(self.community_street[0]):
+            cids, sids = self.community_street
+            pos = np.searchsorted(cids, out["community_id"][missing_street])
+            pos = np.minimum(pos, len(cids) - 1)
+            hit = cids[pos] == out["community_id"][missing_street]
+            out["street_id"][missing_street] = np.where(hit, sids[pos], -1)
         near_boundary = ~np.isnan(bdist) & located
         df = pd.DataFrame({
             c: pd.arrays.IntegerArray(v, v < 0) for c, v in (
@@ -213,8 +216,10 @@ def load_locator(conn: Connection, bbox: tuple[float, float, float, float],
         ids, geoms = _load_level(conn, level, bbox)
         levels[level] = (ids, shapely.STRtree(geoms) if len(ids) else None)
     grid = _load_grids(conn, bbox)
-    community_street = {int(r[0]): int(r[1]) for r in conn.execute(
-        sa.text("SELECT id, street_id FROM community WHERE street_id IS NOT NULL"))}
+    cs = conn.execute(sa.text(
+        "SELECT id, street_id FROM community WHERE street_id IS NOT NULL ORDER BY id")).all()
+    community_street = (np.array([r[0] for r in cs], dtype=np.int64),
+                        np.array([r[1] for r in cs], dtype=np.int64))
     transformer = None
     mgeoms = inner = np.array([], dtype=object)
     if len(grid["grid_id"]):

@@ -324,3 +324,20 @@ def test_earliest_neighbour_hand_checked() -> None:
     assert got[5] == -1  # same time as row 6 but the lower id: it is the original
     assert got[7] == -1
     assert got[8] == 7 and got[9] == 7  # same time → lower id; later one → the earliest
+
+
+@pytest.mark.parametrize("values", [
+    ["2025-11-20T09:00:00+08:00", "2025-11-20 09:00", "2025-11-20T01:00:00Z",
+     "2025-11-20 01:00:00 UTC", "不是时间", None],  # mixed: row by row
+    ["2025-11-20T09:00:00+08:00", "2025-11-20T09:00:00+08:00", "不是时间", None],  # one zone
+])
+def test_report_times_zone_rules(values: list[str | None]) -> None:
+    got = incidents._parse_times(incidents._stripped(pd.Series(values, dtype="object")))
+    nine_beijing = pd.Timestamp("2025-11-20 01:00", tz="UTC")
+    assert (got.iloc[:-2] == nine_beijing).all()  # zoned, naive (= Beijing) and UTC agree
+    assert got.iloc[-2:].isna().all()  # unreadable and missing are NaT (reported per row)
+
+
+def test_naive_report_times_fast_path_are_beijing_time() -> None:
+    got = incidents._parse_times(pd.Series(["2025-11-20 09:00:00"] * 3, dtype="object"))
+    assert (got == pd.Timestamp("2025-11-20 01:00", tz="UTC")).all()
