@@ -94,7 +94,7 @@ def test_supervisor_page_map_filters_popup_escaping_offline(
     page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])  # inside 乙社区's grid
     page.wait_for_selector(".sup-popup .sup-cases td", timeout=10_000)
     popup = page.locator(".sup-popup")
-    assert "结案率" in popup.text_content()
+    assert "结案率" in popup.text_content() and "综合指标值" in popup.text_content()
     assert XSS_NAME in popup.text_content()
     assert "13900001111" in popup.text_content()  # own area: unmasked for the supervisor
     screenshot(page, "supervisor_grid_popup")

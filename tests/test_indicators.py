@@ -108,3 +108,35 @@ def test_choropleth_features(conn: Connection, table: dict[str, int]) -> None:
     scoped = indicators.grid_choropleth(conn, S, E, bbox=(121.39, 31.19, 121.45, 31.25),
                                         street_ids=[], community_ids=[table["C2"]])
     assert scoped["features"] == []
+
+
+def test_area_composite_score_and_grade_by_hand(conn: Connection, table: dict[str, int]) -> None:
+    # case 7 (G2) came in through the 12345 hotline: a report the grid workers did not make
+    conn.execute(sa.text("UPDATE incident SET source = 'hotline_12345' WHERE grid_id = :g"),
+                 {"g": table["G2"]})
+    rows = {r["unit_id"]: r for r in indicators.compute(conn, "grid", S, E, as_of=E)}
+    g1, g2 = rows[table["G1"]], rows[table["G2"]]
+    # G1: 监督举报率 0 → 100; 4 filed per grid in 30 days → 75; 结案率 66.67; 按期 33.33
+    assert (g1["public_rate"], g1["filed_per_grid_month"]) == (0.0, 4.0)
+    assert g1["score"] == 58.3 and g1["grade"] == "D"
+    # G2: 监督举报率 100 → 0; 1 filed → 90; both rates 100
+    assert g2["public_rate"] == 100.0 and g2["score"] == 88.0 and g2["grade"] == "B"
+    # the reference's printed weight for 按期结案率 (10 %, weights summing to 70 %)
+    as_printed = indicators.AreaScoring(weight_on_time_rate=10.0)
+    g1p = {r["unit_id"]: r for r in indicators.compute(
+        conn, "grid", S, E, as_of=E, scoring=as_printed)}[table["G1"]]
+    assert g1p["score"] == round((1000 + 1500 + 30 * 66.67 + 10 * 33.33) / 70, 1)
+    # 二类区域: 4 per grid-month is still under 6 → 75; community: 5 filed over its 3 grids
+    c1 = {r["unit_id"]: r for r in indicators.compute(conn, "community", S, E, as_of=E)}[
+        table["C1"]]
+    assert c1["filed_per_grid_month"] == 1.67 and c1["public_rate"] == 20.0
+    assert c1["score"] == round((10 * 80 + 20 * 90 + 30 * 75 + 40 * 50) / 100, 1)
+    assert c1["grade"] == "C"
+
+
+def test_area_scoring_tables() -> None:
+    s = indicators.AreaScoring()
+    assert [s.filed_score(x) for x in (0, 2.99, 3, 4.9, 6, 8.5, 9)] == [100, 90, 75, 75, 60, 40, 0]
+    s2 = indicators.AreaScoring(area_class=2)
+    assert [s2.filed_score(x) for x in (3, 9, 10)] == [90, 40, 0]
+    assert [s.grade(x) for x in (90, 89.9, 75, 60, 40, 39.9)] == ["A", "B", "B", "C", "D", "E"]

@@ -49,7 +49,8 @@ def test_grid_details_numbers_and_open_cases(app: Flask, web_db: WebDB) -> None:
     assert case["description"] == "<b>井盖</b>"  # JSON carries raw text; the page escapes
     assert case["reporter_phone"] == "13812345678"  # own area: unmasked
     assert case["state_label"] == "信息收集"
-    for key in ("filed", "closed", "due", "closure_rate", "ontime_rate", "overdue_open"):
+    for key in ("filed", "closed", "due", "closure_rate", "ontime_rate", "overdue_open",
+                "score", "grade"):
         assert key in body["indicators"]
     other = web_db.ids["grid"]["110101002001"]
     assert sup.get(f"/supervisor/api/grids/{other}").status_code == 403

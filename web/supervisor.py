@@ -73,6 +73,7 @@ i18n.register({
         "sup.count_points": "{n} 起事件", "sup.count_cells": "{n} 起事件，{c} 个单元",
         "sup.filed": "立案数", "sup.closed": "结案数", "sup.due": "应结案数",
         "sup.open_cases": "未结案件", "sup.no_due": "无应结案件",
+        "sup.score": "综合指标值（等级）",
     },
     "en": {
         "sup.title": "Incident supervision", "sup.loading": "Loading…", "sup.window": "Time window",
@@ -91,6 +92,7 @@ i18n.register({
         "sup.count_points": "{n} incidents", "sup.count_cells": "{n} incidents in {c} cells",
         "sup.filed": "Filed", "sup.closed": "Closed", "sup.due": "Due for closure",
         "sup.open_cases": "Open cases", "sup.no_due": "No cases due",
+        "sup.score": "Composite score (grade)",
     },
 })
 

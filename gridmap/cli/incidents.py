@@ -100,25 +100,32 @@ def transition(app: AppContext, incident_id: int, to_state: str, actor: str, not
 @click.option("--to", "end", required=True, help="Period end, exclusive (YYYY-MM-DD).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write .csv or .xlsx.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--area-class", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="一类/二类区域: the 立案数 score table of the composite.")
+@click.option("--on-time-weight", type=float, default=40.0, show_default=True,
+              help="Weight of 按期结案率 in the composite (the reference prints 10).")
 @pass_app
 @report_errors
 def indicators_cmd(app: AppContext, level: str, start: str, end: str, out: Path | None,
-                   lang: str) -> None:
-    """结案率, 按期结案率, 超期未结 … per grid, community or street."""
+                   lang: str, area_class: str, on_time_weight: float) -> None:
+    """结案率, 按期结案率, 超期未结 … and the composite score/grade per grid, community or
+    street."""
     from gridmap import indicators
 
     s, e = _date(start, "--from"), _date(end, "--to")
+    scoring = indicators.AreaScoring(area_class=int(area_class),
+                                     weight_on_time_rate=on_time_weight)
     with app.engine.connect() as conn:
-        rows = indicators.compute(conn, level, s, e)
+        rows = indicators.compute(conn, level, s, e, scoring=scoring)
     if out:
         indicators.export(rows, out, lang=lang)
         click.echo(f"wrote {len(rows)} row(s) to {out}")
         return
-    click.echo("code\tfiled\tdue\tclosed\tclose_rate\ton_time_rate\toverdue_open\trework_rate")
+    cols = ("code", "filed", "due", "closed", "close_rate", "on_time_rate", "overdue_open",
+            "rework_rate", "score", "grade")
+    click.echo("\t".join(cols))
     for r in rows:
-        click.echo("\t".join(str("-" if r[k] is None else r[k]) for k in (
-            "code", "filed", "due", "closed", "close_rate", "on_time_rate", "overdue_open",
-            "rework_rate")))
+        click.echo("\t".join(str("-" if r[k] is None else r[k]) for k in cols))
 
 
 @incidents_group.command("hotspots")

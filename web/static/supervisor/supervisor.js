@@ -211,6 +211,8 @@
         row(t("sup.closure_rate", "结案率"), fmtPct(ind.closure_rate)),
         row(t("sup.ontime_rate", "按期结案率"), fmtPct(ind.ontime_rate)),
         row(t("sup.overdue_open", "超期未结"), fmtNum(ind.overdue_open)),
+        row(t("sup.score", "综合指标值"), ind.score == null ? "–" : ind.score.toFixed(1) +
+            (ind.grade ? " (" + ind.grade + ")" : "")),
       ]));
       box.appendChild(el("h4", { text: t("sup.open_cases", "未结案件") + " (" + fmtNum(d.open_total) + ")" }));
       var tbody = el("tbody");
