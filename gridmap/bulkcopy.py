@@ -137,21 +137,25 @@ def encode_frame(frame: pd.DataFrame, cols: Sequence[str], kinds: Mapping[str, s
 class CopyStream:
     """``COPY table (cols) FROM STDIN (FORMAT binary)`` fed chunk by chunk from a writer thread.
 
-    Use as a context manager; :meth:`write` returns as soon as the chunk is queued. On an
-    exception the COPY is aborted (and with it the caller's transaction or savepoint).
+    Use as a context manager; :meth:`write` returns as soon as the chunk is queued (or, with
+    ``queued=False`` for a few rows, once it is sent: no thread). On an exception the COPY is
+    aborted (and with it the caller's transaction or savepoint).
     """
 
-    def __init__(self, conn: Connection, table: str, cols: Sequence[str]) -> None:
+    def __init__(self, conn: Connection, table: str, cols: Sequence[str], *,
+                 queued: bool = True) -> None:
         self._sql = (f"COPY {table} ({', '.join(cols)}) FROM STDIN "  # noqa: S608 - fixed names
                      "WITH (FORMAT binary)")
         self._conn = conn
+        self._queued = queued
         self._cur: Any = None
         self._ctx: Any = None
         self._cp: Any = None
 
     def __enter__(self) -> CopyStream:
         self._cur = raw_psycopg(self._conn).cursor()
-        self._ctx = self._cur.copy(self._sql, writer=QueuedLibpqWriter(self._cur))
+        writer = QueuedLibpqWriter(self._cur) if self._queued else None
+        self._ctx = self._cur.copy(self._sql, writer=writer)
         self._cp = self._ctx.__enter__()
         self._cp.write(HEADER)
         return self
@@ -173,6 +177,6 @@ class CopyStream:
 def copy_frame(conn: Connection, table: str, cols: Sequence[str], frame: pd.DataFrame,
                kinds: Mapping[str, str], encoded: Mapping[str, Field] | None = None) -> None:
     """Binary COPY of a whole frame in one stream."""
-    with CopyStream(conn, table, cols) as stream:
+    with CopyStream(conn, table, cols, queued=False) as stream:
         if len(frame):
             stream.write(encode_frame(frame, cols, kinds, encoded))

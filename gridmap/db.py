@@ -132,19 +132,19 @@ def raw_psycopg(conn: Connection) -> Any:
 
 
 @contextmanager
-def throwaway_database(prefix: str = "gridmap-", dbname: str = "bench") -> Iterator[
-    tuple[LocalCluster, str]
-]:
-    """A fast, disposable cluster with one migrated database holding the catalogues.
+def throwaway_database(prefix: str = "gridmap-", dbname: str = "bench", *,
+                       durable: bool = False) -> Iterator[tuple[LocalCluster, str]]:
+    """A disposable cluster with one migrated database holding the catalogues.
 
     Used by the benchmarks: started in a temporary directory on a free port, stopped and
-    deleted on exit. Yields the cluster (to clone more databases from) and the URL.
+    deleted on exit. Yields the cluster (to clone more databases from) and the URL. Unless
+    ``durable``, fsync, synchronous commit and full-page writes are off (as in the tests).
     """
     from gridmap import catalogue
 
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(tmp, 0o755)  # the postgres user must reach it when running as root
-    cluster = LocalCluster(tmp / "pg", port=free_port(55432), fast=True)
+    cluster = LocalCluster(tmp / "pg", port=free_port(55432), fast=not durable)
     try:
         cluster.start()
         url = cluster.ensure_database(dbname)

@@ -693,7 +693,8 @@ def _write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     counts = {"duplicates": int(df["duplicate_of"].notna().sum()), "near_boundary": 0,
               "nearest_grid": 0}
     busy = {"locate": 0.0, "encode": 0.0}
-    with bulkcopy.CopyStream(conn, "incident", INCIDENT_COPY_COLS) as stream:
+    with bulkcopy.CopyStream(conn, "incident", INCIDENT_COPY_COLS,
+                             queued=n > COPY_CHUNK_ROWS) as stream:
         for a in range(0, n, COPY_CHUNK_ROWS):
             b = min(a + COPY_CHUNK_ROWS, n)
             t0 = time.perf_counter()
