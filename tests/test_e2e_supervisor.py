@@ -97,6 +97,8 @@ def test_supervisor_page_map_filters_popup_escaping_offline(
     assert "结案率" in popup.text_content() and "综合指标值" in popup.text_content()
     assert XSS_NAME in popup.text_content()
     assert "13900001111" in popup.text_content()  # own area: unmasked for the supervisor
+    page.wait_for_function(  # let Leaflet's fade-in finish before the picture
+        "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
     screenshot(page, "supervisor_grid_popup")
 
     # playback steps through days
