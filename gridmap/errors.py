@@ -82,6 +82,8 @@ class ValidationError(GridmapError):
 
     def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
         self.problems: list[Problem] = list(problems or [])
+        self.headline = message
+        """The message without the problem details appended below."""
         errors = [p for p in self.problems if p.severity == "error"]
         if errors:
             detail = "; ".join(str(p) for p in errors[:5])

@@ -67,7 +67,9 @@ def test_officer_moves_a_building_validates_previews_and_activates(app: Flask, w
     # validation: no responsible party (errors), households below range (warnings)
     res = officer.get(f"/api/grids/versions/{vid}/validate").get_json()
     assert res["errors"] >= 1
-    assert any("responsible party" in p["reason"] and "geometry" in p for p in res["problems"])
+    # shown in the page's language (zh by default), the English text kept for API clients
+    assert any("未指定责任主体" in p["reason"] and "responsible party" in p["reason_en"]
+               and "geometry" in p for p in res["problems"])
     for f in feats:
         r = post(officer, f"/api/grids/versions/{vid}/grids/{f['id']}",
                  {"responsible_party": "甲社区居委会", "lock_version": lock})
@@ -101,7 +103,7 @@ def test_second_officer_gets_a_conflict(app: Flask, web_db: WebDB) -> None:
     r = post(b, f"/api/grids/versions/{v['id']}/moves",
              {"units": [["building", ids[1]]], "to_grid": None, "lock_version": v["lock_version"]})
     assert r.status_code == 409
-    assert "officer" in r.get_json()["error"] and "nothing was saved" in r.get_json()["error"]
+    assert "officer" in r.get_json()["error"] and "本次未保存" in r.get_json()["error"]
     feats = a.get(f"/api/grids/versions/{v['id']}").get_json()["grids"]["features"]
     assert len(feats) == 2  # b's new grid was not created
 

@@ -186,7 +186,14 @@ def test_create_bad_body_and_csrf(app: Flask) -> None:
     assert officer.get(f"/api/incidents?bbox={BBOX}&window=all").get_json()["total"] == 0
     assert post_json(officer, "/api/incidents", ["not", "an", "object"]).status_code == 400
     r = post_json(officer, "/api/incidents", {"category": "NOPE", "lon": "x"})
-    assert r.status_code == 400 and r.get_json()["problems"]
+    assert r.status_code == 400
+    reasons = {p["reason"] for p in r.get_json()["problems"]}
+    assert {"缺少坐标或坐标不是数字", "未知的事件类别 'NOPE'"} <= reasons  # zh by default
+    assert r.get_json()["error"].startswith("事件信息有误：")
+    officer.post("/lang", data={"lang": "en", "next": "/",
+                                "csrf_token": officer.csrf})  # type: ignore[attr-defined]
+    r = post_json(officer, "/api/incidents", {"category": "NOPE", "lon": "x"})
+    assert "missing or non-numeric coordinates" in {p["reason"] for p in r.get_json()["problems"]}
 
 
 def test_oversized_body_is_413(web_db: WebDB) -> None:

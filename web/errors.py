@@ -1,7 +1,8 @@
 """The one place where library errors become HTTP responses.
 
 API requests (``/api/``, ``/open311/``) get JSON ``{"error": message, "problems": [...]}``;
-pages get a small HTML error page. Never a traceback.
+pages get a small HTML error page. Never a traceback. Messages are shown in the session's
+language (:mod:`web.messages`; a translated problem keeps its English text as ``reason_en``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from gridmap.errors import (
     PermissionDenied,
     ValidationError,
 )
+from web.i18n import current_language
+from web.messages import localise, localise_problem, summary
 
 STATUS: list[tuple[type[GridmapError], int]] = [
     (InputTooLarge, 413),
@@ -62,8 +65,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(GridmapError)
     def _gridmap(exc: GridmapError) -> Response:
-        problems = [p.as_dict() for p in exc.problems] if isinstance(exc, ValidationError) else None
-        return _respond(status_for(exc), exc.message, problems)
+        lang = current_language()
+        if not isinstance(exc, ValidationError):
+            return _respond(status_for(exc), localise(exc.message, lang))
+        problems = [localise_problem(p.as_dict(), lang) for p in exc.problems]
+        message = summary(exc.headline, problems, lang) if lang == "zh" else exc.message
+        return _respond(status_for(exc), message, problems)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -18,6 +18,8 @@ from gridmap.errors import Problem, ValidationError
 from gridmap.partition import PartitionParams
 from web import db
 from web.auth import current_user, roles_required
+from web.i18n import current_language
+from web.messages import localise_problem
 
 bp = Blueprint("grids_api", __name__, url_prefix="/api/grids")
 EDITORS = ("officer", "admin")
@@ -125,7 +127,8 @@ def validate(version_id: int) -> Response:
         problems = grids.validate(conn, version_id, _rules())
     return _json({"version_id": version_id,
                   "errors": sum(p.severity == "error" for p in problems),
-                  "problems": [p.as_dict() for p in problems]})
+                  "problems": [localise_problem(p.as_dict(), current_language())
+                               for p in problems]})
 
 
 @bp.get("/versions/<int:version_id>/impact")

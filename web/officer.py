@@ -30,6 +30,7 @@ i18n.register({
         "也可用绘图工具画出新的网格范围。", "off.status.draft": "草稿",
         "off.status.active": "现行", "off.status.retired": "历史",
         "off.responsible": "责任主体", "off.set": "设置", "off.lock": "锁定/解锁",
+        "off.severity.error": "错误", "off.severity.warning": "警告",
     },
     "en": {
         "off.title": "Grid redraw", "off.community": "Community", "off.versions": "Versions",
@@ -46,6 +47,7 @@ i18n.register({
         " or draw a polygon for a freehand edit.", "off.status.draft": "draft",
         "off.status.active": "active", "off.status.retired": "retired",
         "off.responsible": "Responsible party", "off.set": "Set", "off.lock": "Lock/unlock",
+        "off.severity.error": "error", "off.severity.warning": "warning",
     },
 })
 

@@ -150,7 +150,7 @@
     problemLayer.clearLayers();
     if (!res.problems.length) ul.appendChild(gm.el("li", {}, t("off.no_problems")));
     for (const p of res.problems) {
-      const li = gm.el("li", { class: p.severity }, `[${p.severity}] ${p.reason}`);
+      const li = gm.el("li", { class: p.severity }, `[${t("off.severity." + p.severity)}] ${p.reason}`);
       if (p.geometry) {
         const lyr = L.geoJSON(p.geometry, { style: { color: p.severity === "error" ? "#b3261e" : "#e6a800", weight: 3, dashArray: "4" } });
         problemLayer.addLayer(lyr);
