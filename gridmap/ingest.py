@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from pyproj import CRS
 from sqlalchemy.engine import Connection
 
-from gridmap import codes
+from gridmap import codes, linking
 from gridmap import crs as gcrs
 from gridmap.config import Settings
 from gridmap.db import raw_psycopg
@@ -288,6 +288,9 @@ class ImportReport:
     repaired: int = 0
     dropped: int = 0
     unlinked: int = 0
+    linked: dict[str, int] = field(default_factory=dict)
+    """Rows of other levels linked to the imported ones where their link was missing
+    (:mod:`gridmap.linking`), e.g. buildings imported before their community."""
     region: tuple[float, float, float, float] | None = None
     region_source: str | None = None
     dry_run: bool = False
@@ -313,6 +316,7 @@ class ImportReport:
             "rows_valid": self.rows_valid, "inserted": self.inserted,
             "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped,
             "repaired": self.repaired, "dropped": self.dropped, "unlinked": self.unlinked,
+            "linked": dict(self.linked),
             "region": list(self.region) if self.region else None,
             "region_source": self.region_source, "dry_run": self.dry_run,
             "import_id": self.import_id, "seconds": round(self.seconds, 3),
@@ -334,6 +338,9 @@ class ImportReport:
         if self.level in ("estate", "building"):
             unit = "community" if self.level == "building" else "containing community"
             lines.append(f"  without a {unit} {self.unlinked}")
+        if self.linked:
+            lines.append("  linked where missing: " + ", ".join(
+                f"{n} {table}(s)" for table, n in self.linked.items()))
         if self.region:
             x0, y0, x1, y1 = self.region
             lines.append(f"  region checked: lon {x0:.3f}..{x1:.3f}, lat {y0:.3f}..{y1:.3f}"
@@ -942,6 +949,10 @@ def import_boundaries(
         _count(conn, level, report, params)
         if not dry_run:
             _write(conn, level, report, params, progress)
+            if level == "community":
+                report.linked = linking.link_to_communities(conn)
+            elif level == "estate":
+                report.linked = {"building": linking.link_buildings_to_estates(conn)}
             report.seconds = time.monotonic() - started
             _finish_run(conn, report)
             savepoint.commit()

@@ -46,6 +46,7 @@ from gridmap import crs, population
 from gridmap.blocks import BlockParams
 from gridmap.errors import InputTooLarge, Problem, ValidationError
 from gridmap.ingest import POLYGONAL, ROW_COL, Progress, repair_geometries
+from gridmap.linking import link_buildings_to_estates, link_to_communities
 from gridmap.population import PopulationParams
 
 Geoms = npt.NDArray[np.object_]
@@ -722,53 +723,3 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
     conn.execute(sa.text("UPDATE import_run SET finished_at = now(), report = CAST(:r AS jsonb) "
                          "WHERE id = :id"),
                  {"r": json.dumps(report.as_dict(), ensure_ascii=False), "id": import_id})
-
-
-_LINK_ESTATES_SQL = sa.text(
-    """
-    UPDATE building b SET estate_id = x.estate_id
-    FROM (
-        SELECT DISTINCT ON (b2.id) b2.id, e.id AS estate_id
-        FROM building b2
-        JOIN estate e ON ST_Intersects(e.geom, ST_PointOnSurface(b2.geom))
-        WHERE b2.estate_id IS NULL
-        ORDER BY b2.id, ST_Area(e.geom), e.id
-    ) AS x
-    WHERE b.id = x.id
-    """
-)
-
-
-def link_buildings_to_estates(conn: Connection) -> int:
-    """Set ``building.estate_id`` where unset: the smallest estate holding its point-on-surface.
-
-    One statement; returns the number of buildings linked.
-    """
-    with conn.begin_nested():
-        return int(conn.execute(_LINK_ESTATES_SQL).rowcount or 0)
-
-
-def link_to_communities(conn: Connection) -> dict[str, int]:
-    """Set ``community_id`` of buildings, estates and street blocks where unset.
-
-    Each row gets the community holding its point-on-surface (lowest id on ties). One
-    statement per table; returns the number of rows linked per table.
-    """
-    out: dict[str, int] = {}
-    with conn.begin_nested():
-        for table in ("building", "estate", "street_block"):
-            sql = sa.text(
-                f"""
-                UPDATE {table} t SET community_id = x.cid
-                FROM (
-                    SELECT DISTINCT ON (t2.id) t2.id, c.id AS cid
-                    FROM {table} t2
-                    JOIN community c ON ST_Intersects(c.geom, ST_PointOnSurface(t2.geom))
-                    WHERE t2.community_id IS NULL
-                    ORDER BY t2.id, c.id
-                ) AS x
-                WHERE t.id = x.id
-                """  # noqa: S608 - table name from a fixed tuple
-            )
-            out[table] = int(conn.execute(sql).rowcount or 0)
-    return out

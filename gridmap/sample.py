@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
-from gridmap import codes, osm
+from gridmap import codes, linking, osm
 from gridmap.config import DATA_GEO
 from gridmap.crs import metric_crs
 from gridmap.errors import Conflict, NotFound
@@ -429,7 +429,7 @@ def _build_administration(conn: Connection, p: SampleParams, report: SampleRepor
                                       WHERE district_id = d.id)
         WHERE d.id = :d
         """), {"d": district_id})
-    osm.link_to_communities(conn)
+    linking.link_to_communities(conn)
     row = conn.execute(sa.text(
         "SELECT count(*) FILTER (WHERE community_id IS NOT NULL), "
         "count(*) FILTER (WHERE community_id IS NULL) FROM building WHERE source = :src"),

@@ -351,6 +351,32 @@ def test_estates_and_buildings_are_linked_spatially(conn: Connection, tmp_path: 
     ).scalar_one() == "310107005003"
 
 
+def test_buildings_and_estates_imported_first_are_linked_when_communities_arrive(
+        conn: Connection, tmp_path: Path) -> None:
+    seed_street(conn, tmp_path)
+    # an OSM-style order: buildings and estates first, no community boundaries yet
+    b = import_boundaries(conn, frame([
+        {"code": "B1", "geometry": box(121.401, 31.226, 121.4012, 31.2262)},
+        {"code": "B2", "geometry": box(121.385, 31.226, 121.3852, 31.2262)},
+        {"code": "B3", "geometry": box(121.30, 31.21, 121.3002, 31.2102)}]), level="building")
+    assert b.unlinked == 3
+    est = import_boundaries(conn, frame([{"name": "曹杨一村",
+                                          "geometry": box(121.399, 31.225, 121.41, 31.235)}]),
+                            level="estate")
+    assert est.linked == {"building": 1}  # B1 lies in the estate
+    rep = import_boundaries(conn, frame([
+        {"code": "310107005001", "name": "源园", "geometry": COMM_1},
+        {"code": "310107005003", "name": "花溪", "geometry": COMM_3}]), level="community")
+    assert rep.linked == {"building": 2, "estate": 1, "street_block": 0}
+    assert any("linked where missing: 2 building(s)" in line for line in rep.summary_lines())
+    got = dict(conn.execute(sa.text(
+        "SELECT b.code, c.code FROM building b LEFT JOIN community c ON c.id = b.community_id")
+    ).all())
+    assert got == {"B1": "310107005003", "B2": "310107005001", "B3": None}
+    assert conn.execute(sa.text("SELECT b.code FROM building b JOIN estate e "
+                                "ON e.id = b.estate_id")).scalar_one() == "B1"
+
+
 def test_building_values_must_be_whole_numbers(conn: Connection) -> None:
     rows = frame([{"households": "many", "geometry": box(121.40, 31.22, 121.4002, 31.2202)}])
     with pytest.raises(ImportRefused, match="households 'many' is not a non-negative whole"):
