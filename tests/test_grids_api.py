@@ -121,3 +121,43 @@ def test_bad_input_lists_every_problem(app: Flask, web_db: WebDB) -> None:
              {"geometry": {"type": "Point", "coordinates": [1, 2]}, "lock_version": 0})
     assert r.status_code == 400
     assert officer.get("/api/grids/versions/999999").status_code == 404
+
+
+def test_amap_basemap_shifts_display_and_converts_drawn_shapes_back(app: Flask,
+                                                                    web_db: WebDB) -> None:
+    """On a GCJ-02 basemap the page gets shifted geometries (?display=gcj02) and sends what
+    the officer drew with crs=gcj02; the server stores WGS84."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import box, shape
+
+    from gridmap.crs import wgs84_to_gcj02
+
+    cid = web_db.ids["community"][JIA]
+    officer = login(app.test_client(), "officer")
+    v = _draft(officer, cid)
+    url = f"/api/grids/versions/{v['id']}"
+    plain = officer.get(url).get_json()["grids"]["features"][0]["geometry"]
+    shifted = officer.get(url + "?display=gcj02").get_json()["grids"]["features"][0]["geometry"]
+    x, y = np.array(plain["coordinates"][0]).T if plain["type"] == "Polygon" else \
+        np.array(plain["coordinates"][0][0]).T
+    gx, gy = wgs84_to_gcj02(x, y)
+    sx, sy = np.array(shifted["coordinates"][0]).T if shifted["type"] == "Polygon" else \
+        np.array(shifted["coordinates"][0][0]).T
+    assert np.allclose(sx, gx, atol=2e-6) and np.allclose(sy, gy, atol=2e-6)
+    assert abs(sx - x).max() > 1e-3  # really moved (hundreds of metres in Beijing)
+    assert officer.get(url + "?display=bd09").status_code == 400
+    # draw a box on the GCJ-02 map inside the community: stored in WGS84
+    grid = shape(plain)
+    c = grid.centroid
+    wgs_box = box(c.x - 0.0004, c.y - 0.0004, c.x + 0.0004, c.y + 0.0004)
+    gcj_box = shapely.transform(wgs_box, lambda xy: np.column_stack(
+        wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
+    r = post(officer, url + "/geometry", {"grid_id": None, "lock_version": v["lock_version"],
+                                          "crs": "gcj02",
+                                          "geometry": shapely.geometry.mapping(gcj_box)})
+    assert r.status_code == 200, r.get_json()
+    feats = officer.get(url).get_json()["grids"]["features"]
+    drawn = [shape(f["geometry"]) for f in feats]
+    best = max(drawn, key=lambda g: g.intersection(wgs_box).area / max(g.area, 1e-12))
+    assert best.symmetric_difference(wgs_box).area < 0.01 * wgs_box.area

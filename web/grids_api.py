@@ -8,17 +8,22 @@ last saw: a stale one gets 409 Conflict and nothing is written (two officers, on
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+import numpy as np
+import shapely
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gridmap import grids
 from gridmap.config import Settings
+from gridmap.crs import to_wgs84
 from gridmap.errors import Problem, ValidationError
 from gridmap.partition import PartitionParams
 from web import db
 from web.auth import current_user, roles_required
 from web.i18n import current_language
+from web.layers import display_param, shift_geojson
 from web.messages import localise_problem
 
 bp = Blueprint("grids_api", __name__, url_prefix="/api/grids")
@@ -86,7 +91,21 @@ def _check(problems: list[Problem]) -> None:
         raise ValidationError("invalid request", problems)
 
 
+def _shift_geometries(obj: Any) -> Any:
+    """Every GeoJSON geometry inside ``obj`` shifted WGS84 → GCJ-02 (display only)."""
+    if isinstance(obj, list):
+        return [_shift_geometries(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if isinstance(obj.get("type"), str) and "coordinates" in obj:
+        return json.loads(shift_geojson([json.dumps(obj)])[0])
+    return {k: _shift_geometries(v) for k, v in obj.items()}
+
+
 def _json(obj: Any, status: int = 200) -> Response:
+    """JSON response; with ``?display=gcj02`` (Amap basemap) geometries come shifted."""
+    if display_param() == "gcj02":
+        obj = _shift_geometries(obj)
     resp = jsonify(obj)
     resp.status_code = status
     return resp
@@ -241,12 +260,18 @@ def geometry(version_id: int) -> Response:
         problems.append(Problem("geometry must be a GeoJSON Polygon", field="geometry"))
     _check(problems)
     assert isinstance(geom, dict)
+    system = body.get("crs", "wgs84")
+    if system not in ("wgs84", "gcj02"):
+        raise ValidationError("crs must be wgs84 or gcj02", [Problem("unknown", field="crs")])
     try:
         from shapely.geometry import shape
 
         poly = shape(geom)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
         raise ValidationError(f"geometry is not valid GeoJSON: {exc}") from exc
+    if system == "gcj02":  # drawn on a GCJ-02 basemap: converted explicitly, never silently
+        poly = shapely.transform(poly, lambda xy: np.column_stack(
+            to_wgs84(xy[:, 0], xy[:, 1], "gcj02")))
     with db.write() as conn:
         out = grids.set_grid_geometry(conn, version_id, grid_id, poly, actor=_actor(),
                                       expected_lock_version=lock, rules=_rules())

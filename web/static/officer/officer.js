@@ -21,7 +21,8 @@
   function clearError() { const e = $("off-error"); e.hidden = true; e.textContent = ""; }
   async function call(url, opts) {
     clearError();
-    try { return await gm.api(url, opts); } catch (e) { fail(e); throw e; }
+    // gm.withParams adds ?display=gcj02 on a GCJ-02 basemap: geometries come back shifted
+    try { return await gm.api(gm.withParams(url), opts); } catch (e) { fail(e); throw e; }
   }
 
   function colour(gid) {
@@ -200,7 +201,7 @@
         if (state.status !== "draft") return;
         const target = $("off-target").value;
         const gj = e.layer.toGeoJSON().geometry;
-        const out = await edit("geometry", { grid_id: target === "new" ? null : Number(target), geometry: gj });
+        const out = await edit("geometry", { grid_id: target === "new" ? null : Number(target), geometry: gj, crs: gm.display });
         $("off-target").value = String(out.grid_id); markSelected();
       });
     }
