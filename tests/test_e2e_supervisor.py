@@ -68,6 +68,10 @@ def test_supervisor_page_map_filters_popup_escaping_offline(
     assert page.locator("path.sup-grid").count() == 2  # the supervisor's two grids
     assert total(page) == 4  # street 1 only
     assert "4" in page.text_content("#sup-count")
+    # the heat is drawn above the grid choropleth (not dimmed by it) and lets clicks through
+    assert page.locator(".leaflet-supHeat-pane canvas.leaflet-heatmap-layer").count() == 1
+    assert page.evaluate("getComputedStyle(document.querySelector('.leaflet-supHeat-pane'))"
+                         ".pointerEvents") == "none"
     screenshot(page, "supervisor_page")
 
     # filters change what is shown

@@ -112,6 +112,18 @@
 
   var heatLayer = null, cellLayer = null;
 
+  /** The pane for incident heat: above the grid choropleth, transparent to clicks, so the
+   *  density stays readable over a filled grid and the grids stay clickable under it. */
+  function heatPane(map) {
+    var pane = map.getPane("supHeat");
+    if (!pane) {
+      pane = map.createPane("supHeat");
+      pane.style.zIndex = 450;
+      pane.style.pointerEvents = "none";
+    }
+    return pane;
+  }
+
   function cellColor(i) {
     // fixed scale: intensity is normalised server-side (density / reference density)
     var stops = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
@@ -119,26 +131,34 @@
   }
 
   function drawHeat(map, body) {
-    if (heatLayer) { map.removeLayer(heatLayer); heatLayer = null; }
+    if (heatLayer) {
+      // leaflet.heat removes its canvas from the overlay pane: put it back there first
+      if (heatLayer._canvas) { map.getPanes().overlayPane.appendChild(heatLayer._canvas); }
+      map.removeLayer(heatLayer);
+      heatLayer = null;
+    }
     if (cellLayer) { map.removeLayer(cellLayer); cellLayer = null; }
     var countText;
     if (body.mode === "points") {
       var pts = body.points.map(function (p) { return [p[0], p[1], 1]; });
       if (L.heatLayer) {
         heatLayer = L.heatLayer(pts, { radius: 18, blur: 15, maxZoom: 17, max: 1.0 }).addTo(map);
+        // leaflet.heat always draws in the overlay pane: move it above the grid choropleth
+        if (heatLayer._canvas) { heatPane(map).appendChild(heatLayer._canvas); }
       }
       countText = t("sup.count_points", "{n} 起事件").replace("{n}", fmtNum(body.total));
       $("sup-map-stats").setAttribute("data-cells", "0");
     } else {
       cellLayer = L.layerGroup();
       body.cells.forEach(function (c) {
+        // cells sit in the heat pane above the grids and let clicks through to them
         var shape = c.boundary ? L.polygon(c.boundary, {
           weight: 0.5, color: "#888", fillColor: cellColor(c.intensity), fillOpacity: 0.35 + 0.45 * c.intensity,
-          className: "sup-cell",
+          className: "sup-cell", pane: heatPane(map) && "supHeat", interactive: false,
         }) : L.circleMarker([c.lat, c.lon], {
           radius: 6, weight: 0, fillColor: cellColor(c.intensity), fillOpacity: 0.8, className: "sup-cell",
+          pane: heatPane(map) && "supHeat", interactive: false,
         });
-        shape.bindTooltip(fmtNum(c.count));
         cellLayer.addLayer(shape);
       });
       cellLayer.addTo(map);
@@ -187,7 +207,7 @@
     var hot = hotspotIds[p.grid_id];
     return {
       color: hot ? "#b30000" : "#555", weight: hot ? 3.5 : 0.8, dashArray: hot ? null : "3",
-      fillColor: fill, fillOpacity: 0.45, className: hot ? "sup-grid sup-hotspot" : "sup-grid",
+      fillColor: fill, fillOpacity: 0.3, className: hot ? "sup-grid sup-hotspot" : "sup-grid",
     };
   }
 
