@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap import incidents
+from gridmap import incidents, locate
 from gridmap.db import make_engine
 from gridmap.errors import IllegalTransition, ValidationError
 from gridmap.workcal import LOCAL_TZ
@@ -341,3 +341,37 @@ def test_report_times_zone_rules(values: list[str | None]) -> None:
 def test_naive_report_times_fast_path_are_beijing_time() -> None:
     got = incidents._parse_times(pd.Series(["2025-11-20 09:00:00"] * 3, dtype="object"))
     assert (got == pd.Timestamp("2025-11-20 01:00", tz="UTC")).all()
+
+
+def test_chunked_bulk_import_matches_one_pass_assignment(conn: Connection,
+                                                         world: dict[str, int]) -> None:
+    """A import larger than one COPY chunk (and big enough for the index-rebuild path): every
+    row carries exactly what a single assign_points pass gives for its point, and the
+    duplicate flags are those of the pure search."""
+    rng = np.random.default_rng(7)
+    n = incidents.COPY_CHUNK_ROWS + 7_321
+    lon = np.round(rng.uniform(121.399, 121.441, n), 6)  # some points outside every grid
+    lat = np.round(rng.uniform(31.199, 31.241, n), 6)
+    t = pd.Timestamp("2025-11-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 30 * 86400, n),
+                                                                 unit="s")
+    frame = pd.DataFrame({"external_id": [f"CH-{i}" for i in range(n)],
+                          "category_code": np.where(np.arange(n) % 3 == 0, "E0102", "E0501"),
+                          "lon": lon.astype(str), "lat": lat.astype(str),
+                          "reported_at": t.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    rep = incidents.import_incidents(conn, frame, params=incidents.IntakeParams(
+        rebuild_indexes_from_rows=10_000, rebuild_indexes_max_ratio=1e9))
+    assert rep["inserted"] == n
+    got = pd.DataFrame(conn.execute(sa.text(
+        "SELECT external_id, grid_id, community_id, street_id, estate_id, building_id, "
+        "located_by, near_boundary, duplicate_of IS NOT NULL AS dup FROM incident "
+        "WHERE external_id LIKE 'CH-%'")).all(),
+        columns=["external_id", "grid_id", "community_id", "street_id", "estate_id",
+                 "building_id", "located_by", "near_boundary", "dup"])
+    got = got.set_index("external_id").loc[frame["external_id"]]
+    want = locate.assign_points(conn, lon, lat, t.tz_localize(None).to_numpy())
+    for col in ("grid_id", "community_id", "street_id", "estate_id", "building_id"):
+        assert got[col].fillna(-1).astype(int).tolist() == want[col].fillna(-1).astype(int).tolist(), col
+    assert got["located_by"].tolist() == want["located_by"].tolist()
+    assert got["near_boundary"].tolist() == want["near_boundary"].tolist()
+    assert int(got["dup"].sum()) == rep["duplicates"] > 0
+    assert rep["nearest_grid"] == int((want["located_by"] == "nearest_grid").sum()) > 0
