@@ -153,23 +153,38 @@ def read_event_categories(path: Path = EVENT_CATEGORIES_CSV) -> list[dict[str, A
     return rows
 
 
-def load_event_categories(conn: Connection, path: Path = EVENT_CATEGORIES_CSV) -> int:
-    """Upsert the event catalogue and the shipped working calendar (idempotent).
+def load_event_categories(conn: Connection, path: Path = EVENT_CATEGORIES_CSV, *,
+                          update_existing: bool = False) -> int:
+    """Load an event catalogue (validated; every problem at once); returns the row count.
 
-    Returns the number of categories.
+    By default only codes not stored yet are added, so re-running the shipped catalogue
+    (every ``gridmap db migrate``) never undoes a city's own limits and names;
+    ``update_existing`` (``gridmap import catalogue event-categories``) overwrites them.
+    A ``parent_code`` must be in the file or already stored.
     """
     rows = read_event_categories(path)
     cols = list(rows[0]) if rows else []
+    stored = {r[0] for r in conn.execute(sa.text("SELECT code FROM event_category"))}
+    known = stored | {r["code"] for r in rows}
+    bad = [Problem(f"unknown parent code {r['parent_code']!r}", row=i, field="parent_code")
+           for i, r in enumerate(rows, start=1)
+           if r["parent_code"] and r["parent_code"] not in known]
+    if bad:
+        raise ValidationError(f"event catalogue {path.name} is invalid", bad)
+    if not rows:
+        return 0
+    conflict = ("DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "code")
+                if update_existing else "DO NOTHING")
+    # parents first, so that the hierarchy is complete at every step
+    rows = sorted(rows, key=lambda r: r["parent_code"] is not None)
     with conn.begin_nested():
         conn.execute(
             sa.text(
                 f"INSERT INTO event_category ({', '.join(cols)}) "  # noqa: S608 - fixed names
-                f"VALUES ({', '.join(':' + c for c in cols)}) ON CONFLICT (code) DO UPDATE SET "
-                + ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "code")
+                f"VALUES ({', '.join(':' + c for c in cols)}) ON CONFLICT (code) {conflict}"
             ),
             rows,
         )
-        workcal.load_work_calendar(conn)
     return len(rows)
 
 

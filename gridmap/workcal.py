@@ -237,18 +237,27 @@ def read_calendar_csv(path: Path = WORK_CALENDAR_CSV) -> list[dict[str, object]]
     return rows
 
 
-def load_work_calendar(conn: Connection, path: Path = WORK_CALENDAR_CSV) -> int:
-    """Upsert the holiday file into ``work_calendar``; returns the row count."""
+def load_work_calendar(conn: Connection, path: Path = WORK_CALENDAR_CSV, *,
+                       update_existing: bool = False, replace_years: bool = False) -> int:
+    """Load a holiday file into ``work_calendar``; returns the row count.
+
+    By default only days not stored yet are added, so re-running the shipped defaults (every
+    ``gridmap db migrate``) never undoes a city's own calendar. ``update_existing`` overwrites
+    stored days; ``replace_years`` first deletes every stored day of the years the file
+    covers (the file is then the whole calendar of those years).
+    """
     rows = read_calendar_csv(path)
     with conn.begin_nested():
-        conn.execute(
-            sa.text(
-                "INSERT INTO work_calendar (day, kind, name, source) "
-                "VALUES (:day, :kind, :name, :source) ON CONFLICT (day) DO UPDATE SET "
-                "kind = EXCLUDED.kind, name = EXCLUDED.name, source = EXCLUDED.source"
-            ),
-            rows,
-        )
+        if replace_years and rows:
+            years = sorted({r["day"].year for r in rows})  # type: ignore[attr-defined]
+            conn.execute(sa.text("DELETE FROM work_calendar WHERE extract(year FROM day) "
+                                 "= ANY(:y)"), {"y": years})
+        conflict = ("DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, "
+                    "source = EXCLUDED.source") if update_existing else "DO NOTHING"
+        if rows:
+            sql = ("INSERT INTO work_calendar (day, kind, name, source) "  # noqa: S608
+                   f"VALUES (:day, :kind, :name, :source) ON CONFLICT (day) {conflict}")
+            conn.execute(sa.text(sql), rows)
     return len(rows)
 
 

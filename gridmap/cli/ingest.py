@@ -14,7 +14,7 @@ from gridmap.errors import ValidationError
 
 @main.group("import")
 def import_() -> None:
-    """Import boundaries, OSM extracts and incidents (validated, all-or-nothing)."""
+    """Import boundaries, OSM extracts, incidents and catalogues (validated, all-or-nothing)."""
 
 
 class TerminalProgress:
@@ -118,6 +118,31 @@ def boundaries(
         progress.close()
     for line in report.summary_lines():
         click.echo(line)
+
+
+@import_.command("catalogue")
+@click.argument("kind", type=click.Choice(["facility-types", "event-categories",
+                                           "work-calendar"]))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and count; write nothing.")
+@click.option("--replace-years", is_flag=True,
+              help="work-calendar: the file is the whole calendar of the years it covers.")
+@pass_app
+@report_errors
+def catalogue_cmd(app: AppContext, kind: str, file: Path, dry_run: bool,
+                  replace_years: bool) -> None:
+    """Replace or extend a reference catalogue (facility radii, event categories and time
+    limits, holidays) with the city's own CSV; same columns as the files in data/geo/.
+    Stored values survive later `gridmap db migrate` runs."""
+    from gridmap.catalogue import import_catalogue
+
+    with app.transaction() as conn:
+        rep = import_catalogue(conn, kind, file, dry_run=dry_run, replace_years=replace_years)
+    verb = "dry run: would add" if dry_run else "added"
+    click.echo(f"{kind}: {rep['rows']} row(s) read; {verb} {rep['inserted']}, updated "
+               f"{rep['updated']}, removed {rep['removed']}")
+    if kind == "facility-types" and not dry_run:
+        click.echo("run `gridmap coverage refresh` to recompute coverage with the new radii")
 
 
 @main.command("export")
