@@ -217,6 +217,9 @@ class FieldMap:
     residents: str = "residents"
     levels: str = "levels"
     population_source: str = "population_source"
+    layer: str | None = None
+    """Layer of a multi-layer file (GeoPackage); default: the one named like the level,
+    else the first (with a warning naming the others)."""
 
 
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -440,8 +443,8 @@ def read_file(
             f"unsupported file type {path.suffix or path.name!r}; use one of {', '.join(FORMATS)}")
 
     row_problems: list[Problem] = []
-    raw = _read_csv(path, row_problems) if lower.endswith(".csv") else _read_ogr(path, level,
-                                                                                 row_problems)
+    raw = _read_csv(path, row_problems) if lower.endswith(".csv") else _read_ogr(
+        path, level, row_problems, fields.layer)
     rows_in_file = int(raw.attrs.get("rows_in_file", len(raw)))
     if rows_in_file == 0:
         raise ValidationError(f"file {path.name} contains no features")
@@ -514,13 +517,21 @@ def _crs_label(value: CRS) -> str:
     return f"EPSG:{epsg}" if epsg else (value.name or "unnamed CRS")
 
 
-def _read_ogr(path: Path, level: str, problems: list[Problem]) -> gpd.GeoDataFrame:
+def _read_ogr(path: Path, level: str, problems: list[Problem], wanted: str | None = None
+              ) -> gpd.GeoDataFrame:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        layer = level if level in layers else (layers[0] if layers else None)
-        if len(layers) > 1 and layer != level:
-            problems.append(Problem(f"file has layers {', '.join(layers)}; read {layer!r}",
-                                    severity="warning"))
+    except Exception as exc:  # GDAL reports every unreadable input its own way
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValidationError(f"cannot read {path.name}: {detail}") from exc
+    if wanted is not None and wanted not in layers:
+        raise ValidationError(f"{path.name} has no layer {wanted!r}; its layers: "
+                              f"{', '.join(layers) or 'none'}")
+    try:
+        layer = wanted or (level if level in layers else (layers[0] if layers else None))
+        if len(layers) > 1 and layer != level and wanted is None:
+            problems.append(Problem(f"file has layers {', '.join(layers)}; read {layer!r} "
+                                    "(choose with --layer)", severity="warning"))
         return pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # GDAL reports every unreadable input its own way
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

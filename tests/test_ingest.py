@@ -175,6 +175,24 @@ def test_read_refuses_unusable_files(tmp_path: Path, content: bytes, name: str,
         read_file(path, level="district", crs="EPSG:4326")
 
 
+def test_multi_layer_geopackage_layer_choice(tmp_path: Path) -> None:
+    path = tmp_path / "estates.gpkg"
+    frame([{"name": "旧小区", "geometry": box(121.38, 31.22, 121.39, 31.23)}]).to_file(
+        path, layer="estates_2024")
+    frame([{"name": "新小区", "geometry": box(121.39, 31.22, 121.40, 31.23)},
+           {"name": "二期", "geometry": box(121.40, 31.22, 121.41, 31.23)}]).to_file(
+        path, layer="estates_2025")
+    first = read_file(path, level="estate")
+    assert first["name"].tolist() == ["旧小区"]
+    assert any("estates_2025" in p.reason and "--layer" in p.reason
+               for p in first.attrs["problems"])
+    chosen = read_file(path, level="estate", fields=ingest.FieldMap(layer="estates_2025"))
+    assert chosen["name"].tolist() == ["新小区", "二期"]
+    with pytest.raises(ValidationError, match="no layer 'estates_2026'.*estates_2024, "
+                                              "estates_2025"):
+        read_file(path, level="estate", fields=ingest.FieldMap(layer="estates_2026"))
+
+
 def test_read_refuses_too_large_and_missing_files(tmp_path: Path) -> None:
     path = district_file(tmp_path)
     with pytest.raises(InputTooLarge, match="over the limit of 100 bytes"):

@@ -76,6 +76,7 @@ def _parse_region(value: str | None) -> tuple[float, float, float, float] | None
 @click.option("--households-field", default="households", show_default=True)
 @click.option("--residents-field", default="residents", show_default=True)
 @click.option("--levels-field", default="levels", show_default=True)
+@click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
 @click.option("--synthetic", is_flag=True,
               help="Mark rows as synthetic (generated) data; unknown codes become warnings.")
 @click.option("--on-existing", type=click.Choice(["update", "skip", "error"]), default="update",
@@ -91,8 +92,8 @@ def _parse_region(value: str | None) -> tuple[float, float, float, float] | None
 def boundaries(
     app: AppContext, level: str, file: Path, crs: str | None, coords: str, dry_run: bool,
     code_field: str, name_field: str, parent_field: str, households_field: str,
-    residents_field: str, levels_field: str, synthetic: bool, on_existing: str,
-    region: str | None, outside_tolerance: float, outside_min_m2: float,
+    residents_field: str, levels_field: str, layer: str | None, synthetic: bool,
+    on_existing: str, region: str | None, outside_tolerance: float, outside_min_m2: float,
 ) -> None:
     """Import LEVEL boundaries from FILE (.geojson, .gpkg, zipped .shp, .csv).
 
@@ -103,7 +104,7 @@ def boundaries(
 
     fields = ingest.FieldMap(code=code_field, name=name_field, parent=parent_field,
                              households=households_field, residents=residents_field,
-                             levels=levels_field)
+                             levels=levels_field, layer=layer)
     params = ingest.IngestParams(
         region=_parse_region(region), outside_parent_ratio=outside_tolerance,
         outside_parent_min_m2=outside_min_m2, on_existing=on_existing,  # type: ignore[arg-type]
