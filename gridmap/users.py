@@ -195,6 +195,37 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
     return _user(row)
 
 
+def record_login_failure(conn: Connection, username: str, client: str,
+                         window_s: float) -> int:
+    """Record a failed login for (username, client); return the failures in the window.
+
+    Stored in the database, so every web worker sees the same count; older rows are pruned.
+    """
+    key = {"u": username.lower()[:64], "c": client[:64], "w": window_s}
+    with conn.begin_nested():
+        conn.execute(sa.text("DELETE FROM login_failure "
+                             "WHERE at < now() - make_interval(secs => :w)"), key)
+        conn.execute(sa.text("INSERT INTO login_failure (username, client) VALUES (:u, :c)"),
+                     key)
+    return recent_login_failures(conn, username, client, window_s)
+
+
+def recent_login_failures(conn: Connection, username: str, client: str,
+                          window_s: float) -> int:
+    """Failed logins for (username, client) in the last ``window_s`` seconds."""
+    return int(conn.execute(sa.text(
+        "SELECT count(*) FROM login_failure WHERE username = :u AND client = :c "
+        "AND at >= now() - make_interval(secs => :w)"),
+        {"u": username.lower()[:64], "c": client[:64], "w": window_s}).scalar_one())
+
+
+def clear_login_failures(conn: Connection, username: str, client: str) -> None:
+    """Forget the failures of (username, client) after a successful login."""
+    with conn.begin_nested():
+        conn.execute(sa.text("DELETE FROM login_failure WHERE username = :u AND client = :c"),
+                     {"u": username.lower()[:64], "c": client[:64]})
+
+
 def list_users(conn: Connection) -> list[User]:
     """All accounts, ordered by role then username."""
     rows = conn.execute(sa.text(

@@ -213,17 +213,31 @@ def test_serve_without_secret_key_or_demo_refuses(web_db: WebDB) -> None:
     assert r.returncode == 1 and "GRIDMAP_SECRET_KEY" in r.stderr
 
 
-def test_repeated_failed_logins_are_throttled(client) -> None:
+def test_repeated_failed_logins_are_throttled_across_workers(web_db: WebDB) -> None:
+    """Two app instances (two gunicorn workers) share one count of failed logins."""
+    import sqlalchemy as sa
+
+    from gridmap.db import make_engine
     from web import auth
 
-    token = csrf_token(client)
-    for _ in range(auth.MAX_FAILED_LOGINS):
-        r = client.post("/login", data={"username": "admin", "password": "guess-guess",
-                                        "csrf_token": token})
-        assert r.status_code == 401
-    r = client.post("/login", data={"username": "admin", "password": PASSWORD,
-                                    "csrf_token": token})
-    assert r.status_code == 429 and "登录失败次数过多" in r.get_data(as_text=True)
-    auth._failed.clear()
-    assert client.post("/login", data={"username": "admin", "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    workers = [make_app(web_db.url).test_client(), make_app(web_db.url).test_client()]
+    tokens = [csrf_token(c) for c in workers]
+    try:
+        for i in range(auth.MAX_FAILED_LOGINS):  # alternate between the two workers
+            r = workers[i % 2].post("/login", data={"username": "Admin",
+                                                    "password": "guess-guess",
+                                                    "csrf_token": tokens[i % 2]})
+            assert r.status_code == 401
+        for c, token in zip(workers, tokens, strict=True):
+            r = c.post("/login", data={"username": "admin", "password": PASSWORD,
+                                       "csrf_token": token})
+            assert r.status_code == 429 and "登录失败次数过多" in r.get_data(as_text=True)
+    finally:  # the window passes (here: the rows are removed)
+        eng = make_engine(web_db.url)
+        with eng.begin() as conn:
+            users.clear_login_failures(conn, "admin", "127.0.0.1")
+            left = conn.execute(sa.text("SELECT count(*) FROM login_failure")).scalar_one()
+        eng.dispose()
+    assert left == 0
+    assert workers[0].post("/login", data={"username": "admin", "password": PASSWORD,
+                                           "csrf_token": tokens[0]}).status_code == 302

@@ -16,7 +16,6 @@ every role check. Not logged in: pages redirect to the login form, ``/api/`` and
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -124,17 +123,10 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 login_required = roles_required()
 
 
-# Failed logins per (username, client address) in this worker: a brake on password
-# guessing (per process; a shared store would be needed for a hard limit across workers).
+# Failed logins per (username, client address), stored in the database so that every
+# gunicorn worker counts the same attempts: a hard brake on password guessing.
 MAX_FAILED_LOGINS = 10
 FAILED_LOGIN_WINDOW_S = 600.0
-_failed: dict[tuple[str, str], list[float]] = {}
-
-
-def _too_many_failures(key: tuple[str, str], now: float) -> bool:
-    recent = [t for t in _failed.get(key, []) if now - t < FAILED_LOGIN_WINDOW_S]
-    _failed[key] = recent
-    return len(recent) >= MAX_FAILED_LOGINS
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -149,17 +141,20 @@ def login() -> str | BaseResponse | tuple[str, int]:
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
-        key, now = (username.lower(), request.remote_addr or ""), time.monotonic()
-        if _too_many_failures(key, now):
-            return render_template("login.html", error=i18n.t("login.throttled"),
-                                   username=username), 429
+        client = request.remote_addr or ""
         with db.write() as conn:
+            if users.recent_login_failures(conn, username, client,
+                                           FAILED_LOGIN_WINDOW_S) >= MAX_FAILED_LOGINS:
+                return render_template("login.html", error=i18n.t("login.throttled"),
+                                       username=username), 429
             user = users.authenticate(conn, username, password) if username else None
+            if user is None:
+                users.record_login_failure(conn, username, client, FAILED_LOGIN_WINDOW_S)
+            else:
+                users.clear_login_failures(conn, username, client)
         if user is None:
-            _failed.setdefault(key, []).append(now)
             return render_template("login.html", error=i18n.t("login.failed"),
                                    username=username), 401
-        _failed.pop(key, None)
         lang = session.get("lang")
         session.clear()
         if lang:
