@@ -850,7 +850,7 @@ _SELECT = """
            i.grid_id, g.grid_code, i.grid_version_id, i.located_by, i.grid_distance_m,
            i.near_boundary, i.boundary_distance_m, i.duplicate_of, i.filed_at, i.dispatched_at,
            i.due_at, i.handled_at, i.closed_at, i.parked_at, i.extensions, i.rework_count,
-           i.synthetic,
+           i.synthetic, i.location_confirmed_at, i.location_confirmed_by,
            (SELECT max(e.at) FROM incident_event e WHERE e.incident_id = i.id) AS updated_at
     FROM incident i
     JOIN event_category c ON c.code = i.category_code
@@ -891,7 +891,9 @@ def filter_sql(filters: Mapping[str, Any], alias: str = "i") -> tuple[str, dict[
     Keys: ``start``/``end`` (reported_at window), ``categories`` (codes; a 大类 code such as
     ``E01`` matches its sub-classes), ``statuses``, ``urgencies``, ``sources``, ``bbox``
     (lon0, lat0, lon1, lat1), ``grid_ids``, ``street_ids``, ``community_ids``, ``ids``,
-    ``open`` (bool), ``overdue`` (bool: open and past due), ``synthetic`` (bool).
+    ``open`` (bool), ``overdue`` (bool: open and past due), ``synthetic`` (bool),
+    ``to_confirm`` (bool: open, near a grid boundary or outside every grid, location not
+    confirmed by a supervisor yet).
     """
     a = alias
     clauses = ["true"]
@@ -933,6 +935,10 @@ def filter_sql(filters: Mapping[str, Any], alias: str = "i") -> tuple[str, dict[
     if filters.get("synthetic") is not None:
         clauses.append(f"{a}.synthetic = :f_syn")
         p["f_syn"] = bool(filters["synthetic"])
+    if filters.get("to_confirm"):  # open, near a boundary or 属地兜底, not confirmed yet
+        clauses.append(f"({a}.near_boundary OR {a}.located_by = 'nearest_grid') AND "
+                       f"{a}.location_confirmed_at IS NULL AND {a}.state <> ALL(:f_closed3)")
+        p["f_closed3"] = list(CLOSED_STATES)
     return " AND ".join(clauses), p
 
 

@@ -1,7 +1,7 @@
 """Geolocation of incidents: street, community, estate, building and the grid of the grid
 version active at the report time, in one set-based pass.
 
-Two entry points:
+Entry points:
 
 - :func:`assign_points` (bulk): :func:`load_locator` reads the polygons of the five levels
   overlapping the points' extent once and builds their STRtrees; :meth:`Locator.assign`
@@ -11,6 +11,9 @@ Two entry points:
   ``benchmarks/bench_incidents.py``; see docs/incidents.md for the figures.
 - :func:`locate_point` (one point, for ``/api/locate``): one SQL statement with GiST index
   lookups per level.
+- :func:`confirm_location`: a supervisor confirms the grid of an incident flagged
+  ``near_boundary`` or placed in the nearest grid (属地兜底), or moves it to one of the
+  :func:`boundary_candidates` (the nearest active grids); recorded in ``audit_log``.
 
 Rules (issue #4): a point inside a grid takes that grid's community (a grid version belongs to
 one community) and the community's street; points outside every grid are tested against the
@@ -26,6 +29,7 @@ Points are never dropped.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +42,7 @@ from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
 from gridmap.crs import metric_crs
+from gridmap.errors import Conflict, NotFound, Problem, ValidationError
 
 OPEN_STATES = ("reported", "filed", "dispatched", "handling", "returned", "extended", "parked",
                "handled", "rework")
@@ -483,3 +488,101 @@ def reassign_open(conn: Connection, community_id: int, *, near_boundary_m: float
         res = conn.execute(_REASSIGN_SQL, {"cid": community_id, "open_states": list(OPEN_STATES),
                                            "near_m": near_boundary_m})
     return int(res.rowcount or 0)
+
+
+# --------------------------------------------------------------------------------------
+# supervisors confirm points near a boundary or outside every grid
+# --------------------------------------------------------------------------------------
+
+CANDIDATE_GRIDS = 5
+"""How many of the nearest active grids a supervisor may choose from."""
+
+_CANDIDATES_SQL = sa.text(
+    """
+    SELECT k.grid_id, g.grid_code, g.name AS grid_name, k.version_id, gv.community_id,
+           c.street_id, ST_Intersects(k.geom, i.geom) AS inside,
+           ST_Distance(k.geom::geography, i.geom::geography) AS distance_m,
+           k.grid_id = i.grid_id AS current
+    FROM incident i
+    CROSS JOIN LATERAL (
+        SELECT gg.grid_id, gg.version_id, gg.geom
+        FROM grid_geometry gg JOIN grid_version gv2 ON gv2.id = gg.version_id
+        WHERE gv2.status = 'active'
+        ORDER BY gg.geom <-> i.geom LIMIT :k) k
+    JOIN grid_version gv ON gv.id = k.version_id
+    JOIN grid g ON g.id = k.grid_id
+    JOIN community c ON c.id = gv.community_id
+    WHERE i.id = :id
+    ORDER BY ST_Intersects(k.geom, i.geom) DESC, distance_m, k.grid_id
+    """
+)
+
+
+def boundary_candidates(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
+    """The active grids nearest to an incident (at most :data:`CANDIDATE_GRIDS`): the grids
+    a supervisor may confirm it in. Each: ``grid_id, grid_code, grid_name, version_id,
+    community_id, street_id, inside, distance_m, current``; containing grids first."""
+    rows = conn.execute(_CANDIDATES_SQL, {"id": incident_id, "k": CANDIDATE_GRIDS}
+                        ).mappings().all()
+    return [dict(r, distance_m=round(float(r["distance_m"]), 1)) for r in rows]
+
+
+def confirm_location(conn: Connection, incident_id: int, *, actor: str,
+                     grid_id: int | None = None, note: str | None = None) -> dict[str, Any]:
+    """A supervisor confirms the grid of an incident, or moves it to a neighbouring grid.
+
+    ``grid_id`` (default: the current grid) must be one of :func:`boundary_candidates`. The
+    incident takes that grid's version, community and street; it is marked confirmed
+    (``location_confirmed_at/by``) and the change is written to ``audit_log``. Closed cases
+    keep the grid they were handled in: they can be confirmed, not moved.
+
+    Raises
+    ------
+    NotFound
+        Unknown incident.
+    ValidationError
+        No grid to confirm, or a grid that is not among the nearest candidates.
+    Conflict
+        Moving a closed, evaluated or voided case.
+    """
+    from gridmap.incidents import CLOSED_STATES
+
+    row = conn.execute(sa.text(
+        "SELECT id, state, grid_id, grid_version_id, community_id, street_id, located_by, "
+        "grid_distance_m FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id}
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"incident {incident_id} not found")
+    target = grid_id if grid_id is not None else row["grid_id"]
+    if target is None:
+        raise ValidationError("the incident has no grid yet; choose one of the nearest grids")
+    cands = {c["grid_id"]: c for c in boundary_candidates(conn, incident_id)}
+    if target not in cands:
+        raise ValidationError(
+            f"grid {target} is not one of the {CANDIDATE_GRIDS} active grids nearest to "
+            f"incident {incident_id}", [Problem("not a candidate grid", field="grid_id")])
+    moving = target != row["grid_id"]
+    if moving and row["state"] in CLOSED_STATES:
+        raise Conflict(f"incident {incident_id} is {row['state']}: closed cases keep the grid "
+                       "they were handled in")
+    c = cands[target]
+    after = {"grid_id": target, "grid_version_id": c["version_id"],
+             "community_id": c["community_id"], "street_id": c["street_id"],
+             "located_by": "grid" if c["inside"] else "nearest_grid",
+             "grid_distance_m": None if c["inside"] else c["distance_m"]}
+    with conn.begin_nested():
+        conn.execute(sa.text(
+            "UPDATE incident SET grid_id = :grid_id, grid_version_id = :grid_version_id, "
+            "community_id = :community_id, street_id = :street_id, located_by = :located_by, "
+            "grid_distance_m = :grid_distance_m, location_confirmed_at = now(), "
+            "location_confirmed_by = :actor, lock_version = lock_version + 1 WHERE id = :id"),
+            {**after, "actor": actor, "id": incident_id})
+        conn.execute(sa.text(
+            "INSERT INTO audit_log (actor, action, object_type, object_id, before, after) "
+            "VALUES (:actor, :action, 'incident', :oid, CAST(:before AS jsonb), "
+            "CAST(:after AS jsonb))"),
+            {"actor": actor, "action": "incident.location_moved" if moving
+             else "incident.location_confirmed", "oid": str(incident_id),
+             "before": json.dumps({k: row[k] for k in after}),
+             "after": json.dumps({**after, "note": note})})
+    return {"incident_id": incident_id, "moved": moving, **after}

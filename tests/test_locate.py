@@ -184,3 +184,44 @@ def test_reassign_open_after_redraw(conn: Connection, world: dict[str, int]) -> 
     assert n == 1
     assert incidents.get(conn, open_row["id"])["grid_id"] == world["G2"]
     assert incidents.get(conn, closed_row["id"])["grid_id"] == world["G1"]
+
+
+def test_supervisor_confirms_or_moves_a_near_boundary_incident(conn: Connection,
+                                                                world: dict[str, int]) -> None:
+    from gridmap import incidents
+    from gridmap.errors import Conflict, ValidationError
+
+    t = dt.datetime(2025, 6, 1, 2, tzinfo=UTC)
+    near = incidents.create(conn, {"category": "E0102", "lon": 121.41005, "lat": 31.205,
+                                   "reported_at": t}, actor="t")  # ~5 m east of G1|G2
+    inner = incidents.create(conn, {"category": "E0104", "lon": 121.415, "lat": 31.205,
+                                    "reported_at": t}, actor="t")
+    assert near["grid_id"] == world["G2"] and near["near_boundary"]
+
+    def to_confirm() -> set[int]:
+        return {r["id"] for r in incidents.list_incidents(conn, {"to_confirm": True})["items"]}
+
+    assert near["id"] in to_confirm() and inner["id"] not in to_confirm()
+    cands = locate.boundary_candidates(conn, near["id"])
+    assert [c["grid_id"] for c in cands[:2]] == [world["G2"], world["G1"]]
+    assert cands[0]["inside"] and cands[0]["current"] and 4 < cands[1]["distance_m"] < 6
+    # the supervisor decides the case belongs to G1 (the other side of the street)
+    out = locate.confirm_location(conn, near["id"], actor="sup", grid_id=world["G1"],
+                                  note="路西侧")
+    assert out["moved"] and out["located_by"] == "nearest_grid"
+    row = incidents.get(conn, near["id"])
+    assert row["grid_id"] == world["G1"] and row["location_confirmed_by"] == "sup"
+    assert row["community_id"] == world["C1"] and row["street_id"] == world["S"]
+    assert near["id"] not in to_confirm()
+    audit = conn.execute(sa.text("SELECT action, before->>'grid_id', after->>'note' "
+                                 "FROM audit_log WHERE object_type = 'incident' "
+                                 "AND object_id = :i"), {"i": str(near["id"])}).one()
+    assert audit == ("incident.location_moved", str(world["G2"]), "路西侧")
+    with pytest.raises(ValidationError, match="not one of"):
+        locate.confirm_location(conn, near["id"], actor="sup", grid_id=999_999)
+    # a closed case keeps the grid it was handled in: confirm yes, move no
+    for s in ("filed", "dispatched", "handling", "handled", "closed"):
+        incidents.transition(conn, inner["id"], s, actor="t", at=t)
+    with pytest.raises(Conflict, match="keep the grid"):
+        locate.confirm_location(conn, inner["id"], actor="sup", grid_id=world["G1"])
+    assert not locate.confirm_location(conn, inner["id"], actor="sup")["moved"]
