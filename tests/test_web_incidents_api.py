@@ -298,3 +298,41 @@ def test_locate_survives_a_dropped_database_connection(client: FlaskClient, web_
     eng.dispose()
     r = client.get(url)
     assert r.status_code == 200 and r.get_json()["street_code"] == "110101002"
+
+
+def test_supervisor_confirms_near_boundary_locations(app: Flask, web_db: WebDB) -> None:
+    officer = new_client(app, "officer")
+    near = create(officer, (116.41005, 39.905))    # 乙社区, ~4 m from 甲社区's grid
+    edge = create(officer, (116.41996, 39.906))    # 乙社区, ~3 m from 丙社区 (street 2)
+    inner = create(officer, (116.415, 39.908))
+    assert near["properties"]["near_boundary"] and not inner["properties"]["near_boundary"]
+    sup = new_client(app, "supervisor")
+    listed = sup.get("/api/incidents/to-confirm").get_json()
+    ids = {f["id"] for f in listed["features"]}
+    assert {near["id"], edge["id"]} <= ids and inner["id"] not in ids
+    cands = sup.get(f"/api/incidents/{near['id']}/location").get_json()["candidates"]
+    jia, yi = web_db.ids["grid"]["110101001001"], web_db.ids["grid"]["110101001002"]
+    assert [c["grid_id"] for c in cands[:2]] == [yi, jia] and cands[0]["current"]
+    # only supervisors (and admins) confirm; CSRF required
+    url = f"/api/incidents/{near['id']}/location"
+    assert post_json(officer, url, {"grid_id": jia}).status_code == 403
+    assert new_client(app, "planner").get(url).status_code == 403
+    assert post_json(sup, url, {"grid_id": jia}, token=False).status_code == 400
+    assert post_json(sup, url, {"grid_id": "甲"}).status_code == 400
+    r = post_json(sup, url, {"grid_id": jia, "note": "道路西侧"})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["moved"] and body["properties"]["grid_id"] == jia
+    assert body["properties"]["location_confirmed_by"] == "supervisor"
+    assert near["id"] not in {f["id"] for f in sup.get(
+        "/api/incidents/to-confirm").get_json()["features"]}
+    # a grid of another supervisor's area: refused, nothing changes
+    other = web_db.ids["grid"]["110101002001"]
+    url2 = f"/api/incidents/{edge['id']}/location"
+    assert other in {c["grid_id"] for c in sup.get(url2).get_json()["candidates"]}
+    r = post_json(sup, url2, {"grid_id": other})
+    assert r.status_code == 403
+    after = sup.get(f"/api/incidents/{edge['id']}").get_json()["properties"]
+    assert after["grid_id"] == yi and after["location_confirmed_at"] is None
+    # confirming as it is
+    assert post_json(sup, url2, {}).get_json()["moved"] is False

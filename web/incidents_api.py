@@ -635,6 +635,69 @@ def overdue() -> Response:
     )
 
 
+CONFIRM_ROLES = ("supervisor",)  # admin passes every role check
+
+
+@bp.get("/incidents/to-confirm")
+@auth.roles_required(*CONFIRM_ROLES)
+def to_confirm() -> Response:
+    """Open cases near a grid boundary or outside every grid whose location no supervisor
+    has confirmed yet (the viewer's area), newest first, paginated."""
+    viewer = current_viewer()
+    problems: list[Problem] = []
+    filters = parse_filters(request.args, problems, viewer, window_default="all")
+    page = parse_int(request.args, "page", 1, 1, 100_000, problems) or 1
+    size = parse_int(request.args, "page_size", 50, 1, MAX_PAGE_SIZE, problems) or 50
+    check(problems)
+    filters["to_confirm"] = True
+    with db.read() as conn:
+        result = incidents.list_incidents(conn, filters, page, size)
+    return _json({"type": "FeatureCollection",
+                  "features": [incident_feature(r, viewer) for r in result["items"]],
+                  "page": page, "page_size": size, "total": result["total"]})
+
+
+@bp.get("/incidents/<int:incident_id>/location")
+@auth.roles_required(*CONFIRM_ROLES)
+def location_candidates(incident_id: int) -> Response:
+    """The grids the incident may be confirmed in (nearest active grids, containing first)."""
+    viewer = current_viewer()
+    with db.read() as conn:
+        row = incidents.get(conn, incident_id)
+        _check_scope(row, viewer)
+        cands = locate_lib.boundary_candidates(conn, incident_id)
+    return _json({"incident_id": incident_id, "grid_id": row["grid_id"],
+                  "near_boundary": row["near_boundary"], "located_by": row["located_by"],
+                  "location_confirmed_at": _jsonable(row["location_confirmed_at"]),
+                  "location_confirmed_by": row["location_confirmed_by"],
+                  "candidates": cands})
+
+
+@bp.post("/incidents/<int:incident_id>/location")
+@auth.roles_required(*CONFIRM_ROLES)
+def confirm_location(incident_id: int) -> Response:
+    """Confirm the incident's grid, or move it to a candidate: ``{"grid_id": id?, "note"?}``."""
+    viewer = current_viewer()
+    assert viewer is not None
+    data = json_body()
+    problems: list[Problem] = []
+    grid_id = data.get("grid_id")
+    if grid_id is not None and (isinstance(grid_id, bool) or not isinstance(grid_id, int)):
+        problems.append(Problem("grid_id must be an integer", field="grid_id"))
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        problems.append(Problem("note must be text of at most 2000 characters", field="note"))
+    check(problems)
+    with db.write() as conn:
+        _check_scope(incidents.get(conn, incident_id), viewer)
+        out = locate_lib.confirm_location(conn, incident_id, actor=viewer.username,
+                                      grid_id=grid_id, note=note)
+        if viewer.community_ids is not None and out["community_id"] not in viewer.community_ids:
+            raise PermissionDenied("that grid is outside your area / 该网格不在您的管辖范围")
+        row = incidents.get(conn, incident_id)
+    return _json({**incident_feature(row, viewer), "moved": out["moved"]})
+
+
 @bp.get("/hotspots")
 @auth.roles_required(*READ_ROLES)
 def hotspot_list() -> Response:

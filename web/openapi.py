@@ -114,6 +114,39 @@ def spec() -> dict[str, Any]:
             "parameters": FILTERS + PAGING,
             "responses": {"200": _ok("a page of overdue incidents", fc), **_errors(400, 401, 403)},
         }},
+        "/api/incidents/to-confirm": {"get": {
+            "summary": "Cases near a grid boundary or outside every grid, location unconfirmed",
+            "description": "Open incidents flagged near_boundary or placed in the nearest grid "
+                           "(属地兜底) that no supervisor has confirmed yet, in the viewer's area.",
+            "tags": ["incidents"], "security": [{"session": []}],
+            "parameters": FILTERS + PAGING,
+            "responses": {"200": _ok("a page of incidents to confirm", fc),
+                          **_errors(400, 401, 403)},
+        }},
+        "/api/incidents/{incident_id}/location": {
+            "get": {
+                "summary": "The grids an incident may be confirmed in (nearest active grids)",
+                "tags": ["incidents"], "security": [{"session": []}],
+                "parameters": [_p("incident_id", "incident id")],
+                "responses": {"200": _ok("current grid and candidates (grid_id, grid_code, "
+                                         "inside, distance_m, current)"),
+                              **_errors(401, 403, 404)},
+            },
+            "post": {
+                "summary": "Confirm the incident's grid or move it to a candidate grid",
+                "description": "Supervisors of the area (and admins). Closed cases can be "
+                               "confirmed, not moved. Recorded in the audit log.",
+                "tags": ["incidents"], "security": [{"session": [], "csrf": []}],
+                "parameters": [_p("incident_id", "incident id")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"grid_id": {"type": "integer"},
+                                   "note": {"type": "string", "maxLength": 2000}},
+                }}}},
+                "responses": {"200": _ok("the incident after confirmation"),
+                              **_errors(400, 401, 403, 404, 409)},
+            },
+        },
         "/api/aggregates/heat": {"get": {
             "summary": "Heatmap data: raw points below a threshold, else per-cell counts",
             "description": "Cells are H3 at a resolution chosen from zoom. intensity = cell density "
