@@ -125,3 +125,38 @@ def test_planner_is_refused_the_supervisor_page(browser_page: Any, live_server: 
     api = page.request.get(f"{live_server}/api/aggregates/heat?bbox=116.39,39.89,116.45,39.92")
     assert api.status == 403
     screenshot(page, "supervisor_refused_planner")
+
+
+def test_supervisor_confirms_a_near_boundary_location(browser_page: Any, live_server: str,
+                                                      web_db: WebDB) -> None:
+    eng = make_engine(web_db.url, poolclass=sa.pool.NullPool)
+    with eng.begin() as conn:
+        row = incidents.create(conn, {"category": "C0101", "lon": 116.41004, "lat": 39.9065,
+                                      "description": "井盖松动（路中）", "source": "patrol",
+                                      "reported_at": datetime.now(UTC) - timedelta(hours=2)},
+                               actor="e2e")
+    assert row["near_boundary"] and row["grid_code"] == "110101001002001"  # 乙社区
+    page = browser_page
+    open_page(page, live_server)
+    page.wait_for_selector("#sup-confirm-body tr")
+    before = int(page.text_content("#sup-confirm-total"))
+    page.locator("#sup-confirm-body tr", has_text=row["case_no"]).click()
+    page.wait_for_selector(".sup-confirm-btn >> nth=1")
+    buttons = page.locator(".sup-confirm-btn")
+    assert "110101001002001" in buttons.nth(0).text_content()  # current grid first
+    assert "当前" in buttons.nth(0).text_content()
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+    screenshot(page, "supervisor_confirm_location")
+    page.locator(".sup-confirm-btn", has_text="110101001001001").click()  # 甲社区's grid
+    page.wait_for_selector(".sup-confirmed")
+    page.wait_for_function(
+        f"document.querySelector('#sup-confirm-total').textContent === '{before - 1}'")
+    with eng.connect() as conn:
+        got = conn.execute(sa.text(
+            "SELECT g.grid_code, i.location_confirmed_by FROM incident i JOIN grid g "
+            "ON g.id = i.grid_id WHERE i.id = :i"), {"i": row["id"]}).one()
+    eng.dispose()
+    assert tuple(got) == ("110101001001001", "supervisor")
+    assert page.gm_failed == [], page.gm_failed
+    assert page.gm_errors == [], page.gm_errors

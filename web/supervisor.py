@@ -74,6 +74,9 @@ i18n.register({
         "sup.filed": "立案数", "sup.closed": "结案数", "sup.due": "应结案数",
         "sup.open_cases": "未结案件", "sup.no_due": "无应结案件",
         "sup.score": "综合指标值（等级）",
+        "sup.to_confirm": "边界待确认", "sup.to_confirm_hint": "靠近网格边界或不在任何网格内的事件："
+        "点击一行，选择所属网格。", "sup.distance": "距边界(米)", "sup.confirm_in": "确认属于",
+        "sup.current": "当前", "sup.inside": "在网格内", "sup.confirmed": "已确认",
     },
     "en": {
         "sup.title": "Incident supervision", "sup.loading": "Loading…", "sup.window": "Time window",
@@ -93,6 +96,10 @@ i18n.register({
         "sup.filed": "Filed", "sup.closed": "Closed", "sup.due": "Due for closure",
         "sup.open_cases": "Open cases", "sup.no_due": "No cases due",
         "sup.score": "Composite score (grade)",
+        "sup.to_confirm": "Locations to confirm", "sup.to_confirm_hint": "Incidents near a grid "
+        "boundary or outside every grid: click a row and choose the grid.",
+        "sup.distance": "to boundary (m)", "sup.confirm_in": "Confirm in",
+        "sup.current": "current", "sup.inside": "inside", "sup.confirmed": "Confirmed",
     },
 })
 

@@ -215,9 +215,11 @@
     return el("tr", {}, [el("th", { text: label }), el("td", { text: value })]);
   }
 
-  function gridPopup(layer, gridId) {
+  function gridPopup(map, latlng, gridId) {
     var box = el("div", { class: "sup-popup" }, [el("p", { text: t("sup.loading", "加载中…") })]);
-    layer.bindPopup(box, { maxWidth: 420 }).openPopup();
+    // a map popup, not one bound to the grid layer: it stays open when a background refresh
+    // replaces the grid layer
+    var popup = L.popup({ maxWidth: 420 }).setLatLng(latlng).setContent(box).openOn(map);
     var range = windowRange();
     var q = new URLSearchParams({ start: range[0].toISOString(), end: range[1].toISOString() });
     getJSON("/supervisor/api/grids/" + encodeURIComponent(gridId) + "?" + q.toString()).then(function (d) {
@@ -247,7 +249,7 @@
         ]));
       });
       box.appendChild(el("table", { class: "sup-cases" }, [tbody]));
-      layer.getPopup().update();
+      popup.update();
     }).catch(function (err) { box.textContent = String(err.message || err); });
   }
 
@@ -271,7 +273,7 @@
         style: gridStyle,
         onEachFeature: function (f, layer) {
           layer.bindTooltip(String(f.properties.name || f.properties.grid_code), { sticky: true });
-          layer.on("click", function () { gridPopup(layer, f.properties.grid_id); });
+          layer.on("click", function (e) { gridPopup(map, e.latlng, f.properties.grid_id); });
         },
       });
       if ($("sup-show-grids").checked) { gridLayer.addTo(map); gridLayer.bringToBack(); }
@@ -310,6 +312,72 @@
         tbody.appendChild(tr);
       });
       $("sup-overdue-total").textContent = fmtNum(fc.total);
+    }).catch(showError);
+  }
+
+  /* ---------------- locations to confirm (near a boundary / 属地兜底) ---------------- */
+
+  function postJSON(url, body) {
+    var token = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      headers: { "Accept": "application/json", "Content-Type": "application/json", "X-CSRFToken": token },
+    }).then(function (r) {
+      return r.json().then(function (b) {
+        if (!r.ok) { throw new Error(b && b.error ? b.error : String(r.status)); }
+        return b;
+      });
+    });
+  }
+
+  function confirmPopup(map, f) {
+    var pr = f.properties, c = f.geometry.coordinates;
+    var box = el("div", { class: "sup-popup sup-confirm-popup" }, [el("p", { text: t("sup.loading", "加载中…") })]);
+    map.setView([c[1], c[0]], Math.max(map.getZoom(), 17));
+    var popup = L.popup({ minWidth: 300, maxWidth: 380 }).setLatLng([c[1], c[0]]).setContent(box)
+      .openOn(map);
+    getJSON("/api/incidents/" + encodeURIComponent(f.id) + "/location").then(function (d) {
+      box.textContent = "";
+      box.appendChild(el("b", { text: (pr.case_no || String(f.id)) + " " + (pr.category_name || "") }));
+      box.appendChild(el("p", { text: pr.description || "" }));
+      d.candidates.forEach(function (cand) {
+        var label = t("sup.confirm_in", "确认属于") + " " + (cand.grid_name || cand.grid_code) +
+          " (" + cand.grid_code + ")" + (cand.inside ? " · " + t("sup.inside", "在网格内") : " · " +
+          fmtNum(cand.distance_m) + " m") + (cand.current ? " · " + t("sup.current", "当前") : "");
+        var btn = el("button", { type: "button", class: "sup-confirm-btn", text: label });
+        btn.addEventListener("click", function () {
+          postJSON("/api/incidents/" + encodeURIComponent(f.id) + "/location", { grid_id: cand.grid_id })
+            .then(function () {
+              box.textContent = "";
+              box.appendChild(el("p", { class: "sup-confirmed", text: t("sup.confirmed", "已确认") + ": " + cand.grid_code }));
+              popup.update();
+              return Promise.all([loadConfirm(map), loadGrids(map)]);
+            }).catch(showError);
+        });
+        box.appendChild(el("div", {}, [btn]));
+      });
+      popup.update();  // size and pan to the filled content
+    }).catch(function (err) { box.textContent = String(err.message || err); });
+  }
+
+  function loadConfirm(map) {
+    var p = new URLSearchParams({ window: "all", page_size: "50" });
+    return getJSON("/api/incidents/to-confirm?" + p.toString()).then(function (fc) {
+      var tbody = $("sup-confirm-body");
+      tbody.textContent = "";
+      fc.features.forEach(function (f) {
+        var pr = f.properties;
+        var dist = pr.located_by === "nearest_grid" ? pr.grid_distance_m : pr.boundary_distance_m;
+        var tr = el("tr", { class: "sup-overdue-row sup-confirm-row", tabindex: "0" }, [
+          el("td", { text: pr.case_no || String(f.id) }),
+          el("td", { text: pr.category_name || pr.category }),
+          el("td", { text: pr.grid_code || "" }),
+          el("td", { text: dist == null ? "" : fmtNum(Math.round(dist)) }),
+        ]);
+        tr.addEventListener("click", function () { confirmPopup(map, f); });
+        tbody.appendChild(tr);
+      });
+      $("sup-confirm-total").textContent = fmtNum(fc.total);
     }).catch(showError);
   }
 
@@ -353,7 +421,7 @@
     // heat first (the first meaningful paint), then the heavier grid indicators,
     // hotspots and the overdue list, so they do not compete with it for the server
     return loadHeat(map).then(function () {
-      return Promise.all([loadGrids(map), loadOverdue(map)]);
+      return Promise.all([loadGrids(map), loadOverdue(map), loadConfirm(map)]);
     });
   }
 
