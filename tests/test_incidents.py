@@ -285,6 +285,18 @@ def test_cli_import_dry_run_bad_file_and_transition(cli_env: dict[str, str],
     ind = _cli(cli_env, "incidents", "indicators", "--level", "community", "--from", "2025-11-01",
                "--to", "2025-12-01", "--out", str(out))
     assert ind.returncode == 0 and out.exists()
+    # A2 lies in G1's hole: placed in the nearest grid, to be confirmed by a supervisor
+    with eng.connect() as c:
+        a2 = c.execute(sa.text("SELECT id FROM incident WHERE external_id = 'A2'")).scalar_one()
+    ls = _cli(cli_env, "incidents", "confirm-location", str(a2), "--list")
+    assert ls.returncode == 0 and "319901001001001\t" in ls.stdout and "current" in ls.stdout
+    bad = _cli(cli_env, "incidents", "confirm-location", str(a2), "--grid", "999")
+    assert bad.returncode == 1 and "not one of the grids nearest" in bad.stderr
+    mv = _cli(cli_env, "incidents", "confirm-location", str(a2), "--grid", "319901001001003")
+    assert mv.returncode == 0 and "moved to grid 319901001001003" in mv.stdout, mv.stderr
+    with eng.connect() as c:
+        assert c.execute(sa.text("SELECT location_confirmed_by FROM incident WHERE id = :i"),
+                         {"i": a2}).scalar_one() == "cli"
     eng.dispose()
 
 

@@ -93,6 +93,43 @@ def transition(app: AppContext, incident_id: int, to_state: str, actor: str, not
     click.echo(f"incident {incident_id}: {row['status']} ({row['status_label']}), due {due}")
 
 
+@incidents_group.command("confirm-location")
+@click.argument("incident_id", type=int)
+@click.option("--grid", "grid_code", help="Grid code to move the case to (one of the nearest "
+              "active grids); default: confirm the current grid.")
+@click.option("--list", "list_only", is_flag=True, help="Only list the candidate grids.")
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--note")
+@pass_app
+@report_errors
+def confirm_location_cmd(app: AppContext, incident_id: int, grid_code: str | None,
+                         list_only: bool, actor: str, note: str | None) -> None:
+    """Confirm the grid of a case flagged near a boundary or placed in the nearest grid."""
+    from gridmap import locate
+
+    with app.transaction() as conn:
+        cands = locate.boundary_candidates(conn, incident_id)
+        if list_only:
+            for c in cands:
+                flag = "inside" if c["inside"] else f"{c['distance_m']} m"
+                current = "\tcurrent" if c["current"] else ""
+                click.echo(f"{c['grid_code']}\t{flag}{current}")
+            return
+        grid_id = None
+        if grid_code is not None:
+            match = [c["grid_id"] for c in cands if c["grid_code"] == grid_code]
+            if not match:
+                raise ValidationError(f"grid {grid_code} is not one of the grids nearest to "
+                                      f"incident {incident_id}: "
+                                      f"{', '.join(c['grid_code'] for c in cands)}")
+            grid_id = match[0]
+        out = locate.confirm_location(conn, incident_id, actor=actor, grid_id=grid_id,
+                                      note=note)
+    verb = "moved to" if out["moved"] else "confirmed in"
+    code = next(c["grid_code"] for c in cands if c["grid_id"] == out["grid_id"])
+    click.echo(f"incident {incident_id}: {verb} grid {code}")
+
+
 @incidents_group.command("indicators")
 @click.option("--level", type=click.Choice(["grid", "community", "street"]), default="grid",
               show_default=True)
