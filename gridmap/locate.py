@@ -467,7 +467,10 @@ _REASSIGN_SQL = sa.text(
         located_by = CASE WHEN p.inside THEN 'grid' ELSE 'nearest_grid' END,
         grid_distance_m = CASE WHEN p.inside THEN NULL ELSE p.dist END,
         near_boundary = p.inside AND p.bdist <= :near_m,
-        boundary_distance_m = CASE WHEN p.inside AND p.bdist <= :near_m THEN p.bdist END
+        boundary_distance_m = CASE WHEN p.inside AND p.bdist <= :near_m THEN p.bdist END,
+        -- a supervisor's confirmation was about the old plan: ask again if the grid changed
+        location_confirmed_at = CASE WHEN i.grid_id = p.grid_id THEN i.location_confirmed_at END,
+        location_confirmed_by = CASE WHEN i.grid_id = p.grid_id THEN i.location_confirmed_by END
     FROM pick p WHERE i.id = p.id
     """
 )
@@ -477,7 +480,8 @@ def reassign_open(conn: Connection, community_id: int, *, near_boundary_m: float
     """Re-assign the open incidents of a community to the grids of its active version.
 
     Called by ``grids.activate`` in the same transaction after a redraw is activated. Closed,
-    evaluated and voided incidents keep the grid they were handled in.
+    evaluated and voided incidents keep the grid they were handled in. A supervisor's location
+    confirmation is cleared where the grid changes (it was about the old plan).
 
     Returns
     -------

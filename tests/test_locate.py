@@ -179,10 +179,13 @@ def test_reassign_open_after_redraw(conn: Connection, world: dict[str, int]) -> 
     assert open_row["grid_id"] == closed_row["grid_id"] == world["G1"]
     for s in ("filed", "dispatched", "handling", "handled", "closed"):
         incidents.transition(conn, closed_row["id"], s, actor="t", at=t)
+    locate.confirm_location(conn, open_row["id"], actor="sup")  # confirmed under plan 1
     redraw(conn, world, dt.datetime(2025, 7, 1, tzinfo=UTC))
     n = locate.reassign_open(conn, world["C1"])
     assert n == 1
-    assert incidents.get(conn, open_row["id"])["grid_id"] == world["G2"]
+    moved = incidents.get(conn, open_row["id"])
+    assert moved["grid_id"] == world["G2"]
+    assert moved["location_confirmed_at"] is None  # the grid changed: to be confirmed again
     assert incidents.get(conn, closed_row["id"])["grid_id"] == world["G1"]
 
 
