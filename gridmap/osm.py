@@ -16,7 +16,9 @@ keys below plus every key of the facility catalogue's ``osm_tags``). Then, in on
 
 Geometries GDAL cannot decode (rings clipped at the extract edge) are dropped, invalid ones
 repaired with ``make_valid``; both are listed in the report with their OSM ids.
-Re-importing adds nothing: rows whose OSM id is already stored are skipped (docs/osm-import.md).
+Re-importing the same file adds nothing: rows whose OSM id is already stored are skipped, and
+those whose tags or geometry changed since are counted, or updated in place with
+``update_existing`` (``--update``; docs/osm-import.md).
 """
 
 from __future__ import annotations
@@ -110,6 +112,10 @@ class OsmImportParams:
     max_named_area_m2: float = 500_000.0
     max_file_bytes: int | None = None
     actor: str | None = None
+    update_existing: bool = False
+    """Objects already stored (same OSM id) whose tags or geometry changed are updated in
+    place (ids kept, so incidents and grid members keep pointing at them); otherwise they are
+    left alone and only counted as ``changed_existing``."""
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> OsmImportParams:
@@ -135,6 +141,10 @@ class OsmImportReport:
     read: dict[str, int] = field(default_factory=dict)
     inserted: dict[str, int] = field(default_factory=dict)
     skipped_existing: dict[str, int] = field(default_factory=dict)
+    changed_existing: dict[str, int] = field(default_factory=dict)
+    """Stored objects whose OSM tags or geometry differ from this file."""
+    updated: dict[str, int] = field(default_factory=dict)
+    """Of those, updated in place (``update_existing``)."""
     repaired: list[dict[str, str]] = field(default_factory=list)
     dropped: list[dict[str, str]] = field(default_factory=list)
     facilities_by_type: dict[str, int] = field(default_factory=dict)
@@ -161,6 +171,13 @@ class OsmImportReport:
         if any(self.skipped_existing.values()):
             out.append("already present (skipped): " + ", ".join(
                 f"{k} {v}" for k, v in self.skipped_existing.items() if v))
+        if any(self.updated.values()):
+            out.append("updated in place: " + ", ".join(
+                f"{k} {v}" for k, v in self.updated.items() if v)
+                + " (then run `gridmap network build` and `gridmap coverage refresh`)")
+        elif any(self.changed_existing.values()):
+            out.append("changed since the stored version (left alone; --update applies them): "
+                       + ", ".join(f"{k} {v}" for k, v in self.changed_existing.items() if v))
         out.append(f"repaired geometries: {len(self.repaired)}"
                    + _ids_suffix(self.repaired))
         out.append(f"dropped geometries: {len(self.dropped)}" + _ids_suffix(self.dropped))
@@ -510,6 +527,26 @@ def _to_metric(geoms: Geoms, metric: Any) -> Geoms:
     return np.asarray(gpd.GeoSeries(geoms, crs=4326).to_crs(metric).values, dtype=object)
 
 
+def _sync_existing(conn: Connection, table: str, source: str, match: str, differs: str,
+                   assign: str, binds: dict[str, Any], update: bool, report: OsmImportReport
+                   ) -> list[int]:
+    """Stored rows of ``table`` (alias ``t``) matching rows of the new data ``source`` (alias
+    ``n``) by ``match`` whose values differ (``differs``): counted, and updated in place with
+    ``assign`` when ``update``. Returns the updated ids. The SQL fragments are constants of
+    this module; values are bound."""
+    n = int(conn.execute(sa.text(
+        f"SELECT count(*) FROM {table} t JOIN {source} ON {match} WHERE {differs}"  # noqa: S608
+    ), binds).scalar_one())
+    report.changed_existing[table] = n
+    if not (update and n):
+        return []
+    ids = conn.execute(sa.text(
+        f"UPDATE {table} t SET {assign} FROM {source} WHERE {match} AND ({differs}) "  # noqa: S608
+        "RETURNING t.id"), binds).scalars().all()
+    report.updated[table] = len(ids)
+    return [int(i) for i in ids]
+
+
 def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any]],
            params: OsmImportParams, metric: Any, report: OsmImportReport,
            progress: ProgressFn | None) -> None:
@@ -528,17 +565,25 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
     tags_json = [json.dumps({k: v for k, v in r.items() if v is not None and v == v},
                             ensure_ascii=False) for r in tag_records]
     _progress(progress, "streets", 0, int(hw.sum()))
+    line_src = ("unnest(CAST(:ids AS text[]), CAST(:hw AS text[]), CAST(:names AS text[]), "
+                "CAST(:tags AS jsonb[]), CAST(:wkbs AS bytea[])) "
+                "AS n(osm_id, highway, name, tags, wkb)")
+    line_binds = {"import_id": import_id, "ids": list(lines.osm_ids[hw]),
+                  "hw": _str_or_none(lt["highway"]), "names": _first_name(lt),
+                  "tags": tags_json, "wkbs": _ewkb(lines.geoms[hw])}
+    _sync_existing(
+        conn, "osm_line", line_src, "t.osm_id = n.osm_id",
+        "t.highway IS DISTINCT FROM n.highway OR t.name IS DISTINCT FROM n.name "
+        "OR t.tags IS DISTINCT FROM n.tags OR ST_AsEWKB(t.geom) <> n.wkb",
+        "highway = n.highway, name = n.name, tags = n.tags, geom = ST_GeomFromEWKB(n.wkb), "
+        "import_id = :import_id", line_binds, params.update_existing, report)
     n_lines = conn.execute(sa.text(
-        """
+        f"""
         INSERT INTO osm_line (osm_id, highway, name, tags, import_id, geom)
         SELECT n.osm_id, n.highway, n.name, n.tags, :import_id, ST_GeomFromEWKB(n.wkb)
-        FROM unnest(CAST(:ids AS text[]), CAST(:hw AS text[]), CAST(:names AS text[]),
-                    CAST(:tags AS jsonb[]), CAST(:wkbs AS bytea[]))
-             AS n(osm_id, highway, name, tags, wkb)
+        FROM {line_src}
         WHERE NOT EXISTS (SELECT 1 FROM osm_line o WHERE o.osm_id = n.osm_id)
-        """), {"import_id": import_id, "ids": list(lines.osm_ids[hw]),
-               "hw": _str_or_none(lt["highway"]), "names": _first_name(lt),
-               "tags": tags_json, "wkbs": _ewkb(lines.geoms[hw])}).rowcount
+        """), line_binds).rowcount  # noqa: S608 - constant fragment
     report.inserted["osm_line"] = int(n_lines)
     report.skipped_existing["osm_line"] = int(hw.sum()) - int(n_lines)
     _progress(progress, "streets", int(hw.sum()), int(hw.sum()))
@@ -564,25 +609,12 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
     residents, households = population.estimate(footprint, levels, residential,
                                                 params.population)
     _progress(progress, "buildings", 0, len(bgeoms))
-    res = conn.execute(sa.text(
-        """
-        INSERT INTO building (osm_id, name, building_type, residential, levels, height_m,
-                              footprint_m2, households, residents, population_source,
-                              source, import_id, geom)
-        SELECT n.osm_id, n.name, n.btype, n.residential, n.levels, n.height, n.footprint,
-               n.households, n.residents,
-               CASE WHEN n.residential THEN 'estimated' ELSE 'none' END,
-               :source, :import_id, ST_Multi(ST_GeomFromEWKB(n.wkb))
-        FROM unnest(CAST(:ids AS text[]), CAST(:names AS text[]), CAST(:btype AS text[]),
-                    CAST(:residential AS boolean[]), CAST(:levels AS int[]),
-                    CAST(:height AS float8[]), CAST(:footprint AS float8[]),
-                    CAST(:households AS int[]), CAST(:residents AS int[]),
-                    CAST(:wkbs AS bytea[]))
-             AS n(osm_id, name, btype, residential, levels, height, footprint, households,
-                  residents, wkb)
-        WHERE NOT EXISTS (SELECT 1 FROM building b WHERE b.osm_id = n.osm_id)
-        RETURNING residential, residents, households
-        """), {
+    bsrc = ("unnest(CAST(:ids AS text[]), CAST(:names AS text[]), CAST(:btype AS text[]), "
+            "CAST(:residential AS boolean[]), CAST(:levels AS int[]), CAST(:height AS float8[]), "
+            "CAST(:footprint AS float8[]), CAST(:households AS int[]), CAST(:residents AS int[]), "
+            "CAST(:wkbs AS bytea[])) AS n(osm_id, name, btype, residential, levels, height, "
+            "footprint, households, residents, wkb)")
+    bbinds = {
         "source": source, "import_id": import_id, "ids": list(polys.osm_ids[bmask]),
         "names": _first_name(bt), "btype": list(btype),
         "residential": [bool(x) for x in residential],
@@ -590,7 +622,40 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
         "height": [None if np.isnan(x) else float(x) for x in height],
         "footprint": [float(x) for x in footprint],
         "households": [int(x) for x in households], "residents": [int(x) for x in residents],
-        "wkbs": _ewkb(bgeoms)}).all()
+        "wkbs": _ewkb(bgeoms)}
+    # population figures the city imported (population_source 'imported') are kept
+    estimated = "t.population_source IN ('estimated', 'none')"
+    changed_buildings = _sync_existing(
+        conn, "building", bsrc, "t.osm_id = n.osm_id",
+        "t.name IS DISTINCT FROM n.name OR t.building_type IS DISTINCT FROM n.btype "
+        "OR t.residential IS DISTINCT FROM n.residential OR t.levels IS DISTINCT FROM n.levels "
+        "OR t.height_m IS DISTINCT FROM n.height "
+        "OR ST_AsEWKB(t.geom) <> ST_AsEWKB(ST_Multi(ST_GeomFromEWKB(n.wkb)))",
+        "name = n.name, building_type = n.btype, residential = n.residential, "
+        "levels = n.levels, height_m = n.height, footprint_m2 = n.footprint, "
+        f"households = CASE WHEN {estimated} THEN n.households ELSE t.households END, "
+        f"residents = CASE WHEN {estimated} THEN n.residents ELSE t.residents END, "
+        f"population_source = CASE WHEN {estimated} THEN CASE WHEN n.residential "
+        "THEN 'estimated' ELSE 'none' END ELSE t.population_source END, "
+        "geom = ST_Multi(ST_GeomFromEWKB(n.wkb)), import_id = :import_id",
+        bbinds, params.update_existing, report)
+    if changed_buildings:  # the communities' unit cells are rebuilt when next needed
+        conn.execute(sa.text(
+            "DELETE FROM grid_cell WHERE community_id IN (SELECT DISTINCT community_id "
+            "FROM building WHERE id = ANY(:ids))"), {"ids": changed_buildings})
+    res = conn.execute(sa.text(
+        f"""
+        INSERT INTO building (osm_id, name, building_type, residential, levels, height_m,
+                              footprint_m2, households, residents, population_source,
+                              source, import_id, geom)
+        SELECT n.osm_id, n.name, n.btype, n.residential, n.levels, n.height, n.footprint,
+               n.households, n.residents,
+               CASE WHEN n.residential THEN 'estimated' ELSE 'none' END,
+               :source, :import_id, ST_Multi(ST_GeomFromEWKB(n.wkb))
+        FROM {bsrc}
+        WHERE NOT EXISTS (SELECT 1 FROM building b WHERE b.osm_id = n.osm_id)
+        RETURNING residential, residents, households
+        """), bbinds).all()  # noqa: S608 - constant fragment
     report.inserted["building"] = len(res)
     report.skipped_existing["building"] = len(bgeoms) - len(res)
     report.estimated_buildings = sum(1 for r in res if r[0])
@@ -611,17 +676,24 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
     origin = np.where(lu_mask[emask], "osm_landuse", "osm_named_area")
     enames = [n or f"住宅区 {i}" for n, i in zip(_first_name(et), polys.osm_ids[emask],
                                                    strict=True)]
+    esrc = ("unnest(CAST(:ids AS text[]), CAST(:names AS text[]), CAST(:origin AS text[]), "
+            "CAST(:wkbs AS bytea[])) AS n(osm_id, name, origin, wkb)")
+    ebinds = {"source": source, "import_id": import_id, "ids": list(polys.osm_ids[emask]),
+              "names": enames, "origin": list(origin), "wkbs": _ewkb(polys.geoms[emask])}
+    _sync_existing(
+        conn, "estate", esrc, "t.osm_id = n.osm_id",
+        "t.name IS DISTINCT FROM n.name "
+        "OR ST_AsEWKB(t.geom) <> ST_AsEWKB(ST_Multi(ST_GeomFromEWKB(n.wkb)))",
+        "name = n.name, geom = ST_Multi(ST_GeomFromEWKB(n.wkb)), import_id = :import_id",
+        ebinds, params.update_existing, report)
     rows = conn.execute(sa.text(
-        """
+        f"""
         INSERT INTO estate (osm_id, name, derived_from, source, import_id, geom)
         SELECT n.osm_id, n.name, n.origin, :source, :import_id, ST_Multi(ST_GeomFromEWKB(n.wkb))
-        FROM unnest(CAST(:ids AS text[]), CAST(:names AS text[]), CAST(:origin AS text[]),
-                    CAST(:wkbs AS bytea[])) AS n(osm_id, name, origin, wkb)
+        FROM {esrc}
         WHERE NOT EXISTS (SELECT 1 FROM estate e WHERE e.osm_id = n.osm_id)
         RETURNING derived_from
-        """), {"source": source, "import_id": import_id, "ids": list(polys.osm_ids[emask]),
-               "names": enames, "origin": list(origin),
-               "wkbs": _ewkb(polys.geoms[emask])}).scalars().all()
+        """), ebinds).scalars().all()  # noqa: S608 - constant fragment
     for o in rows:
         report.estates_by_origin[o] = report.estates_by_origin.get(o, 0) + 1
     _progress(progress, "estates", len(rows), int(emask.sum()))
@@ -686,20 +758,28 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
     locations = shapely.point_on_surface(fgeoms) if len(idx) else fgeoms
     fnames = _first_name(poi_tags.iloc[idx]) if len(idx) else []
     _progress(progress, "facilities", 0, len(idx))
+    fsrc = ("unnest(CAST(:types AS text[]), CAST(:names AS text[]), CAST(:ids AS text[]), "
+            "CAST(:wkbs AS bytea[]), CAST(:locs AS bytea[])) "
+            "AS n(type_code, name, osm_id, wkb, loc)")
+    fbinds = {"source": source, "import_id": import_id, "types": f_type, "names": fnames,
+              "ids": list(poi_ids[idx]) if len(idx) else [],
+              "wkbs": _ewkb(fgeoms), "locs": _ewkb(locations)}
+    _sync_existing(
+        conn, "facility", fsrc, "t.osm_id = n.osm_id AND t.type_code = n.type_code",
+        "t.name IS DISTINCT FROM n.name OR ST_AsEWKB(t.location) <> n.loc "
+        "OR ST_AsEWKB(t.geom) <> n.wkb",
+        "name = n.name, geom = ST_GeomFromEWKB(n.wkb), location = ST_GeomFromEWKB(n.loc), "
+        "import_id = :import_id", fbinds, params.update_existing, report)
     frows = conn.execute(sa.text(
-        """
+        f"""
         INSERT INTO facility (type_code, name, osm_id, source, import_id, geom, location)
         SELECT n.type_code, n.name, n.osm_id, :source, :import_id, ST_GeomFromEWKB(n.wkb),
                ST_GeomFromEWKB(n.loc)
-        FROM unnest(CAST(:types AS text[]), CAST(:names AS text[]), CAST(:ids AS text[]),
-                    CAST(:wkbs AS bytea[]), CAST(:locs AS bytea[]))
-             AS n(type_code, name, osm_id, wkb, loc)
+        FROM {fsrc}
         WHERE NOT EXISTS (SELECT 1 FROM facility f
                           WHERE f.osm_id = n.osm_id AND f.type_code = n.type_code)
         RETURNING type_code
-        """), {"source": source, "import_id": import_id, "types": f_type, "names": fnames,
-               "ids": list(poi_ids[idx]) if len(idx) else [],
-               "wkbs": _ewkb(fgeoms), "locs": _ewkb(locations)}).scalars().all()
+        """), fbinds).scalars().all()  # noqa: S608 - constant fragment
     for code in frows:
         report.facilities_by_type[code] = report.facilities_by_type.get(code, 0) + 1
     report.inserted["facility"] = len(frows)

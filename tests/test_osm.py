@@ -189,3 +189,38 @@ def test_osm_tags_parser() -> None:
     assert osm.parse_osm_tags("amenity=school;isced:level=2|leisure=pitch") == [
         [("amenity", "school"), ("isced:level", "2")], [("leisure", "pitch")]]
     assert osm.parse_osm_tags(None) == []
+
+
+def test_reimport_counts_changes_and_updates_them_in_place(conn: Connection) -> None:
+    osm.import_osm(conn, CHELSEA)
+    b = conn.execute(sa.text(
+        "SELECT id, osm_id, name, ST_AsEWKB(geom) FROM building WHERE residential "
+        "ORDER BY osm_id LIMIT 2")).all()
+    line = conn.execute(sa.text("SELECT id, osm_id, name FROM osm_line WHERE name IS NOT NULL "
+                                "ORDER BY osm_id LIMIT 1")).one()
+    # the stored copy is "last year's": one building moved and renamed, one with the
+    # city's own household count, a street renamed
+    conn.execute(sa.text("UPDATE building SET geom = ST_Translate(geom, 0.0001, 0), "
+                         "name = 'old name' WHERE id = :i"), {"i": b[0][0]})
+    conn.execute(sa.text("UPDATE building SET levels = 99, households = 77, "
+                         "population_source = 'imported' WHERE id = :i"), {"i": b[1][0]})
+    conn.execute(sa.text("UPDATE osm_line SET name = 'Old Street' WHERE id = :i"),
+                 {"i": line[0]})
+    counts = _counts(conn)
+    seen = osm.import_osm(conn, CHELSEA)
+    assert seen.changed_existing["building"] == 2 and seen.changed_existing["osm_line"] == 1
+    assert seen.updated == {} and _counts(conn) == counts
+    assert any("--update" in x for x in seen.lines())
+    upd = osm.import_osm(conn, CHELSEA, params=osm.OsmImportParams(update_existing=True))
+    assert upd.updated == {"osm_line": 1, "building": 2}
+    assert _counts(conn) == counts  # nothing added or removed: same ids
+    back = conn.execute(sa.text("SELECT name, ST_AsEWKB(geom) FROM building WHERE id = :i"),
+                        {"i": b[0][0]}).one()
+    assert back[0] == b[0][2] and bytes(back[1]) == bytes(b[0][3])
+    kept = conn.execute(sa.text("SELECT levels, households, population_source FROM building "
+                                "WHERE id = :i"), {"i": b[1][0]}).one()
+    assert kept[0] != 99 and (kept[1], kept[2]) == (77, "imported")  # the city's figure stays
+    assert conn.execute(sa.text("SELECT name FROM osm_line WHERE id = :i"),
+                        {"i": line[0]}).scalar_one() == line[2]
+    again = osm.import_osm(conn, CHELSEA)
+    assert not any(again.changed_existing.values())

@@ -37,14 +37,18 @@ class TerminalProgress:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
+@click.option("--update", is_flag=True,
+              help="Update stored objects (same OSM id) whose tags or geometry changed.")
 @pass_app
 @report_errors
-def import_osm_cmd(app: AppContext, file: Path, dry_run: bool, quiet: bool) -> None:
+def import_osm_cmd(app: AppContext, file: Path, dry_run: bool, quiet: bool,
+                   update: bool) -> None:
     """Import streets, buildings, estates, street blocks and facilities from an OSM FILE
     (.osm.pbf or .osm)."""
     from gridmap import osm
 
-    params = osm.OsmImportParams.from_settings(app.settings, actor="cli")
+    params = osm.OsmImportParams.from_settings(app.settings, actor="cli",
+                                               update_existing=update)
     with app.transaction() as conn:
         report = osm.import_osm(conn, file, params=params, dry_run=dry_run,
                                 progress=TerminalProgress(quiet))
