@@ -600,7 +600,7 @@ def grid_indicators() -> Response:
 def grid_indicator_props(stats: Mapping[str, Any]) -> dict[str, Any]:
     """Indicator row of :mod:`gridmap.indicators` → the page's keys (rates as 0..1)."""
     def frac(v: Any) -> float | None:
-        return None if v is None else float(v) / 100.0
+        return None if v is None else round(float(v) / 100.0, 6)
 
     out = {k: _jsonable(v) for k, v in stats.items()}
     out["grid_id"] = stats.get("unit_id")
