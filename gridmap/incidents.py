@@ -9,9 +9,9 @@ The due time is set at dispatch from the category's time limit (reference/cases.
 
 Intake is Open311-shaped: ``service_code`` (category code), ``lat``/``long``, ``description``,
 ``media_url``, ``status`` (open/closed or an internal state). Every write goes through one
-set-based path (:func:`_write_rows`): validate all rows, flag duplicates with one KD-tree
-pass, then locate chunks of rows with :class:`gridmap.locate.Locator` while the previous chunk
-is being COPYed (:mod:`gridmap.bulkcopy`).
+set-based path (:func:`_write_rows`): validate all rows, flag duplicates with one sorted
+cell-hash pass, then locate chunks of rows with :class:`gridmap.locate.Locator` while the
+previous chunk is being COPYed (:mod:`gridmap.bulkcopy`).
 """
 
 from __future__ import annotations
