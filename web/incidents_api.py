@@ -611,17 +611,16 @@ def grid_indicator_props(stats: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-@bp.get("/incidents/overdue")
-@auth.roles_required(*READ_ROLES)
-def overdue() -> Response:
-    """Open cases past their deadline, most overdue first (paginated, not a GeoJSON dump)."""
+def _special_list(flag: str) -> Response:
+    """A page of the viewer's incidents with ``flag`` set (``overdue`` or ``to_confirm``),
+    any time, filtered by the usual parameters."""
     viewer = current_viewer()
     problems: list[Problem] = []
     filters = parse_filters(request.args, problems, viewer, window_default="all")
     page = parse_int(request.args, "page", 1, 1, 100_000, problems) or 1
     size = parse_int(request.args, "page_size", 50, 1, MAX_PAGE_SIZE, problems) or 50
     check(problems)
-    filters["overdue"] = True
+    filters[flag] = True
     with db.read() as conn:
         result = incidents.list_incidents(conn, filters, page, size)
     return _json(
@@ -635,6 +634,13 @@ def overdue() -> Response:
     )
 
 
+@bp.get("/incidents/overdue")
+@auth.roles_required(*READ_ROLES)
+def overdue() -> Response:
+    """Open cases past their deadline, most overdue first (paginated, not a GeoJSON dump)."""
+    return _special_list("overdue")
+
+
 CONFIRM_ROLES = ("supervisor",)  # admin passes every role check
 
 
@@ -643,18 +649,7 @@ CONFIRM_ROLES = ("supervisor",)  # admin passes every role check
 def to_confirm() -> Response:
     """Open cases near a grid boundary or outside every grid whose location no supervisor
     has confirmed yet (the viewer's area), newest first, paginated."""
-    viewer = current_viewer()
-    problems: list[Problem] = []
-    filters = parse_filters(request.args, problems, viewer, window_default="all")
-    page = parse_int(request.args, "page", 1, 1, 100_000, problems) or 1
-    size = parse_int(request.args, "page_size", 50, 1, MAX_PAGE_SIZE, problems) or 50
-    check(problems)
-    filters["to_confirm"] = True
-    with db.read() as conn:
-        result = incidents.list_incidents(conn, filters, page, size)
-    return _json({"type": "FeatureCollection",
-                  "features": [incident_feature(r, viewer) for r in result["items"]],
-                  "page": page, "page_size": size, "total": result["total"]})
+    return _special_list("to_confirm")
 
 
 @bp.get("/incidents/<int:incident_id>/location")
