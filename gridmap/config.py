@@ -67,6 +67,11 @@ class Settings:
     near_boundary_m: float = 10.0
     duplicate_radius_m: float = 50.0
     duplicate_window_hours: float = 24.0
+    work_periods: str = "08:30-12:00,13:30-17:30"
+    """Daily work periods for due times on the working clock [unverified]; e.g.
+    GRIDMAP_WORK_PERIODS=09:00-12:00,13:00-17:00."""
+    weekend_days: str = "sat,sun"
+    """Rest days of the week unless a 调休 working day (GRIDMAP_WEEKEND_DAYS=sun)."""
 
     # --- web ---------------------------------------------------------------
     secret_key: str | None = None

@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,20 @@ class IntakeParams:
     rebuild_indexes_max_ratio: float = 2.0
     """No rebuild when the table already holds more than this many times the new rows:
     rebuilding costs in proportion to the whole table, inserting to the new rows only."""
+    calendar: workcal.CalendarParams = field(default_factory=workcal.CalendarParams)
+    """Work periods and weekend of the working clock (the holidays come from the database)."""
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> IntakeParams:
+        """Parameters from a :class:`~gridmap.config.Settings` plus explicit overrides."""
+        values: dict[str, Any] = {
+            "near_boundary_m": settings.near_boundary_m,
+            "duplicate_radius_m": settings.duplicate_radius_m,
+            "duplicate_window_hours": settings.duplicate_window_hours,
+            "calendar": workcal.CalendarParams.from_settings(settings),
+        }
+        values.update(overrides)
+        return cls(**values)
 
 
 # --------------------------------------------------------------------------------------
@@ -993,7 +1007,8 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
     higher_approval:
         Required for a second 延期 (reference/cases.md §4).
     calendar:
-        Working calendar for due times (default: the ``work_calendar`` table).
+        Working calendar for due times (default: the ``work_calendar`` table with the work
+        periods and weekend of ``params.calendar``).
 
     Raises
     ------
@@ -1024,7 +1039,7 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
         limit, unit = _limit_for(cur, urgent, params)
         cal = calendar
         if to_state in ("dispatched", "extended") and cal is None:
-            cal = workcal.calendar_from_db(conn)
+            cal = workcal.calendar_from_db(conn, params.calendar)
         if to_state == "filed":
             sets["filed_at"] = at
         elif to_state == "dispatched":   # the clock starts (again, after 回退) at dispatch
@@ -1142,7 +1157,7 @@ def synthesise(conn: Connection, n: int, *, seed: int = 0, start: dt.datetime,
     lims = [_limit_for(catmap[c], u == "urgent", params) for c, u in zip(cat, urg, strict=True)]
     lim_v = np.array([v for v, _ in lims], dtype=float)
     lim_u = np.array([u for _, u in lims], dtype=str)
-    cal = calendar or workcal.calendar_from_db(conn)
+    cal = calendar or workcal.calendar_from_db(conn, params.calendar)
     due = pd.to_datetime(cal.due_many(
         dispatched.tz_localize(None).to_numpy().astype("datetime64[m]"),
         lim_v, lim_u, urg == "urgent"), utc=True)

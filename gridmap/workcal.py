@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap.config import DATA_GEO
-from gridmap.errors import Problem, ValidationError
+from gridmap.errors import ConfigError, Problem, ValidationError
 
 WORK_CALENDAR_CSV = DATA_GEO / "work_calendar.csv"
 UNITS = ("working_hour", "working_day", "hour", "day", "minute")
@@ -43,6 +45,35 @@ class CalendarParams:
     tz: str = "Asia/Shanghai"
     first_year: int = 2000
     last_year: int = 2100
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> CalendarParams:
+        """Work periods and weekend from ``Settings.work_periods`` / ``weekend_days``.
+
+        Raises
+        ------
+        ConfigError
+            A malformed value (the message names the setting and an example).
+        """
+        raw_p = str(getattr(settings, "work_periods", "") or "")
+        raw_w = str(getattr(settings, "weekend_days", "") or "")
+        periods: list[tuple[str, str]] = []
+        for part in filter(None, (x.strip() for x in raw_p.split(","))):
+            m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", part)
+            if not m or _minutes(part[:5]) >= _minutes(part[6:]) or (
+                    periods and _minutes(part[:5]) < _minutes(periods[-1][1])):
+                raise ConfigError(
+                    f"GRIDMAP_WORK_PERIODS {raw_p!r} is invalid: use increasing HH:MM-HH:MM "
+                    "periods separated by commas, e.g. 08:30-12:00,13:30-17:30")
+            periods.append((part[:5], part[6:]))
+        if not periods:
+            raise ConfigError("GRIDMAP_WORK_PERIODS is empty: e.g. 08:30-12:00,13:30-17:30")
+        names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        days = [x.strip().lower()[:3] for x in raw_w.split(",") if x.strip()]
+        if any(d not in names for d in days) or len(days) >= 7:
+            raise ConfigError(f"GRIDMAP_WEEKEND_DAYS {raw_w!r} is invalid: use day names "
+                              "separated by commas, e.g. sat,sun")
+        return cls(periods=tuple(periods), weekend=tuple(sorted(names.index(d) for d in days)))
 
 
 def _minutes(hhmm: str) -> int:

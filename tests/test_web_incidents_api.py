@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -336,3 +337,29 @@ def test_supervisor_confirms_near_boundary_locations(app: Flask, web_db: WebDB) 
     assert after["grid_id"] == yi and after["location_confirmed_at"] is None
     # confirming as it is
     assert post_json(sup, url2, {}).get_json()["moved"] is False
+
+
+def test_due_times_follow_the_configured_working_day(web_db: WebDB) -> None:
+    """A (made-up) district whose working day is 00:00-01:00 every day: a case of 1 working
+    day falls due inside that hour of a later day, which the default working day (08:30-17:30,
+    weekends off) never gives."""
+    from gridmap.workcal import LOCAL_TZ
+
+    app = make_app(web_db.url, work_periods="00:00-01:00", weekend_days="")
+    try:
+        officer = new_client(app, "officer")
+        iid = create(officer, WEST)["id"]  # C0190: 1 working day
+        for to in ("filed", "dispatched"):
+            r = post_json(officer, f"/api/incidents/{iid}/transitions", {"to": to})
+            assert r.status_code == 200, r.get_json()
+        p = r.get_json()["properties"]
+        dispatched = datetime.fromisoformat(p["dispatched_at"])
+        due = datetime.fromisoformat(p["due_at"]).astimezone(LOCAL_TZ)
+        assert due > dispatched and (due.hour, due.minute) <= (1, 0) and due.hour in (0, 1)
+        assert due - dispatched <= timedelta(hours=25)
+    finally:
+        app.extensions["gridmap.engine"].dispose()
+    from gridmap.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="GRIDMAP_WORK_PERIODS"):
+        make_app(web_db.url, work_periods="nine to five")

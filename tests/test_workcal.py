@@ -81,3 +81,20 @@ def test_calendar_file_tiaoxiu_days_are_weekends() -> None:
     for r in read_calendar_csv():
         if r["kind"] == "workday":
             assert r["day"].weekday() >= 5  # type: ignore[attr-defined]
+
+
+def test_work_periods_and_weekend_come_from_settings() -> None:
+    from gridmap.config import Settings
+    from gridmap.errors import ConfigError
+
+    s = Settings.load(environ={"GRIDMAP_WORK_PERIODS": "09:00-12:00, 13:00-18:00",
+                               "GRIDMAP_WEEKEND_DAYS": "sun"})
+    p = CalendarParams.from_settings(s)
+    assert p.periods == (("09:00", "12:00"), ("13:00", "18:00")) and p.weekend == (6,)
+    assert CalendarParams.from_settings(Settings.load(environ={})) == CalendarParams()
+    for periods, days in (("9-12", "sat,sun"), ("13:00-12:00", "sat"),
+                          ("08:00-12:00,11:00-17:00", "sat"), ("08:00-12:00", "someday")):
+        bad = Settings.load(environ={"GRIDMAP_WORK_PERIODS": periods,
+                                     "GRIDMAP_WEEKEND_DAYS": days})
+        with pytest.raises(ConfigError, match="GRIDMAP_W"):
+            CalendarParams.from_settings(bad)

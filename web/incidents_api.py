@@ -461,7 +461,7 @@ def create_incident() -> Response:
     assert viewer is not None
     data = json_body()
     with db.write() as conn:
-        row = incidents.create(conn, data, actor=viewer.username)
+        row = incidents.create(conn, data, actor=viewer.username, params=intake_params())
     return _json(incident_feature(row, viewer), 201)
 
 
@@ -499,9 +499,16 @@ def transition(incident_id: int) -> Response:
     with db.write() as conn:
         row = incidents.get(conn, incident_id)
         _check_scope(row, viewer)
-        incidents.transition(conn, incident_id, str(to_state), actor=viewer.username, note=note)
+        incidents.transition(conn, incident_id, str(to_state), actor=viewer.username, note=note,
+                             params=intake_params())
         row = incidents.get(conn, incident_id)
     return _json(incident_feature(row, viewer))
+
+
+def intake_params() -> incidents.IntakeParams:
+    """Intake parameters (near-boundary distance, duplicates, working day) from the app's
+    settings."""
+    return incidents.IntakeParams.from_settings(current_app.extensions["gridmap.settings"])
 
 
 def _check_scope(row: Mapping[str, Any], viewer: Viewer | None) -> None:

@@ -40,6 +40,7 @@ from web import db
 from web.errors import status_for
 from web.incidents_api import (
     current_viewer,
+    intake_params,
     parse_datetime,
     parse_float,
     parse_int,
@@ -288,7 +289,8 @@ def create_request() -> Response:
         "external_id": data.get("external_id"),
     }
     with db.write() as conn:
-        row = incidents.create(conn, {k: v for k, v in record.items() if v is not None}, actor=actor)
+        row = incidents.create(conn, {k: v for k, v in record.items() if v is not None},
+                               actor=actor, params=intake_params())
     resp = jsonify(
         [{"service_request_id": str(row["id"]), "service_notice": None, "account_id": None}]
     )

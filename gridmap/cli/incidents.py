@@ -23,9 +23,7 @@ if TYPE_CHECKING:
 def _params(settings: Settings) -> IntakeParams:
     from gridmap.incidents import IntakeParams
 
-    return IntakeParams(near_boundary_m=settings.near_boundary_m,
-                        duplicate_radius_m=settings.duplicate_radius_m,
-                        duplicate_window_hours=settings.duplicate_window_hours)
+    return IntakeParams.from_settings(settings)
 
 
 def _date(value: str, name: str) -> dt.datetime:
@@ -88,7 +86,8 @@ def transition(app: AppContext, incident_id: int, to_state: str, actor: str, not
 
     with app.transaction() as conn:
         row = incidents.transition(conn, incident_id, to_state, actor=actor, note=note,
-                                   extension=extension, higher_approval=higher_approval)
+                                   extension=extension, higher_approval=higher_approval,
+                                   params=_params(app.settings))
     due = row["due_at"].isoformat() if row["due_at"] else "-"
     click.echo(f"incident {incident_id}: {row['status']} ({row['status_label']}), due {due}")
 
