@@ -290,6 +290,8 @@ def test_cli_import_dry_run_bad_file_and_transition(cli_env: dict[str, str],
         a2 = c.execute(sa.text("SELECT id FROM incident WHERE external_id = 'A2'")).scalar_one()
     ls = _cli(cli_env, "incidents", "confirm-location", str(a2), "--list")
     assert ls.returncode == 0 and "319901001001001\t" in ls.stdout and "current" in ls.stdout
+    gone = _cli(cli_env, "incidents", "confirm-location", "999999", "--list")
+    assert gone.returncode == 1 and "not found" in gone.stderr
     bad = _cli(cli_env, "incidents", "confirm-location", str(a2), "--grid", "999")
     assert bad.returncode == 1 and "not one of the grids nearest" in bad.stderr
     mv = _cli(cli_env, "incidents", "confirm-location", str(a2), "--grid", "319901001001003")

@@ -104,9 +104,10 @@ def transition(app: AppContext, incident_id: int, to_state: str, actor: str, not
 def confirm_location_cmd(app: AppContext, incident_id: int, grid_code: str | None,
                          list_only: bool, actor: str, note: str | None) -> None:
     """Confirm the grid of a case flagged near a boundary or placed in the nearest grid."""
-    from gridmap import locate
+    from gridmap import incidents, locate
 
     with app.transaction() as conn:
+        incidents.get(conn, incident_id)  # NotFound for an unknown id
         cands = locate.boundary_candidates(conn, incident_id)
         if list_only:
             for c in cands:
