@@ -7,8 +7,8 @@ chunks through psycopg's queued writer, so the server ingests one chunk on its c
 Python prepares the next one on the other (the COPY protocol is one ordered byte stream on
 one connection, inside the caller's transaction).
 
-Column kinds: ``int4``, ``int8``, ``float8``, ``bool``, ``ts`` (timestamptz), ``bytes``
-(already-encoded values such as EWKB), ``text``; or an already encoded :data:`Field`.
+Column kinds: ``int4``, ``int8``, ``float8``, ``bool``, ``ts`` (timestamptz), ``text``; or an
+already encoded :data:`Field` (e.g. EWKB points from :func:`point_ewkb`).
 """
 
 from __future__ import annotations
@@ -66,12 +66,6 @@ def encode_column(kind: str, values: pd.Series) -> Field:
         us = pd.DatetimeIndex(ts).as_unit("us").asi8[~null]
         return np.where(null, -1, 8).astype(np.int64), (us - _PG_EPOCH_US).astype(">i8").view(
             np.uint8)
-    if kind == "bytes":
-        blobs = values.tolist()
-        lens = np.fromiter((-1 if b is None else len(b) for b in blobs), dtype=np.int64,
-                           count=len(blobs))
-        joined = b"".join(b for b in blobs if b is not None)
-        return lens, np.frombuffer(joined or b"\x00", dtype=np.uint8)[:len(joined)]
     head = values.iloc[:1000]
     if len(values) > 2 * len(head) and head.nunique() > len(head) // 2:
         # mostly distinct text (ids, case numbers): encode row by row, '' → NULL

@@ -107,7 +107,6 @@ class Locator:
     points while the previous chunk is being COPYed on the same connection.
     """
 
-    params: LocateParams
     levels: dict[str, tuple[npt.NDArray[np.int64], shapely.STRtree | None]]
     grid: dict[str, Any]
     grid_tree: shapely.STRtree | None
@@ -234,7 +233,7 @@ def load_locator(conn: Connection, bbox: tuple[float, float, float, float],
             tr.transform(c[:, 0], c[:, 1])))
         inner = shapely.buffer(mgeoms, -params.near_boundary_m)
         shapely.prepare(inner)
-    return Locator(params=params, levels=levels, grid=grid,
+    return Locator(levels=levels, grid=grid,
                    grid_tree=shapely.STRtree(grid["geom"]) if len(grid["grid_id"]) else None,
                    transformer=transformer, mgeoms=mgeoms, inner=inner,
                    community_street=community_street)

@@ -534,17 +534,18 @@ def _sync_existing(conn: Connection, table: str, source: str, match: str, differ
     ``n``) by ``match`` whose values differ (``differs``): counted, and updated in place with
     ``assign`` when ``update``. Returns the updated ids. The SQL fragments are constants of
     this module; values are bound."""
-    n = int(conn.execute(sa.text(
-        f"SELECT count(*) FROM {table} t JOIN {source} ON {match} WHERE {differs}"  # noqa: S608
-    ), binds).scalar_one())
-    report.changed_existing[table] = n
-    if not (update and n):
+    if not update:
+        report.changed_existing[table] = int(conn.execute(sa.text(
+            f"SELECT count(*) FROM {table} t JOIN {source} ON {match} "  # noqa: S608
+            f"WHERE {differs}"), binds).scalar_one())
         return []
-    ids = conn.execute(sa.text(
+    ids = [int(i) for i in conn.execute(sa.text(
         f"UPDATE {table} t SET {assign} FROM {source} WHERE {match} AND ({differs}) "  # noqa: S608
-        "RETURNING t.id"), binds).scalars().all()
-    report.updated[table] = len(ids)
-    return [int(i) for i in ids]
+        "RETURNING t.id"), binds).scalars().all()]
+    report.changed_existing[table] = len(ids)
+    if ids:
+        report.updated[table] = len(ids)
+    return ids
 
 
 def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any]],
