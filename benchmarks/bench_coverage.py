@@ -39,8 +39,9 @@ from pyproj import CRS
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gridmap import catalogue, coverage, network  # noqa: E402
+from gridmap.access import coverage, network  # noqa: E402
 from gridmap.db import make_engine, throwaway_database  # noqa: E402
+from gridmap.reference import catalogue  # noqa: E402
 
 PBF = ROOT / "data" / "geo" / "osm" / "chelsea.osm.pbf"
 
@@ -93,7 +94,7 @@ def baseline(G: nx.Graph, node_xy: np.ndarray, b_xy: np.ndarray, f_xy: np.ndarra
 
 
 def sample_district(tmp: Path, baseline_limit: int | None) -> None:
-    from gridmap import osm
+    from gridmap.imports import osm
 
     with throwaway_database("gridmap-bench-coverage-") as (_, url):
         eng = make_engine(url)

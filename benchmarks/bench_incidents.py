@@ -41,9 +41,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gridmap import incidents, locate  # noqa: E402
-from gridmap.cluster import LocalCluster  # noqa: E402
+from gridmap import incidents  # noqa: E402
 from gridmap.db import make_engine, raw_psycopg, throwaway_database  # noqa: E402
+from gridmap.db.cluster import LocalCluster  # noqa: E402
+from gridmap.incidents import locate
 
 LON0, LAT0 = 121.30, 31.10
 CELL = 0.0016  # grid cell side in degrees (~150 m × 180 m)

@@ -3,7 +3,7 @@
 Runs on its own throwaway PostGIS cluster (gridmap.cluster.LocalCluster, fast mode).
 
 A synthetic GeoPackage of ``--rows`` building footprints (with households) inside 100
-communities of one street is imported with ``gridmap.ingest.import_boundaries``: read,
+communities of one street is imported with ``gridmap.imports.boundaries.import_boundaries``: read,
 repair/validate, COPY into a temp table, match by geometry, link each building to
 its community (point on surface) and insert. Then the same file is imported again: every row
 is unchanged, nothing is written.
@@ -29,8 +29,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gridmap import ingest  # noqa: E402
 from gridmap.db import make_engine, throwaway_database  # noqa: E402
+from gridmap.imports import boundaries  # noqa: E402
 
 X0, Y0, SIDE = 121.38, 31.22, 0.04  # street 310107005, ~4 km across
 
@@ -64,17 +64,17 @@ def main() -> None:
         tmp = cluster.data_dir.parent
         engine = make_engine(url)
         with engine.begin() as conn:
-            ingest.import_boundaries(
+            boundaries.import_boundaries(
                 conn, gpd.GeoDataFrame({"code": ["310107"], "name": ["普陀区"]},
                                        geometry=[shapely.box(121.3, 31.1, 121.5, 31.3)],
                                        crs=4326), level="district")
-            ingest.import_boundaries(
+            boundaries.import_boundaries(
                 conn, gpd.GeoDataFrame({"code": ["310107005"], "name": ["曹杨新村街道"]},
                                        geometry=[shapely.box(X0, Y0, X0 + SIDE, Y0 + SIDE)],
                                        crs=4326), level="street")
             # synthetic community codes are not all in the catalogue
-            ingest.import_boundaries(conn, communities(), level="community",
-                                     params=ingest.IngestParams(synthetic=True))
+            boundaries.import_boundaries(conn, communities(), level="community",
+                                     params=boundaries.IngestParams(synthetic=True))
 
         gdf = synthetic_buildings(args.rows)
         path = tmp / "buildings.gpkg"
@@ -88,7 +88,7 @@ def main() -> None:
 
         t0 = time.perf_counter()
         with engine.begin() as conn:
-            first = ingest.import_boundaries(conn, path, level="building",
+            first = boundaries.import_boundaries(conn, path, level="building",
                                              max_bytes=10**10, progress=record)
         t_first = time.perf_counter() - t0
         assert first.inserted == args.rows, first.summary_lines()
@@ -99,7 +99,7 @@ def main() -> None:
 
         t0 = time.perf_counter()
         with engine.begin() as conn:
-            again = ingest.import_boundaries(conn, path, level="building", max_bytes=10**10)
+            again = boundaries.import_boundaries(conn, path, level="building", max_bytes=10**10)
         t_again = time.perf_counter() - t0
         assert again.unchanged == args.rows and again.inserted == 0
 

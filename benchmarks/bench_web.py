@@ -51,9 +51,11 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gridmap import catalogue, incidents, users  # noqa: E402
-from gridmap.cluster import LocalCluster  # noqa: E402
+from gridmap import incidents  # noqa: E402
+from gridmap.accounts import users  # noqa: E402
 from gridmap.db import free_port, make_engine, migrate  # noqa: E402
+from gridmap.db.cluster import LocalCluster  # noqa: E402
+from gridmap.reference import catalogue  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -25,14 +25,14 @@ from pathlib import Path
 import pytest
 
 # Shared browser/live-server fixtures: let pytest rewrite their asserts too.
-pytest.register_assert_rewrite("tests.e2e_support")
+pytest.register_assert_rewrite("tests.fixtures.web")
 
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
-from gridmap import catalogue  # noqa: E402
-from gridmap.cluster import LocalCluster  # noqa: E402
 from gridmap.db import free_port, make_engine, migrate  # noqa: E402
+from gridmap.db.cluster import LocalCluster  # noqa: E402
+from gridmap.reference import catalogue  # noqa: E402
 
 TEMPLATE_DB = "gridmap_template"
 TEST_DB = "gridmap_test"

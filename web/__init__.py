@@ -52,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(flask_keys)
     app.extensions["gridmap.settings"] = settings
-    from gridmap.workcal import CalendarParams
+    from gridmap.reference.workcal import CalendarParams
 
     CalendarParams.from_settings(settings)  # a malformed working day fails at start-up
 

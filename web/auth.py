@@ -33,9 +33,9 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from gridmap import users
+from gridmap.accounts import users
+from gridmap.accounts.users import User
 from gridmap.errors import NotFound
-from gridmap.users import User
 from web import db, i18n
 
 bp = Blueprint("auth", __name__)

@@ -19,7 +19,7 @@ from gridmap import grids
 from gridmap.config import Settings
 from gridmap.crs import to_wgs84
 from gridmap.errors import Problem, ValidationError
-from gridmap.partition import PartitionParams
+from gridmap.grids.partition import PartitionParams
 from web import db
 from web.auth import current_user, roles_required
 from web.i18n import current_language

@@ -27,9 +27,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.engine import Engine
 
-from gridmap import hotspots, incidents, indicators
-from gridmap import locate as locate_lib
+from gridmap import incidents
 from gridmap.errors import PermissionDenied, Problem, ValidationError
+from gridmap.incidents import hotspots, indicators
+from gridmap.incidents import locate as locate_lib
 from web import auth, db
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api")

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from gridmap.users import User
+from gridmap.accounts.users import User
 from web.auth import _safe_next, current_user, login_required
 from web.i18n import LANGUAGES
 

@@ -19,7 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from gridmap import coverage, service_areas
+from gridmap.access import coverage, service_areas
 from gridmap.crs import to_wgs84, wgs84_to_gcj02
 from gridmap.errors import Problem, ValidationError
 from web import db, maps

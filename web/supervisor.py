@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy.engine import Connection
 
-from gridmap import incidents, indicators
+from gridmap import incidents
 from gridmap.errors import NotFound, PermissionDenied, Problem
+from gridmap.incidents import indicators
 from web import auth, db, i18n, maps
 from web.incidents_api import (
     check,

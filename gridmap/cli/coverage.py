@@ -31,7 +31,7 @@ def network_group() -> None:
 @report_errors
 def network_build(app: AppContext, max_snap_m: float, all_components: bool, as_json: bool) -> None:
     """Build (or rebuild) the walking network from osm_line."""
-    from gridmap import network
+    from gridmap.access import network
 
     params = network.NetworkParams(max_snap_m=max_snap_m,
                                    largest_component_only=not all_components)
@@ -68,7 +68,7 @@ def coverage_group() -> None:
 def refresh(app: AppContext, speed: float | None, force_service_areas: bool,
             as_json: bool) -> None:
     """Snap buildings and facilities, compute distances, store coverage and service areas."""
-    from gridmap import coverage
+    from gridmap.access import coverage
 
     spd = speed if speed is not None else app.settings.walking_speed_m_per_min
     with app.transaction() as conn:
@@ -97,7 +97,7 @@ def refresh(app: AppContext, speed: float | None, force_service_areas: bool,
 @report_errors
 def summary(app: AppContext, level: str, type_code: str | None, as_json: bool) -> None:
     """Residents and buildings covered per unit and type; life-circle score."""
-    from gridmap import coverage
+    from gridmap.access import coverage
 
     with app.transaction() as conn:
         rows = coverage.summary(conn, level, type_code)
@@ -125,7 +125,7 @@ def summary(app: AppContext, level: str, type_code: str | None, as_json: bool) -
 @report_errors
 def gaps(app: AppContext, level: str, limit: int, as_json: bool) -> None:
     """Required facility types not reaching every building, largest first."""
-    from gridmap import coverage
+    from gridmap.access import coverage
 
     with app.transaction() as conn:
         rows = coverage.gaps(conn, level)
@@ -166,7 +166,7 @@ def _parse_add(values: tuple[str, ...]) -> list[tuple[str, float, float]]:
 def whatif(app: AppContext, adds: tuple[str, ...], removes: tuple[int, ...],
            as_json: bool) -> None:
     """Coverage change if facilities were added/removed (nothing is written)."""
-    from gridmap import coverage
+    from gridmap.access import coverage
 
     add = _parse_add(adds)
     with app.transaction() as conn:
@@ -198,7 +198,7 @@ def whatif(app: AppContext, adds: tuple[str, ...], removes: tuple[int, ...],
 def candidates(app: AppContext, type_code: str, k: int, sites: tuple[str, ...],
                as_json: bool) -> None:
     """Greedy maximal-coverage sites for TYPE_CODE with the residents each adds."""
-    from gridmap import coverage
+    from gridmap.access import coverage
 
     cand: list[tuple[float, float]] | None = None
     if sites:

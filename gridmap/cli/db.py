@@ -57,9 +57,9 @@ def status(app: AppContext) -> None:
 @report_errors
 def migrate(app: AppContext, revision: str) -> None:
     """Upgrade the schema (Alembic) and load the reference catalogues."""
-    from gridmap import catalogue
     from gridmap.db import database_url
     from gridmap.db import migrate as do_migrate
+    from gridmap.reference import catalogue
 
     do_migrate(database_url(app.settings), revision)
     if revision == "head":

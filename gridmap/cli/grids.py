@@ -33,7 +33,7 @@ def _rules(app: AppContext) -> Any:
 
 
 def _params(app: AppContext) -> Any:
-    from gridmap.partition import PartitionParams
+    from gridmap.grids.partition import PartitionParams
 
     s = app.settings
     return PartitionParams(households_min=s.grid_households_min,

@@ -27,7 +27,7 @@ def _params(settings: Settings) -> IntakeParams:
 
 
 def _date(value: str, name: str) -> dt.datetime:
-    from gridmap.workcal import LOCAL_TZ
+    from gridmap.reference.workcal import LOCAL_TZ
 
     try:
         d = dt.datetime.fromisoformat(value)
@@ -104,7 +104,8 @@ def transition(app: AppContext, incident_id: int, to_state: str, actor: str, not
 def confirm_location_cmd(app: AppContext, incident_id: int, grid_code: str | None,
                          list_only: bool, actor: str, note: str | None) -> None:
     """Confirm the grid of a case flagged near a boundary or placed in the nearest grid."""
-    from gridmap import incidents, locate
+    from gridmap import incidents
+    from gridmap.incidents import locate
 
     with app.transaction() as conn:
         incidents.get(conn, incident_id)  # NotFound for an unknown id
@@ -147,7 +148,7 @@ def indicators_cmd(app: AppContext, level: str, start: str, end: str, out: Path 
                    lang: str, area_class: str, on_time_weight: float) -> None:
     """结案率, 按期结案率, 超期未结 … and the composite score/grade per grid, community or
     street."""
-    from gridmap import indicators
+    from gridmap.incidents import indicators
 
     s, e = _date(start, "--from"), _date(end, "--to")
     scoring = indicators.AreaScoring(area_class=int(area_class),
@@ -175,7 +176,7 @@ def indicators_cmd(app: AppContext, level: str, start: str, end: str, out: Path 
 def hotspots_cmd(app: AppContext, level: str, z_threshold: float, start: str | None,
                  end: str | None) -> None:
     """Significantly high grids or H3 cells (Getis-Ord Gi*), as JSON."""
-    from gridmap import hotspots
+    from gridmap.incidents import hotspots
 
     filters = {}
     if start:

@@ -18,7 +18,7 @@ def import_() -> None:
 
 
 class TerminalProgress:
-    """Renders :class:`gridmap.ingest.Progress` calls on stderr when it is a terminal."""
+    """Renders :class:`gridmap.imports.boundaries.Progress` calls on stderr when it is a terminal."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
@@ -100,19 +100,20 @@ def boundaries(
     Every problem is reported at once; with any error nothing is written (exit code 1).
     Existing codes are updated in place (see --on-existing).
     """
-    from gridmap import ingest
+    from gridmap.imports import boundaries
 
-    fields = ingest.FieldMap(code=code_field, name=name_field, parent=parent_field,
+
+    fields = boundaries.FieldMap(code=code_field, name=name_field, parent=parent_field,
                              households=households_field, residents=residents_field,
                              levels=levels_field, layer=layer)
-    params = ingest.IngestParams(
+    params = boundaries.IngestParams(
         region=_parse_region(region), outside_parent_ratio=outside_tolerance,
         outside_parent_min_m2=outside_min_m2, on_existing=on_existing,  # type: ignore[arg-type]
         synthetic=synthetic, source=file.name, actor="cli")
     progress = TerminalProgress()
     try:
         with app.transaction() as conn:
-            report = ingest.import_boundaries(
+            report = boundaries.import_boundaries(
                 conn, file, level=level, crs=crs, coords=coords, fields=fields, params=params,
                 max_bytes=app.settings.max_upload_bytes, dry_run=dry_run, progress=progress)
     finally:
@@ -135,7 +136,7 @@ def catalogue_cmd(app: AppContext, kind: str, file: Path, dry_run: bool,
     """Replace or extend a reference catalogue (facility radii, event categories and time
     limits, holidays) with the city's own CSV; same columns as the files in data/geo/.
     Stored values survive later `gridmap db migrate` runs."""
-    from gridmap.catalogue import import_catalogue
+    from gridmap.reference.catalogue import import_catalogue
 
     with app.transaction() as conn:
         rep = import_catalogue(conn, kind, file, dry_run=dry_run, replace_years=replace_years)
@@ -154,7 +155,7 @@ def catalogue_cmd(app: AppContext, kind: str, file: Path, dry_run: bool,
 @report_errors
 def export(app: AppContext, level: str, file: Path) -> None:
     """Write LEVEL to FILE (.gpkg or .geojson, EPSG:4326), readable by QGIS and re-importable."""
-    from gridmap.export import export_level
+    from gridmap.imports.export import export_level
 
     with app.transaction() as conn:
         count = export_level(conn, level, file)

@@ -45,7 +45,7 @@ def import_osm_cmd(app: AppContext, file: Path, dry_run: bool, quiet: bool,
                    update: bool) -> None:
     """Import streets, buildings, estates, street blocks and facilities from an OSM FILE
     (.osm.pbf or .osm)."""
-    from gridmap import osm
+    from gridmap.imports import osm
 
     params = osm.OsmImportParams.from_settings(app.settings, actor="cli",
                                                update_existing=update)

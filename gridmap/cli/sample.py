@@ -28,7 +28,8 @@ def load_cmd(app: AppContext, seed: int | None, no_network: bool, no_coverage: b
     """Load the sample district (idempotent: a second run loads nothing)."""
     from dataclasses import replace
 
-    from gridmap import osm, sample
+    from gridmap.demo import sample
+    from gridmap.imports import osm
 
     params = sample.SampleParams(with_network=not no_network, with_coverage=not no_coverage)
     if incidents is not None:
@@ -48,7 +49,7 @@ def load_cmd(app: AppContext, seed: int | None, no_network: bool, no_coverage: b
 @report_errors
 def info_cmd(app: AppContext, as_json: bool) -> None:
     """Show what the loaded sample holds."""
-    from gridmap import sample
+    from gridmap.demo import sample
 
     with app.engine.connect() as conn:
         info = sample.sample_info(conn)

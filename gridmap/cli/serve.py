@@ -45,7 +45,7 @@ def serve(app: AppContext, demo: bool, host: str, port: int, workers: int) -> No
         # One key shared by all workers, so a session works whichever worker answers.
         env["GRIDMAP_SECRET_KEY"] = secrets.token_hex(32)
     if demo:
-        from gridmap import users as lib
+        from gridmap.accounts import users as lib
         from gridmap.cli.users import print_demo_accounts
 
         env["GRIDMAP_DEMO"] = "1"

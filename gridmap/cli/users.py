@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
+from gridmap.accounts.users import User
 from gridmap.cli import AppContext, main, pass_app, report_errors
 from gridmap.errors import ValidationError
-from gridmap.users import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,7 +64,7 @@ def add_cmd(app: AppContext, username: str, role: str, display_name: str | None,
             streets: tuple[str, ...], communities: tuple[str, ...],
             password_file: Path | None, password_env: str | None) -> None:
     """Create an account (password from a prompt, --password-file or --password-env)."""
-    from gridmap import users as lib
+    from gridmap.accounts import users as lib
 
     password = _read_password(password_file, password_env)
     with app.transaction() as conn:
@@ -78,7 +78,7 @@ def add_cmd(app: AppContext, username: str, role: str, display_name: str | None,
 @report_errors
 def list_cmd(app: AppContext) -> None:
     """List accounts: username, role, scope, status."""
-    from gridmap import users as lib
+    from gridmap.accounts import users as lib
 
     with app.transaction() as conn:
         rows = lib.list_users(conn)
@@ -95,7 +95,7 @@ def list_cmd(app: AppContext) -> None:
 @report_errors
 def disable_cmd(app: AppContext, username: str) -> None:
     """Disable an account (it can no longer log in; open sessions stop working)."""
-    from gridmap import users as lib
+    from gridmap.accounts import users as lib
 
     with app.transaction() as conn:
         lib.disable(conn, username)
@@ -110,7 +110,7 @@ def disable_cmd(app: AppContext, username: str) -> None:
 def passwd_cmd(app: AppContext, username: str, password_file: Path | None,
                password_env: str | None) -> None:
     """Set a new password."""
-    from gridmap import users as lib
+    from gridmap.accounts import users as lib
 
     password = _read_password(password_file, password_env)
     with app.transaction() as conn:
@@ -131,7 +131,7 @@ def print_demo_accounts(pairs: list[tuple[User, str]]) -> None:
 @report_errors
 def demo_cmd(app: AppContext) -> None:
     """Create or re-key the demo accounts with random passwords and print them."""
-    from gridmap import users as lib
+    from gridmap.accounts import users as lib
 
     with app.transaction() as conn:
         pairs = lib.ensure_demo(conn)

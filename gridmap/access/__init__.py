@@ -1,0 +1,1 @@
+"""Life-circle accessibility: the walking network, coverage, service areas and siting."""

@@ -1,0 +1,1 @@
+"""User accounts, roles and the area each user may see and change."""

@@ -1,0 +1,1 @@
+"""The sample district and synthetic data for demos, tests and benchmarks."""

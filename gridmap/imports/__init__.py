@@ -1,0 +1,1 @@
+"""Imports and exports of boundaries, OSM extracts, population, street blocks and their links."""

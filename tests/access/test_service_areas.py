@@ -1,0 +1,102 @@
+"""Service areas: partial edges cut at the remaining distance, buffered street
+parts (not hulls), storage with fingerprints, GeoJSON output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gridmap.access import coverage, network, service_areas
+from gridmap.errors import ValidationError
+from tests.access.test_network import add_facility, ll, river_town
+
+
+def test_substrings_cut_lines_at_distances() -> None:
+    lines = np.array([shapely.LineString([(0, 0), (100, 0), (100, 100)]),
+                      shapely.LineString([(0, 0), (10, 0)])], dtype=object)
+    parts = service_areas.substrings(lines, np.array([50.0, 0.0]), np.array([150.0, 4.0]))
+    assert shapely.equals(parts[0], shapely.LineString([(50, 0), (100, 0), (100, 50)]))
+    assert shapely.equals(parts[1], shapely.LineString([(0, 0), (4, 0)]))
+
+
+def test_partial_edge_is_cut_at_the_remaining_distance(conn: Connection) -> None:
+    river_town(conn)
+    network.build_network(conn)
+    g = network.load_graph(conn)
+    fac = network.snap_points(g, network.to_metric(shapely.points([ll(-20, 120)]), g.metric))
+    src = network.Sources.from_snaps(fac)
+    d = network.node_distances(g, src)
+    # 5 minutes at 60 m/min = 300 m; 20 m access leg leaves 280 m along the street: 0..400
+    poly = service_areas.area_polygon(g, d, src, 300.0, 30.0)
+    inside = network.to_metric(shapely.points([ll(0, 390), ll(25, 10)]), g.metric)
+    outside = network.to_metric(shapely.points([ll(0, 440), ll(200, 100), ll(100, 300)]),
+                                g.metric)
+    assert shapely.contains(poly, inside).all()
+    assert not shapely.intersects(poly, outside).any()
+    # it follows the street, not a circle: far smaller than a 300 m disc
+    assert poly.area < 0.3 * np.pi * 300**2
+    # 15 minutes (900 m) from (0,120): reaches the bridge end at y=900 with 120 m left
+    big = service_areas.area_polygon(g, d, src, 900.0, 30.0)
+    on_bridge = network.to_metric(shapely.points([ll(90, 900), ll(150, 900)]), g.metric)
+    assert shapely.contains(big, on_bridge[0]) and not shapely.contains(big, on_bridge[1])
+
+
+def test_refresh_stores_areas_and_recomputes_only_when_facilities_change(
+    conn: Connection,
+) -> None:
+    river_town(conn)
+    rep = coverage.refresh(conn)
+    assert rep["service_areas_recomputed"]
+    rows = conn.execute(sa.text(
+        "SELECT facility_id IS NULL AS per_type, minutes FROM service_area ORDER BY 1, 2")).all()
+    # per type at refresh; per facility only on request (see the geojson test)
+    assert [(r[0], r[1]) for r in rows] == [(True, 5), (True, 10), (True, 15)]
+    assert coverage.refresh(conn)["service_areas_recomputed"] is False
+    add_facility(conn, "pharmacy", 215, 500)
+    assert coverage.refresh(conn)["service_areas_recomputed"] is True
+    assert conn.execute(sa.text(
+        "SELECT count(*) FROM service_area WHERE type_code = 'pharmacy'")).scalar_one() == 3
+
+
+def test_geojson_returns_the_type_union_and_per_facility_features(conn: Connection) -> None:
+    river_town(conn)
+    coverage.refresh(conn)
+    fc = service_areas.geojson(conn, type_code="kindergarten", minutes=5)
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 1
+    geom = shapely.geometry.shape(fc["features"][0]["geometry"])
+    assert geom.geom_type == "MultiPolygon"
+    assert geom.contains(shapely.Point(*ll(0, 300)))
+    assert not geom.contains(shapely.Point(*ll(200, 120)))
+    per = service_areas.geojson(conn, type_code="kindergarten", minutes=15, per_facility=True)
+    assert len(per["features"]) == 1 and per["features"][0]["properties"]["facility_id"]
+    stored = conn.execute(sa.text(
+        "SELECT count(*) FROM service_area WHERE facility_id IS NOT NULL")).scalar_one()
+    assert stored == 3  # computed on request for 5/10/15 minutes, then kept
+    assert service_areas.ensure_facility_areas(conn, [per["features"][0]["properties"]
+                                                      ["facility_id"]]) == 0
+    lon, lat = ll(600, 600)
+    empty = service_areas.geojson(conn, type_code="kindergarten", minutes=5,
+                                  bbox=(lon, lat, lon + 0.001, lat + 0.001))
+    assert empty["features"] == []
+    with pytest.raises(ValidationError) as err:
+        service_areas.geojson(conn, type_code="nope", minutes=5, bbox=(1, 1, 0, 0))
+    assert len(err.value.problems) == 2
+
+
+def test_nested_areas_equal_the_direct_union(conn: Connection) -> None:
+    river_town(conn)
+    network.build_network(conn)
+    g = network.load_graph(conn)
+    pts = network.to_metric(shapely.points([ll(-20, 120), ll(210, 500)]), g.metric)
+    src = network.Sources.from_snaps(network.snap_points(g, pts))
+    d = network.node_distances(g, src, 900)
+    reaches = [900.0, 300.0, 600.0]  # any order
+    parts = [service_areas.reached_parts(g, d, src, r) for r in reaches]
+    direct = service_areas._polygons(g, parts, 30.0)
+    nested = service_areas._nested_polygons(g, parts, reaches, 30.0)
+    for a, b in zip(direct, nested, strict=True):
+        assert shapely.symmetric_difference(a, b).area < 1e-6 * a.area
+    assert nested[1].area < nested[2].area < nested[0].area
