@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gridmap.errors import ConfigError
 
@@ -78,7 +78,9 @@ class Settings:
     basemap: str = "none"
     """none | osm | tianditu | amap (amap shifts WGS84 layers to GCJ-02 for display)."""
     tianditu_key: str | None = None
-    default_language: str = "zh"
+    lang: str = "zh"
+    """Language of messages: the CLI prints in it; pages start in it (GRIDMAP_LANG=en).
+    Any language without a catalogue falls back to zh."""
     demo: bool = False
 
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -139,5 +141,23 @@ def _convert(name: str, key: str, raw: str, default: Any) -> Any:
         if isinstance(default, Path):
             return Path(raw)
     except ValueError as exc:
-        raise ConfigError(f"setting {key} has an invalid value {raw!r} for {name}") from exc
+        raise ConfigError("config.invalid_value",
+                          {"key": key, "value": raw, "name": name}) from exc
     return raw
+
+
+P = TypeVar("P")
+
+
+def params_from_settings(cls: type[P], settings: Settings, **overrides: Any) -> P:
+    """A domain parameter dataclass filled from the settings fields of the same names.
+
+    Domain ``*Params`` dataclasses take their defaults from :class:`Settings`
+    (``near_boundary_m: float = Settings.near_boundary_m``), so a default lives in one place;
+    this builds one from loaded settings, with explicit ``overrides`` winning.
+    """
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values = {f.name: getattr(settings, f.name) for f in fields(settings)
+              if f.name in names and f.name != "extra"}
+    values.update(overrides)
+    return cls(**values)

@@ -103,6 +103,7 @@ def cli_env(fresh_db_url: str) -> dict[str, str]:
     """Environment for running the ``gridmap`` CLI against ``fresh_db_url``."""
     env = dict(os.environ)
     env["DATABASE_URL"] = fresh_db_url
+    env["GRIDMAP_LANG"] = "en"  # tests read the English texts; tests/cli checks the default zh
     return env
 
 

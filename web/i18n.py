@@ -168,7 +168,7 @@ def current_language() -> str:
     lang = session.get("lang")
     if lang in LANGUAGES:
         return str(lang)
-    default = getattr(current_app.extensions.get("gridmap.settings"), "default_language", "zh")
+    default = getattr(current_app.extensions.get("gridmap.settings"), "lang", "zh")
     return default if default in LANGUAGES else "zh"
 
 

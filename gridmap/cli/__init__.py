@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.engine import Connection, Engine
 
+from gridmap import messages
 from gridmap.config import Settings
 from gridmap.errors import GridmapError, ValidationError
 
@@ -30,15 +31,29 @@ def report_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ValidationError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            for p in exc.problems[1 if len(exc.problems) == 1 else 0:]:
-                click.echo(f"  - [{p.severity}] {p}", err=True)
+            lang = _lang()
+            click.echo(f"{_error_label(lang)}: {exc.render(lang, limit=0)}", err=True)
+            for p in exc.problems:
+                severity = messages.render(f"core.severity.{p.severity}", None, lang)
+                click.echo(f"  - [{severity}] {p.describe(lang)}", err=True)
             sys.exit(1)
         except GridmapError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            lang = _lang()
+            click.echo(f"{_error_label(lang)}: {exc.render(lang)}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _lang() -> str:
+    """The language of the invocation's settings (``GRIDMAP_LANG``, default zh)."""
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    return app.settings.lang if app is not None else Settings.load().lang
+
+
+def _error_label(lang: str) -> str:
+    return messages.render("core.error", None, lang)
 
 
 class AppContext:
