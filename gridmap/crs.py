@@ -9,11 +9,13 @@ GCJ-02/BD-09 silently.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pyproj import CRS
+import shapely
+from pyproj import CRS, Transformer
 
 from gridmap.errors import ValidationError
 
@@ -162,6 +164,46 @@ def metric_crs(lon_min: float, lat_min: float, lon_max: float, lat_max: float) -
 def metric_crs_for(geoms_bounds: tuple[float, float, float, float]) -> CRS:
     """:func:`metric_crs` from a ``total_bounds``-style tuple."""
     return metric_crs(*geoms_bounds)
+
+
+def metric_for(geoms: Any) -> CRS:
+    """The metric CRS for the extent of lon/lat geometries (an array or a single one)."""
+    return metric_crs(*shapely.total_bounds(np.asarray(geoms, dtype=object)))
+
+
+@lru_cache(maxsize=64)
+def transformer(src: CRS | int | str, dst: CRS | int | str) -> Transformer:
+    """The one (cached) x/y-ordered transformer between two CRSs used by gridmap.
+
+    Every reprojection in the library goes through this function (or :func:`to_metric` /
+    :func:`from_metric`), so axis order (``always_xy``) is never forgotten.
+    """
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def project_xy(x: Floats, y: Floats, src: CRS | int, dst: CRS | int) -> tuple[Floats, Floats]:
+    """Coordinate arrays from ``src`` to ``dst`` (x/y = lon/lat order for EPSG:4326)."""
+    out = transformer(src, dst).transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(out[0], dtype=float), np.asarray(out[1], dtype=float)
+
+
+def _reproject(geoms: Any, src: CRS | int, dst: CRS | int) -> npt.NDArray[np.object_]:
+    arr = np.asarray(geoms, dtype=object)
+    if arr.size == 0:
+        return arr
+    tr = transformer(src, dst)
+    return np.asarray(shapely.transform(
+        arr, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))), dtype=object)
+
+
+def to_metric(geoms: Any, metric: CRS | int) -> npt.NDArray[np.object_]:
+    """Lon/lat (EPSG:4326) geometries → ``metric`` (vectorised; one transformer)."""
+    return _reproject(geoms, STORAGE_EPSG, metric)
+
+
+def from_metric(geoms: Any, metric: CRS | int) -> npt.NDArray[np.object_]:
+    """``metric`` geometries → lon/lat (EPSG:4326)."""
+    return _reproject(geoms, metric, STORAGE_EPSG)
 
 
 def looks_swapped(lon: Floats, lat: Floats) -> npt.NDArray[np.bool_]:
