@@ -3,20 +3,15 @@
 The package's public API is re-exported here; library code imports the submodule it needs."""
 
 from gridmap.incidents.intake import (
-    CLOSED_STATES,
     COLUMNS,
     COPY_CHUNK_ROWS,
     EVENT_CATEGORIES_CSV,
     EVENT_COPY_COLS,
     INCIDENT_COPY_COLS,
-    OPEN_STATES,
     SOURCE_ALIASES,
     SOURCE_LABELS,
     SOURCES,
-    STATE_LABELS,
-    STATES,
     SUPERVISOR_ROLES,
-    TRANSITIONS,
     URGENCIES,
     URGENCY_LABELS,
     IntakeParams,
@@ -39,6 +34,13 @@ from gridmap.incidents.intake import (
     synthesise,
     transition,
     validate_rows,
+)
+from gridmap.incidents.states import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    STATE_LABELS,
+    STATES,
+    TRANSITIONS,
 )
 
 __all__ = [

@@ -38,43 +38,19 @@ from gridmap.config import DATA_GEO
 from gridmap.db import bulkcopy
 from gridmap.errors import IllegalTransition, NotFound, Problem, ValidationError
 from gridmap.incidents import locate
+from gridmap.incidents.states import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    STATE_LABELS,
+    STATES,
+    check_state,
+    check_transition,
+)
 from gridmap.reference import workcal
 
 EVENT_CATEGORIES_CSV = DATA_GEO / "event_categories.csv"
 
 # --- vocabulary ---------------------------------------------------------------------------
-STATE_LABELS: dict[str, str] = {
-    "reported": "信息收集",
-    "filed": "立案",
-    "dispatched": "派遣",
-    "handling": "处置",
-    "returned": "回退",
-    "extended": "延期",
-    "parked": "挂账",
-    "handled": "反馈",
-    "rework": "返工",
-    "closed": "核查结案",
-    "evaluated": "评价",
-    "voided": "作废",
-}
-STATES: tuple[str, ...] = tuple(STATE_LABELS)
-CLOSED_STATES: tuple[str, ...] = ("closed", "evaluated", "voided")
-OPEN_STATES: tuple[str, ...] = tuple(s for s in STATES if s not in CLOSED_STATES)
-# reference/cases.md §4 "suggested state machine"
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "reported": ("filed", "voided"),
-    "filed": ("dispatched", "voided"),
-    "dispatched": ("handling", "returned"),
-    "returned": ("dispatched", "voided"),          # 回退 → 改派, or void
-    "handling": ("handled", "returned", "extended", "parked"),
-    "extended": ("handled", "parked", "extended"),  # a second 延期 needs higher approval
-    "parked": ("handling",),                        # 挂账 ends: the clock runs again
-    "handled": ("closed", "rework"),
-    "rework": ("handling",),
-    "closed": ("evaluated",),
-    "evaluated": (),
-    "voided": (),
-}
 SOURCES: tuple[str, ...] = ("patrol", "hotline_12345", "public", "video", "iot", "referral")
 SOURCE_LABELS = {"patrol": "网格员巡查", "hotline_12345": "12345热线", "public": "群众举报",
                  "video": "视频监控", "iot": "物联感知", "referral": "上级交办"}
@@ -1020,8 +996,7 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
         If the incident does not exist.
     """
     params = params or IntakeParams()
-    if to_state not in STATES:
-        raise IllegalTransition(f"unknown state {to_state!r}")
+    check_state(to_state)
     at = at or dt.datetime.now(dt.UTC)
     with conn.begin_nested():
         cur = conn.execute(sa.text(
@@ -1031,11 +1006,7 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
         if cur is None:
             raise NotFound(f"incident {incident_id} not found")
         frm = cur["state"]
-        if to_state not in TRANSITIONS[frm]:
-            raise IllegalTransition(
-                f"cannot go from {frm} ({STATE_LABELS[frm]}) to {to_state} "
-                f"({STATE_LABELS[to_state]}) / 不允许从{STATE_LABELS[frm]}转为"
-                f"{STATE_LABELS[to_state]}")
+        check_transition(frm, to_state)
         sets: dict[str, Any] = {}
         urgent = cur["urgency"] == "urgent"
         limit, unit = _limit_for(cur, urgent, params)

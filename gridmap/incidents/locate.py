@@ -43,9 +43,8 @@ from sqlalchemy.engine import Connection
 
 from gridmap.crs import metric_crs
 from gridmap.errors import Conflict, NotFound, Problem, ValidationError
+from gridmap.incidents.states import CLOSED_STATES, OPEN_STATES
 
-OPEN_STATES = ("reported", "filed", "dispatched", "handling", "returned", "extended", "parked",
-               "handled", "rework")
 LEVELS = ("street", "community", "estate", "building")
 
 
@@ -548,8 +547,6 @@ def confirm_location(conn: Connection, incident_id: int, *, actor: str,
     Conflict
         Moving a closed, evaluated or voided case.
     """
-    from gridmap.incidents import CLOSED_STATES
-
     row = conn.execute(sa.text(
         "SELECT id, state, grid_id, grid_version_id, community_id, street_id, located_by, "
         "grid_distance_m FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id}
