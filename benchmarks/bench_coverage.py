@@ -119,8 +119,8 @@ def sample_district(tmp: Path, baseline_limit: int | None) -> None:
             g = network.load_graph(conn)
             types = coverage.facility_types(conn)
             radii = {c: t.radius_m for c, t in types.items() if t.radius_m is not None}
-            bld = coverage._load_buildings(conn, g, False)  # all buildings
-            fac = coverage._load_facilities(conn, g)
+            bld = coverage.load_buildings(conn, g, False)  # all buildings
+            fac = coverage.load_facilities(conn, g)
             # what-if latency (graph cached, as in the web app)
             xy = conn.execute(sa.text(
                 "SELECT ST_X(ST_Centroid(ST_Extent(geom))), ST_Y(ST_Centroid(ST_Extent(geom)))"

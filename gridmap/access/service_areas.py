@@ -20,12 +20,13 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
-from gridmap.access import network
-from gridmap.access.network import Floats, Ints, Sources, WalkGraph
-from gridmap.errors import Problem, ValidationError
+from gridmap import crs as gcrs
+from gridmap.access.distances import Sources, node_distances, node_distances_each
+from gridmap.access.graph import Floats, Ints, WalkGraph, edge_index, load_graph
+from gridmap.access.storage import copy_rows, ewkb_hex
+from gridmap.errors import InputTooLarge, Problem, ValidationError
 
 MINUTES: tuple[int, ...] = (5, 10, 15)
 
@@ -165,11 +166,7 @@ def _nested_polygons(
 
 
 def _to_multipolygon_4326(geoms: npt.NDArray[np.object_], graph: WalkGraph) -> list[str]:
-    tr = Transformer.from_crs(graph.metric, 4326, always_xy=True)
-    ll = shapely.transform(
-        geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-    )
-    return [str(h) for h in network.ewkb_hex(ll)]
+    return [str(h) for h in ewkb_hex(gcrs.from_metric(geoms, graph.metric))]
 
 
 def fingerprint(network_fp: str, facility_fp: str, speed: float, params: ServiceAreaParams) -> str:
@@ -210,7 +207,7 @@ def compute(
         order = np.lexsort((src.extra, src.offset, src.edge))
         key = b"".join(a[order].tobytes() for a in (src.edge, src.offset, src.extra))
         if key not in done:
-            d = network.node_distances(graph, src, limit=limit)
+            d = node_distances(graph, src, limit=limit)
             done[key] = _nested_polygons(
                 graph, [reached_parts(graph, d, src, r) for r in reaches], reaches,
                 params.street_width_m)
@@ -231,7 +228,7 @@ def per_facility_areas(
         return out
     reaches = [m * speed_m_per_min for m in params.minutes]
     types = np.asarray(facility_types, dtype=object)
-    for idx, dmat in network.node_distances_each(graph, sources, max(reaches)):
+    for idx, dmat in node_distances_each(graph, sources, max(reaches)):
         parts: list[tuple[Ints, Floats, Floats]] = []
         keys: list[tuple[int, str, int]] = []
         for row, i in enumerate(idx):
@@ -260,9 +257,9 @@ def store(
             " area_m2 float8, geom geometry) ON COMMIT DROP"
         ))
         conn.execute(sa.text("TRUNCATE _sa_in"))
-        network._copy(conn, "_sa_in", ["facility_id", "type_code", "minutes", "area_m2", "geom"],
-                      [(a[0], a[1], a[2], repr(float(areas_m2[i])), hexes[i])
-                       for i, a in enumerate(areas)])
+        copy_rows(conn, "_sa_in", ["facility_id", "type_code", "minutes", "area_m2", "geom"],
+                  [(a[0], a[1], a[2], repr(float(areas_m2[i])), hexes[i])
+                   for i, a in enumerate(areas)])
         conn.execute(sa.text(
             "INSERT INTO service_area (facility_id, type_code, minutes, fingerprint, area_m2, geom) "
             "SELECT facility_id, type_code, minutes, :fp, area_m2, "
@@ -285,8 +282,6 @@ def ensure_facility_areas(
     InputTooLarge
         More than ``max_facilities`` facilities would need computing at once.
     """
-    from gridmap.errors import InputTooLarge
-
     fp = stored_fingerprint(conn)
     if fp is None or not facility_ids:
         return 0
@@ -302,17 +297,17 @@ def ensure_facility_areas(
     if not missing:
         return 0
     if len(missing) > max_facilities:
-        raise InputTooLarge(f"{len(missing)} facilities in view; zoom in to see service areas "
-                            f"of at most {max_facilities} facilities")
+        raise InputTooLarge("access.too_many_facility_areas",
+                            params={"n": len(missing), "limit": max_facilities})
     minutes = tuple(int(m) for (m,) in conn.execute(sa.text(
         "SELECT DISTINCT minutes FROM service_area WHERE facility_id IS NULL ORDER BY 1")).all())
-    graph = network.load_graph(conn)
+    graph = load_graph(conn)
     rows = conn.execute(sa.text(
         "SELECT s.facility_id, f.type_code, s.edge_id, s.offset_m, s.snap_m FROM facility_snap s "
         "JOIN facility f ON f.id = s.facility_id WHERE s.facility_id = ANY(:ids) ORDER BY 1"
     ), {"ids": missing}).all()
-    edge = np.searchsorted(graph.edge_ids, np.array([r[2] for r in rows], dtype=np.int64))
-    src = Sources(edge.astype(np.int64), np.array([r[3] for r in rows], dtype=float),
+    edge = edge_index(graph, np.array([r[2] for r in rows], dtype=np.int64))
+    src = Sources(edge, np.array([r[3] for r in rows], dtype=float),
                   np.array([r[4] for r in rows], dtype=float))
     params = ServiceAreaParams(minutes=minutes or MINUTES,
                                street_width_m=width_m or ServiceAreaParams.street_width_m)
@@ -350,11 +345,12 @@ def geojson(
     known = conn.execute(sa.text("SELECT 1 FROM facility_type WHERE code = :c"),
                          {"c": type_code}).first()
     if known is None:
-        problems.append(Problem(f"unknown facility type {type_code!r}", field="type_code"))
+        problems.append(Problem("access.unknown_facility_type", {"code": type_code},
+                                field="type_code"))
     if bbox is not None and (len(bbox) != 4 or bbox[0] >= bbox[2] or bbox[1] >= bbox[3]):
-        problems.append(Problem("bbox must be lon_min, lat_min, lon_max, lat_max", field="bbox"))
+        problems.append(Problem("access.bad_bbox", field="bbox"))
     if problems:
-        raise ValidationError(problems[0].reason, problems)
+        raise ValidationError(problems[0].code, problems, problems[0].params)
     if per_facility:
         ids = [int(r[0]) for r in conn.execute(sa.text(
             "SELECT id FROM facility WHERE type_code = :t AND (CAST(:x0 AS float8) IS NULL OR "

@@ -1,5 +1,5 @@
 """``gridmap network build`` and ``gridmap coverage …``: the walking network and the
-15-minute life-circle coverage (thin callers of gridmap.network / gridmap.coverage)."""
+15-minute life-circle coverage (thin callers of gridmap.access.network / .coverage)."""
 
 from __future__ import annotations
 
@@ -149,9 +149,9 @@ def _parse_add(values: tuple[str, ...]) -> list[tuple[str, float, float]]:
         try:
             out.append((parts[0], float(parts[1]), float(parts[2])))
         except (IndexError, ValueError):
-            problems.append(Problem(f"--add {v!r}: expected TYPE,LON,LAT", row=i, field="add"))
+            problems.append(Problem("access.cli_bad_add", {"value": v}, row=i, field="add"))
     if problems:
-        raise ValidationError(problems[0].reason, problems)
+        raise ValidationError(problems[0].code, problems, problems[0].params)
     return out
 
 

@@ -1,24 +1,20 @@
-"""Coverage: distances per type, aggregates, gap list, euclidean over-claim,
-what-if and greedy maximal-coverage sites, on the hand-made river town
-(tests/test_network.py)."""
+"""Coverage: distances per type, aggregates, gap list, euclidean over-claim and the CLI,
+on the hand-made river town (tests/fixtures/walk_world.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import time
 
-import numpy as np
 import pytest
 import sqlalchemy as sa
-from scipy import sparse
 from sqlalchemy.engine import Connection
 
-from gridmap.access import coverage
+from gridmap.access import coverage, siting, whatif
 from gridmap.db import make_engine
 from gridmap.errors import NotFound, ValidationError
-from tests.access.test_network import add_facility, ll, river_town
 from tests.conftest import REPO
+from tests.fixtures.walk_world import add_area, add_facility, ll, river_town
 
 
 def _refreshed(conn: Connection) -> dict[str, int]:
@@ -91,8 +87,6 @@ def test_gap_list_shows_the_community_lacking_a_kindergarten(conn: Connection) -
 
 def test_block_tier_type_is_checked_inside_the_estate(conn: Connection) -> None:
     ids = river_town(conn)
-    from tests.access.test_network import add_area
-
     est = add_area(conn, "estate", "E1", "West estate", (-100, 50, -10, 200),
                    {"community_id": ids["west"]})
     conn.execute(sa.text("UPDATE building SET estate_id = :e WHERE id = :b"),
@@ -103,70 +97,6 @@ def test_block_tier_type_is_checked_inside_the_estate(conn: Connection) -> None:
         "SELECT building_id, covered FROM building_coverage WHERE type_code = 'convenience_store'"
     )).all())
     assert cov[ids["a"]] is True and cov[ids["b"]] is False
-
-
-def test_what_if_add_and_remove_give_the_delta_without_writing(conn: Connection) -> None:
-    ids = _refreshed(conn)
-    before = conn.execute(sa.text("SELECT count(*) FROM facility")).scalar_one()
-    lon, lat = ll(220, 110)
-    t0 = time.perf_counter()
-    res = coverage.what_if(conn, add=[("kindergarten", lon, lat)], remove=[])
-    assert time.perf_counter() - t0 < 1.0
-    kg = res["types"][0]
-    assert kg["type_code"] == "kindergarten"
-    assert kg["before"]["residents"] == 300 and kg["after"]["residents"] == 800
-    assert kg["delta"] == {"buildings": 1, "residents": 500}
-    assert res["by_community"] == [{"community_id": ids["east"], "type_code": "kindergarten",
-                                    "delta_residents": 500}]
-    assert res["added"][0]["snapped"]
-    res = coverage.what_if(conn, add=[], remove=[ids["kindergarten"]])
-    assert res["types"][0]["delta"] == {"buildings": -1, "residents": -300}
-    assert conn.execute(sa.text("SELECT count(*) FROM facility")).scalar_one() == before
-    stored = conn.execute(sa.text(
-        "SELECT count(*) FILTER (WHERE covered) FROM building_coverage "
-        "WHERE type_code = 'kindergarten'")).scalar_one()
-    assert stored == 1
-
-
-def test_what_if_reports_every_bad_input_at_once(conn: Connection) -> None:
-    _refreshed(conn)
-    with pytest.raises(ValidationError) as err:
-        coverage.what_if(conn, add=[("no_such_type", 121.47, 31.23), ("kindergarten", 31.23, 200)],
-                         remove=[999999])
-    reasons = [p.reason for p in err.value.problems]
-    assert len(reasons) == 3
-    assert any("unknown facility type" in r for r in reasons)
-    assert any("does not exist" in r for r in reasons)
-
-
-def test_greedy_mclp_on_a_case_solvable_by_hand() -> None:
-    # candidates × demand points; weights 10, 20, 30, 40
-    cover = sparse.csr_matrix(np.array([
-        [1, 1, 0, 0],   # 30
-        [0, 1, 1, 0],   # 50
-        [0, 0, 1, 1],   # 70
-        [1, 0, 0, 0],   # 10
-    ]))
-    picked = coverage.greedy_mclp(cover, np.array([10.0, 20, 30, 40]), 3)
-    # 70 first (points 2, 3); then candidate 0 adds 30 (points 0, 1); then nothing left
-    assert picked == [(2, 70.0), (0, 30.0)]
-
-
-def test_candidates_pick_the_site_across_the_river(conn: Connection) -> None:
-    _refreshed(conn)
-    east, west = ll(215, 150), ll(-15, 700)
-    res = coverage.candidates(conn, "kindergarten", 2, candidates=[west, east])
-    assert res[0]["candidate_index"] == 1 and res[0]["residents_added"] == 500
-    assert len(res) == 1  # the west site adds nobody: A is already covered
-    nodes = coverage.candidates(conn, "kindergarten", 1)
-    assert nodes[0]["residents_added"] == 500 and nodes[0]["node_id"] is not None
-
-
-def test_candidates_refuse_block_tier_and_bad_k(conn: Connection) -> None:
-    _refreshed(conn)
-    with pytest.raises(ValidationError) as err:
-        coverage.candidates(conn, "convenience_store", 0)
-    assert len(err.value.problems) == 2
 
 
 def test_summary_before_refresh_and_unknown_level(conn: Connection) -> None:
@@ -211,16 +141,14 @@ def test_cli_build_refresh_gaps_and_a_bad_whatif(cli_env: dict[str, str]) -> Non
 
 def test_every_level_aggregates_and_grid_uses_the_active_version(conn: Connection) -> None:
     ids = _refreshed(conn)
-    from tests.access.test_network import ll as _ll
-
     g = conn.execute(sa.text(
         "INSERT INTO grid (community_id, grid_seq, grid_code, name) VALUES "
         "(:c, 1, '310101001002001', 'East grid 1') RETURNING id"), {"c": ids["east"]}).scalar_one()
     v = conn.execute(sa.text(
         "INSERT INTO grid_version (community_id, generation, status) VALUES (:c, 1, 'active') "
         "RETURNING id"), {"c": ids["east"]}).scalar_one()
-    x0, y0 = _ll(100, -500)
-    x1, y1 = _ll(700, 1500)
+    x0, y0 = ll(100, -500)
+    x1, y1 = ll(700, 1500)
     conn.execute(sa.text(
         "INSERT INTO grid_geometry (version_id, grid_id, geom) VALUES (:v, :g, "
         "ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)))"),
@@ -231,3 +159,27 @@ def test_every_level_aggregates_and_grid_uses_the_active_version(conn: Connectio
     assert coverage.summary(conn, "all")[0]["residents"] == 840
     gaps = [g_ for g_ in coverage.gaps(conn, "grid") if g_["type_code"] == "kindergarten"]
     assert gaps[0]["residents_affected"] == 500 and gaps[0]["missing"]
+
+
+def test_coverage_keeps_offering_what_if_and_candidates() -> None:
+    # web/planner.py and the benchmark call them through gridmap.access.coverage
+    assert coverage.what_if is whatif.what_if
+    assert coverage.candidates is siting.candidates
+    assert coverage.greedy_mclp is siting.greedy_mclp
+
+
+def test_messages_are_codes_with_a_chinese_text(conn: Connection) -> None:
+    with pytest.raises(ValidationError) as err:
+        coverage.summary(conn, "province")
+    assert err.value.code == "access.unknown_level_use_one_of"
+    assert err.value.headline == ("unknown level 'province'; use one of estate, community, "
+                                  "grid, street, all")
+    assert err.value.render("zh").startswith("未知的统计层级 'province'；可选：estate、community")
+    with pytest.raises(NotFound) as nf:
+        coverage.gaps(conn, "community")
+    assert nf.value.code == "access.coverage_not_computed"
+    assert "gridmap coverage refresh" in nf.value.render("zh")
+    with pytest.raises(ValidationError) as speed:
+        coverage.refresh(conn, speed_m_per_min=0.0)
+    assert speed.value.headline == "walking speed must be positive (got 0.0)"
+    assert [p.field for p in speed.value.problems] == ["speed"]

@@ -1,133 +1,20 @@
-"""Hand-made walking networks for the network/coverage/service-area tests.
-
-Coordinates are given in metres in the local Gauss-Krüger CRS (EPSG:4549, the
-CRS ``crs.metric_crs`` picks for central Shanghai) and stored as lon/lat, so the
-expected distances can be worked out by hand.
-
-The "river" town::
-
-    y=1000  W                 E
-            |                 |
-    y= 900  +=====bridge======+      (bridge=yes, layer 1: the only crossing)
-            |        :        |
-            |  riverside path : (x=100, ground level, under the bridge: an island)
-            |        :        |
-    y= 100  A-- foot=no / motorway --B   (both excluded)
-            |                 |
-    y=   0  W0                E0
-          x=0               x=200
-
-Building A at (-30, 100) in community West, building B at (230, 100) in community
-East; the only kindergarten at (-20, 120) on the west bank. B is 250 m from it by
-air but about 1,830 m on foot.
-"""
+"""Walking network build: foot filter, noding (bridges do not connect to the streets they
+cross), components and islands, on hand-made lines and the river town
+(tests/fixtures/walk_world.py)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import numpy as np
+import pytest
+import shapely
 import sqlalchemy as sa
-from pyproj import Transformer
-from sqlalchemy.engine import Connection  # noqa: I001
+from sqlalchemy.engine import Connection
 
-_FWD = Transformer.from_crs(4326, 4549, always_xy=True)
-_INV = Transformer.from_crs(4549, 4326, always_xy=True)
-X0, Y0 = _FWD.transform(121.47, 31.23)
-
-
-def ll(x: float, y: float) -> tuple[float, float]:
-    """Local metres → (lon, lat)."""
-    lon, lat = _INV.transform(X0 + x, Y0 + y)
-    return float(lon), float(lat)
-
-
-def _xy(x: float, y: float) -> str:
-    lon, lat = ll(x, y)
-    return f"{lon:.9f} {lat:.9f}"
-
-
-def wkt_line(coords: list[tuple[float, float]]) -> str:
-    return "LINESTRING(" + ", ".join(_xy(x, y) for x, y in coords) + ")"
-
-
-def wkt_box(x: float, y: float, half: float = 5.0) -> str:
-    pts = [(x - half, y - half), (x + half, y - half), (x + half, y + half), (x - half, y + half),
-           (x - half, y - half)]
-    return "MULTIPOLYGON(((" + ", ".join(_xy(px, py) for px, py in pts) + ")))"
-
-
-def add_line(conn: Connection, coords: list[tuple[float, float]], highway: str,
-             tags: dict[str, Any] | None = None) -> int:
-    return int(conn.execute(sa.text(
-        "INSERT INTO osm_line (id, highway, tags, geom) VALUES "
-        "((SELECT COALESCE(max(id), 0) + 1 FROM osm_line), :h, CAST(:t AS jsonb), "
-        "ST_GeomFromText(:g, 4326)) RETURNING id"
-    ), {"h": highway, "t": json.dumps(tags or {}), "g": wkt_line(coords)}).scalar_one())
-
-
-def add_area(conn: Connection, table: str, code: str, name: str, box: tuple[float, float, float, float],
-             parent: dict[str, int] | None = None) -> int:
-    x0, y0, x1, y1 = box
-    pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
-    geom = "MULTIPOLYGON(((" + ", ".join(_xy(x, y) for x, y in pts) + ")))"
-    cols = ["code", "name", "geom"] + list((parent or {}).keys())
-    vals = [":code", ":name", "ST_GeomFromText(:geom, 4326)"] + [f":{k}" for k in (parent or {})]
-    return int(conn.execute(sa.text(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(vals)}) RETURNING id"  # noqa: S608
-    ), {"code": code, "name": name, "geom": geom, **(parent or {})}).scalar_one())
-
-
-def add_building(conn: Connection, x: float, y: float, residents: int,
-                 community_id: int | None = None, estate_id: int | None = None) -> int:
-    return int(conn.execute(sa.text(
-        "INSERT INTO building (geom, residents, households, residential, community_id, estate_id)"
-        " VALUES (ST_GeomFromText(:g, 4326), :r, :h, true, :c, :e) RETURNING id"
-    ), {"g": wkt_box(x, y), "r": residents, "h": residents // 3, "c": community_id,
-        "e": estate_id}).scalar_one())
-
-
-def add_facility(conn: Connection, type_code: str, x: float, y: float, name: str = "") -> int:
-    lon, lat = ll(x, y)
-    return int(conn.execute(sa.text(
-        "INSERT INTO facility (type_code, name, geom, location) VALUES (:t, :n, "
-        "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
-        " RETURNING id"
-    ), {"t": type_code, "n": name or type_code, "lon": lon, "lat": lat}).scalar_one())
-
-
-def river_town(conn: Connection) -> dict[str, int]:
-    """Build the river town (see module docstring); returns the ids."""
-    add_line(conn, [(0, 0), (0, 100), (0, 900), (0, 1000)], "residential")  # west street
-    add_line(conn, [(200, 0), (200, 100), (200, 900), (200, 1000)], "residential")  # east street
-    add_line(conn, [(0, 900), (200, 900)], "footway", {"bridge": "yes", "layer": "1"})
-    add_line(conn, [(100, 950), (100, 50)], "footway")  # riverside path under the bridge
-    add_line(conn, [(0, 100), (200, 100)], "footway", {"foot": "no"})
-    add_line(conn, [(0, 60), (200, 60)], "motorway")
-    add_line(conn, [(0, 30), (200, 30)], "service", {"access": "private"})
-    d = add_area(conn, "district", "310101", "Test district", (-500, -500, 700, 1500))
-    s = add_area(conn, "street", "310101001", "Test street", (-500, -500, 700, 1500),
-                 {"district_id": d})
-    west = add_area(conn, "community", "310101001001", "West", (-500, -500, 100, 1500),
-                    {"street_id": s})
-    east = add_area(conn, "community", "310101001002", "East", (100, -500, 700, 1500),
-                    {"street_id": s})
-    a = add_building(conn, -30, 100, 300, west)
-    b = add_building(conn, 230, 100, 500, east)
-    far = add_building(conn, -400, 500, 40, west)
-    kg = add_facility(conn, "kindergarten", -20, 120, "West kindergarten")
-    return {"district": d, "street": s, "west": west, "east": east, "a": a, "b": b,
-            "far": far, "kindergarten": kg}
-
-
-# =========================================================================== tests
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import shapely  # noqa: E402
-
-from gridmap.access import network  # noqa: E402
-from gridmap.errors import NotFound  # noqa: E402
+from gridmap.access import network
+from gridmap.errors import NotFound
+from tests.fixtures.walk_world import river_town
 
 
 def test_walkable_mask_excludes_motorways_foot_no_and_private_ways() -> None:
@@ -205,41 +92,7 @@ def test_build_network_excludes_barriers_and_reports_the_island(conn: Connection
 
 
 def test_build_network_without_lines_is_a_clear_error(conn: Connection) -> None:
-    with pytest.raises(NotFound, match="osm_line is empty"):
+    with pytest.raises(NotFound, match="osm_line is empty") as err:
         network.build_network(conn)
-
-
-def test_snapping_projects_onto_the_edge_and_respects_the_limit(conn: Connection) -> None:
-    river_town(conn)
-    network.build_network(conn)
-    g = network.load_graph(conn)
-    pts = network.to_metric(shapely.points([ll(-20, 120), ll(-400, 500), ll(50, 500)]), g.metric)
-    s = network.snap_points(g, pts)
-    assert s.snapped.tolist() == [True, False, True]
-    # projected onto the west street (not to its nearest node at y=100)
-    assert s.dist[0] == pytest.approx(20.0, abs=0.01)
-    assert g.length[s.edge[0]] == pytest.approx(900.0, abs=0.01)
-    assert min(s.offset[0], 900 - s.offset[0]) == pytest.approx(120.0, abs=0.01)
-    # the riverside path is an island: (50, 500) snaps to the west street, not the path
-    assert g.component[s.edge[2]] == 0 and s.dist[2] == pytest.approx(50.0, abs=0.01)
-    wider = network.snap_points(g, pts, max_snap_m=500)
-    assert wider.snapped.all()
-
-
-def test_multi_source_distances_cross_only_at_the_bridge(conn: Connection) -> None:
-    river_town(conn)
-    network.build_network(conn)
-    g = network.load_graph(conn)
-    assert network.load_graph(conn) is g  # cached
-    fac = network.snap_points(g, network.to_metric(shapely.points([ll(-20, 120)]), g.metric))
-    bld = network.snap_points(g, network.to_metric(
-        shapely.points([ll(-30, 100), ll(230, 100), ll(-10, 600)]), g.metric))
-    src = network.Sources.from_snaps(fac)
-    d = network.node_distances(g, src)
-    dist = network.point_distances(g, d, bld, src)
-    # A: 30 (door) + 20 along the street + 20 (facility access)
-    assert dist[0] == pytest.approx(70.0, abs=0.05)
-    # B: 30 + 800 up the east street + 200 bridge + 780 down + 20
-    assert dist[1] == pytest.approx(1830.0, abs=0.05)
-    # same edge as the facility: directly along the edge (10 + 480 + 20)
-    assert dist[2] == pytest.approx(510.0, abs=0.05)
+    assert err.value.code == "access.no_osm_lines"
+    assert "OSM" in err.value.render("zh")

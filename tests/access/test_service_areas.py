@@ -9,9 +9,10 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.access import coverage, network, service_areas
-from gridmap.errors import ValidationError
-from tests.access.test_network import add_facility, ll, river_town
+from gridmap.access import coverage, distances, graph, network, service_areas
+from gridmap.crs import to_metric
+from gridmap.errors import InputTooLarge, ValidationError
+from tests.fixtures.walk_world import add_facility, ll, river_town
 
 
 def test_substrings_cut_lines_at_distances() -> None:
@@ -25,14 +26,14 @@ def test_substrings_cut_lines_at_distances() -> None:
 def test_partial_edge_is_cut_at_the_remaining_distance(conn: Connection) -> None:
     river_town(conn)
     network.build_network(conn)
-    g = network.load_graph(conn)
-    fac = network.snap_points(g, network.to_metric(shapely.points([ll(-20, 120)]), g.metric))
-    src = network.Sources.from_snaps(fac)
-    d = network.node_distances(g, src)
+    g = graph.load_graph(conn)
+    fac = graph.snap_points(g, to_metric(shapely.points([ll(-20, 120)]), g.metric))
+    src = distances.Sources.from_snaps(fac)
+    d = distances.node_distances(g, src)
     # 5 minutes at 60 m/min = 300 m; 20 m access leg leaves 280 m along the street: 0..400
     poly = service_areas.area_polygon(g, d, src, 300.0, 30.0)
-    inside = network.to_metric(shapely.points([ll(0, 390), ll(25, 10)]), g.metric)
-    outside = network.to_metric(shapely.points([ll(0, 440), ll(200, 100), ll(100, 300)]),
+    inside = to_metric(shapely.points([ll(0, 390), ll(25, 10)]), g.metric)
+    outside = to_metric(shapely.points([ll(0, 440), ll(200, 100), ll(100, 300)]),
                                 g.metric)
     assert shapely.contains(poly, inside).all()
     assert not shapely.intersects(poly, outside).any()
@@ -40,7 +41,7 @@ def test_partial_edge_is_cut_at_the_remaining_distance(conn: Connection) -> None
     assert poly.area < 0.3 * np.pi * 300**2
     # 15 minutes (900 m) from (0,120): reaches the bridge end at y=900 with 120 m left
     big = service_areas.area_polygon(g, d, src, 900.0, 30.0)
-    on_bridge = network.to_metric(shapely.points([ll(90, 900), ll(150, 900)]), g.metric)
+    on_bridge = to_metric(shapely.points([ll(90, 900), ll(150, 900)]), g.metric)
     assert shapely.contains(big, on_bridge[0]) and not shapely.contains(big, on_bridge[1])
 
 
@@ -84,15 +85,18 @@ def test_geojson_returns_the_type_union_and_per_facility_features(conn: Connecti
     with pytest.raises(ValidationError) as err:
         service_areas.geojson(conn, type_code="nope", minutes=5, bbox=(1, 1, 0, 0))
     assert len(err.value.problems) == 2
+    assert [p.code for p in err.value.problems] == ["access.unknown_facility_type",
+                                                   "access.bad_bbox"]
+    assert err.value.headline == "unknown facility type 'nope'"
 
 
 def test_nested_areas_equal_the_direct_union(conn: Connection) -> None:
     river_town(conn)
     network.build_network(conn)
-    g = network.load_graph(conn)
-    pts = network.to_metric(shapely.points([ll(-20, 120), ll(210, 500)]), g.metric)
-    src = network.Sources.from_snaps(network.snap_points(g, pts))
-    d = network.node_distances(g, src, 900)
+    g = graph.load_graph(conn)
+    pts = to_metric(shapely.points([ll(-20, 120), ll(210, 500)]), g.metric)
+    src = distances.Sources.from_snaps(graph.snap_points(g, pts))
+    d = distances.node_distances(g, src, 900)
     reaches = [900.0, 300.0, 600.0]  # any order
     parts = [service_areas.reached_parts(g, d, src, r) for r in reaches]
     direct = service_areas._polygons(g, parts, 30.0)
@@ -100,3 +104,13 @@ def test_nested_areas_equal_the_direct_union(conn: Connection) -> None:
     for a, b in zip(direct, nested, strict=True):
         assert shapely.symmetric_difference(a, b).area < 1e-6 * a.area
     assert nested[1].area < nested[2].area < nested[0].area
+
+
+def test_too_many_facilities_in_view_is_refused(conn: Connection) -> None:
+    ids = river_town(conn)
+    coverage.refresh(conn)
+    with pytest.raises(InputTooLarge) as err:
+        service_areas.ensure_facility_areas(conn, [ids["kindergarten"]], max_facilities=0)
+    assert err.value.code == "access.too_many_facility_areas"
+    assert str(err.value) == ("1 facilities in view; zoom in to see service areas of at most "
+                              "0 facilities")
