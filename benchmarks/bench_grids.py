@@ -25,9 +25,10 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import throwaway_database  # noqa: E402
 from gridmap import grids  # noqa: E402
-from gridmap.db import make_engine, throwaway_database  # noqa: E402
-from tests.test_grids import border_building, make_community  # noqa: E402
+from gridmap.db import make_engine  # noqa: E402
+from tests.grids.test_versions import border_building, make_community  # noqa: E402
 
 
 def _ms(t0: float) -> float:

@@ -41,8 +41,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import throwaway_database  # noqa: E402
 from gridmap import incidents  # noqa: E402
-from gridmap.db import make_engine, raw_psycopg, throwaway_database  # noqa: E402
+from gridmap.db import make_engine, raw_psycopg  # noqa: E402
 from gridmap.db.cluster import LocalCluster  # noqa: E402
 from gridmap.incidents import locate
 

@@ -29,7 +29,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gridmap.db import make_engine, throwaway_database  # noqa: E402
+from benchmarks.common import throwaway_database  # noqa: E402
+from gridmap.db import make_engine  # noqa: E402
 from gridmap.imports import boundaries  # noqa: E402
 
 X0, Y0, SIDE = 121.38, 31.22, 0.04  # street 310107005, ~4 km across

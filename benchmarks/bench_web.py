@@ -39,7 +39,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -51,11 +50,10 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import throwaway_database  # noqa: E402
 from gridmap import incidents  # noqa: E402
 from gridmap.accounts import users  # noqa: E402
-from gridmap.db import free_port, make_engine, migrate  # noqa: E402
-from gridmap.db.cluster import LocalCluster  # noqa: E402
-from gridmap.reference import catalogue  # noqa: E402
+from gridmap.db import free_port, make_engine  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -351,18 +349,18 @@ def main() -> None:
                     help="comma-separated parts to run: page, heat, locate")
     args = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-web-"))
-    os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp / "pg", port=free_port(55500), fast=True)
+    t = time.perf_counter()
+    with throwaway_database("gridmap-bench-web-", "bench", port_from=55500,
+                            keep=args.keep) as (cluster, url):
+        run(args, cluster.data_dir.parent, url, t)
+
+
+def run(args: argparse.Namespace, tmp: Path, url: str, t: float) -> None:
+    """Seed the district, start gunicorn and measure the parts chosen with ``--only``."""
     gunicorn: subprocess.Popen[bytes] | None = None
     try:
-        t = time.perf_counter()
-        cluster.start()
-        url = cluster.ensure_database("bench")
-        migrate(url)
         engine = make_engine(url)
         with engine.begin() as conn:
-            catalogue.load_reference(conn)
             bbox = seed(conn)
             users.add(conn, "bench_sup", PASSWORD, "supervisor",
                       streets=[f"110199{s:03d}" for s in range(1, STREETS + 1)])
@@ -402,9 +400,6 @@ def main() -> None:
                 gunicorn.wait(15)
             except subprocess.TimeoutExpired:
                 gunicorn.kill()
-        cluster.stop()
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def report_page(page: dict[str, Any]) -> None:

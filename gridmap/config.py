@@ -10,13 +10,47 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from gridmap.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA_GEO = PROJECT_ROOT / "data" / "geo"
+
+def package_path(*parts: str) -> Path:
+    """A directory or file shipped inside the ``gridmap`` package (package data).
+
+    Read through :mod:`importlib.resources`; gridmap is installed as plain files (never run
+    from a zip), so the resource is a real path that GDAL, pandas and Alembic can open.
+    """
+    found = resources.files("gridmap").joinpath(*parts)
+    if not isinstance(found, Path):
+        raise ConfigError("config.package_not_on_disk", {"resource": "/".join(parts)})
+    return found
+
+
+def checkout_root() -> Path | None:
+    """The source checkout gridmap runs from, or ``None`` when it is an installed package."""
+    root = Path(__file__).resolve().parent.parent
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and 'name = "gridmap"' in pyproject.read_text(encoding="utf-8"):
+        return root
+    return None
+
+
+def default_data_dir() -> Path:
+    """``<checkout>/.gridmap`` in a checkout, else ``$XDG_DATA_HOME/gridmap``
+    (``~/.local/share/gridmap``): a user-writable place outside the installed package."""
+    root = checkout_root()
+    if root is not None:
+        return root / ".gridmap"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "gridmap"
+
+
+DATA_GEO = package_path("data")
+"""Reference catalogues and sample data shipped with the package (``gridmap/data/``)."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +64,9 @@ class Settings:
     # --- database -------------------------------------------------------
     database_url: str | None = None
     """External PostgreSQL/PostGIS URL; when unset, a project-local cluster is used."""
-    data_dir: Path = PROJECT_ROOT / ".gridmap"
-    """Where the embedded cluster keeps its data directory, socket and password."""
+    data_dir: Path = default_data_dir()
+    """Where the embedded cluster keeps its data directory, socket and password
+    (``<checkout>/.gridmap`` in a checkout, else ``~/.local/share/gridmap``)."""
     local_db_port: int = 0
     """Port of the embedded cluster; 0 = the first free port from 54329 on, chosen when the
     cluster is created and remembered in ``<data_dir>/port`` (two checkouts never clash)."""

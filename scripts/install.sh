@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what gridmap needs, idempotently. Sourced by scripts/demo.sh and scripts/test.sh.
-#   OS packages (Debian): PostgreSQL 15 + PostGIS 3 + pgRouting; for tests also Chromium.
+#   OS packages (Debian): PostgreSQL 15 + PostGIS 3; for tests also Chromium.
 #   A virtualenv in .venv with gridmap and its Python dependencies.
 #   Front-end assets (Leaflet and plugins) from the npm registry at pinned versions.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-need_pkgs=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting fonts-noto-cjk)
+need_pkgs=(postgresql-15 postgresql-15-postgis-3 fonts-noto-cjk)
 if [ "${GRIDMAP_WITH_BROWSER:-0}" = "1" ]; then
   need_pkgs+=(chromium)
 fi

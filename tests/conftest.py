@@ -30,6 +30,7 @@ pytest.register_assert_rewrite("tests.fixtures.web")
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
+from gridmap import config  # noqa: E402
 from gridmap.db import free_port, make_engine, migrate  # noqa: E402
 from gridmap.db.cluster import LocalCluster  # noqa: E402
 from gridmap.reference import catalogue  # noqa: E402
@@ -93,7 +94,7 @@ def fresh_db_url(pg_cluster: LocalCluster) -> str:
 
 @pytest.fixture
 def empty_db_url(pg_cluster: LocalCluster) -> str:
-    """A new database with PostGIS and pgRouting but no gridmap schema."""
+    """A new database with PostGIS but no gridmap schema."""
     name = f"gridmap_e{os.getpid()}_{next(_db_counter)}"
     return pg_cluster.ensure_database(name)
 
@@ -109,4 +110,4 @@ def cli_env(fresh_db_url: str) -> dict[str, str]:
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_GEO = REPO.parent / "shared" / "geo"
-DATA_GEO = REPO / "data" / "geo"
+DATA_GEO = config.DATA_GEO  # gridmap/data/, shipped in the package

@@ -2,8 +2,10 @@
 
 Roles are ``planner``, ``supervisor``, ``officer`` and ``admin``. A supervisor is scoped
 to street codes (9 digits) and/or community codes (12 digits) and sees only that area.
-Passwords are hashed with :func:`hashlib.scrypt` (stdlib) and a random salt; there is no
-default password anywhere: demo accounts get random passwords, printed once.
+Passwords are hashed with :func:`werkzeug.security.generate_password_hash` (scrypt, random
+salt); hashes written before in gridmap's own ``scrypt$n$r$p$salt$hash`` format keep
+verifying. There is no default password anywhere: demo accounts get random passwords,
+printed once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridmap.errors import Conflict, NotFound, Problem, ValidationError
 
@@ -27,6 +30,7 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 
 # scrypt cost: ~50 ms per check on a small server, 16 MiB of memory.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_HASH_METHOD = f"scrypt:{_SCRYPT_N}:{_SCRYPT_R}:{_SCRYPT_P}"
 
 DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("planner", "planner", "演示规划员"),
@@ -71,21 +75,27 @@ def _user(row: sa.Row) -> User:
 
 
 def hash_password(password: str) -> str:
-    """Return ``scrypt$n$r$p$salt$hash`` (base64) for ``password``."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
-    b64 = base64.b64encode
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+    """Return werkzeug's ``scrypt:n:r:p$salt$hash`` for ``password`` (random salt)."""
+    return generate_password_hash(password, method=_HASH_METHOD)
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """True if ``password`` matches the hash ``stored`` (constant-time compare)."""
+    """True if ``password`` matches the hash ``stored`` (constant-time compare).
+
+    Accepts werkzeug hashes and the ``scrypt$n$r$p$salt$hash`` (base64) format that
+    gridmap wrote before it used werkzeug.
+    """
+    if stored.startswith("scrypt$"):
+        return _verify_legacy(password, stored)
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
+        return check_password_hash(stored, password)
+    except (ValueError, TypeError):
+        return False
+
+
+def _verify_legacy(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
         want = base64.b64decode(digest)
         got = hashlib.scrypt(
             password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r),
@@ -102,21 +112,20 @@ def _check(
 ) -> None:
     problems: list[Problem] = []
     if username is not None and not _USERNAME.match(username):
-        problems.append(Problem(
-            "username must be 2-64 letters, digits or _ . @ -", field="username"))
+        problems.append(Problem("accounts.bad_username", field="username"))
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(Problem(
-            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"))
+        problems.append(Problem("accounts.password_too_short", {"min": MIN_PASSWORD_LENGTH},
+                                field="password"))
     if role is not None and role not in ROLES:
-        problems.append(Problem(f"unknown role {role!r}; use one of {', '.join(ROLES)}",
+        problems.append(Problem("accounts.unknown_role", {"role": role, "roles": ROLES},
                                 field="role"))
     if role == "supervisor" and not streets and not communities:
-        problems.append(Problem("a supervisor needs a scope: street codes or community codes",
-                                field="scope"))
+        problems.append(Problem("accounts.supervisor_needs_scope", field="scope"))
     if role is not None and role != "supervisor" and (streets or communities):
-        problems.append(Problem("only supervisors have a scope", field="scope"))
-    for name, codes, table in (("streets", streets, "street"),
-                               ("communities", communities, "community")):
+        problems.append(Problem("accounts.scope_only_for_supervisors", field="scope"))
+    for name, codes, table, unknown in (
+            ("streets", streets, "street", "accounts.unknown_street_code"),
+            ("communities", communities, "community", "accounts.unknown_community_code")):
         if not codes:
             continue
         known = {r[0] for r in conn.execute(
@@ -125,9 +134,9 @@ def _check(
             {"c": list(codes)})}
         for code in codes:
             if code not in known:
-                problems.append(Problem(f"unknown {table} code {code!r}", field=name))
+                problems.append(Problem(unknown, {"code": code}, field=name))
     if problems:
-        raise ValidationError("invalid account", problems)
+        raise ValidationError("accounts.invalid", problems)
 
 
 def add(
@@ -150,7 +159,7 @@ def add(
         exists = conn.execute(sa.text("SELECT 1 FROM app_user WHERE lower(username) = lower(:u)"),
                               {"u": username}).first()
         if exists:
-            raise Conflict(f"user {username!r} exists already")
+            raise Conflict("accounts.exists", {"username": username})
         row = conn.execute(sa.text(
             "INSERT INTO app_user (username, display_name, password_hash, role, scope_streets,"  # noqa: S608
             " scope_communities, demo) VALUES (:u, :d, :h, :r, :s, :c, :demo)"
@@ -165,7 +174,7 @@ def get(conn: Connection, user_id: int) -> User:
     row = conn.execute(sa.text(f"SELECT {_COLS} FROM app_user WHERE id = :i"),  # noqa: S608
                        {"i": user_id}).first()
     if row is None:
-        raise NotFound(f"no user with id {user_id}")
+        raise NotFound("accounts.no_user_id", {"id": user_id})
     return _user(row)
 
 
@@ -175,7 +184,7 @@ def by_username(conn: Connection, username: str) -> User:
         sa.text(f"SELECT {_COLS} FROM app_user WHERE lower(username) = lower(:u)"),  # noqa: S608
         {"u": username}).first()
     if row is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound("accounts.no_user", {"username": username})
     return _user(row)
 
 

@@ -1,102 +1,22 @@
-"""The ``gridmap`` command line. One module per area registers its commands here.
+"""The ``gridmap`` command line: every command module, attached to one click group.
 
-Every command is a thin caller of a library function. Errors from the library
-(:class:`gridmap.errors.GridmapError`) print a one-line message (plus the list of
-problems for validation errors) and exit with code 1.
+:mod:`gridmap.cli.app` holds the group (:func:`main`) and what the commands share; each
+module below adds the commands of one area. They are imported here explicitly: a missing
+module is an ImportError, never a silently absent command. Every command is a thin caller
+of library functions and prints in the language of ``GRIDMAP_LANG`` (default zh).
 """
 
-from __future__ import annotations
+from gridmap.cli import (  # noqa: F401  (imported for their commands)
+    coverage,
+    db,
+    grids,
+    incidents,
+    ingest,
+    osm,
+    sample,
+    serve,
+    users,
+)
+from gridmap.cli.app import main
 
-import functools
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
-
-import click
-from sqlalchemy.engine import Connection, Engine
-
-from gridmap import messages
-from gridmap.config import Settings
-from gridmap.errors import GridmapError, ValidationError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def report_errors(func: F) -> F:
-    """Decorator: turn GridmapError into a clear message and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ValidationError as exc:
-            lang = _lang()
-            click.echo(f"{_error_label(lang)}: {exc.render(lang, limit=0)}", err=True)
-            for p in exc.problems:
-                severity = messages.render(f"core.severity.{p.severity}", None, lang)
-                click.echo(f"  - [{severity}] {p.describe(lang)}", err=True)
-            sys.exit(1)
-        except GridmapError as exc:
-            lang = _lang()
-            click.echo(f"{_error_label(lang)}: {exc.render(lang)}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _lang() -> str:
-    """The language of the invocation's settings (``GRIDMAP_LANG``, default zh)."""
-    ctx = click.get_current_context(silent=True)
-    app = ctx.find_object(AppContext) if ctx is not None else None
-    return app.settings.lang if app is not None else Settings.load().lang
-
-
-def _error_label(lang: str) -> str:
-    return messages.render("core.error", None, lang)
-
-
-class AppContext:
-    """Settings and a lazily created engine shared by the commands of one invocation."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            from gridmap.db import engine_from_settings
-
-            self._engine = engine_from_settings(self.settings)
-        return self._engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
-
-
-pass_app = click.make_pass_decorator(AppContext)
-
-
-@click.group()
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """gridmap: grid management, incidents and 15-minute life-circle coverage."""
-    ctx.obj = AppContext(Settings.load())
-
-
-def _register() -> None:
-    from gridmap.cli import db as _db  # noqa: F401
-
-    for name in ("ingest", "osm", "sample", "incidents", "coverage", "grids", "users", "serve"):
-        try:
-            __import__(f"gridmap.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gridmap.cli.{name}":
-                raise
-
-
-_register()
+__all__ = ["main"]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.cli.app import AppContext, main, pass_app, report_errors, say
+from gridmap.db.cluster import LocalCluster
+from gridmap.db.engine import database_url, local_cluster
+from gridmap.db.engine import downgrade as do_downgrade
+from gridmap.db.engine import migrate as do_migrate
+from gridmap.reference import catalogue
+
+
+def _say_state(cluster: LocalCluster) -> None:
+    say(f"cli.db.cluster_{cluster.state()}", {"port": cluster.port, "pgdata": cluster.pgdata})
 
 
 @main.group()
@@ -17,13 +26,11 @@ def db() -> None:
 @report_errors
 def start(app: AppContext) -> None:
     """Start the project-local PostGIS cluster (not used when DATABASE_URL is set)."""
-    from gridmap.db import database_url, local_cluster
-
     if app.settings.database_url:
-        click.echo("DATABASE_URL is set: using that server, no local cluster started")
+        say("cli.db.external_not_started")
         return
     database_url(app.settings)
-    click.echo(f"local database {local_cluster(app.settings).status()}")
+    _say_state(local_cluster(app.settings))
 
 
 @db.command()
@@ -31,11 +38,9 @@ def start(app: AppContext) -> None:
 @report_errors
 def stop(app: AppContext) -> None:
     """Stop the project-local cluster."""
-    from gridmap.db import local_cluster
-
     cluster = local_cluster(app.settings)
     cluster.stop()
-    click.echo(f"local database {cluster.status()}")
+    _say_state(cluster)
 
 
 @db.command()
@@ -43,12 +48,10 @@ def stop(app: AppContext) -> None:
 @report_errors
 def status(app: AppContext) -> None:
     """Show which database is used and whether the local cluster runs."""
-    from gridmap.db import local_cluster
-
     if app.settings.database_url:
-        click.echo("using DATABASE_URL (external server)")
+        say("cli.db.external")
     else:
-        click.echo(f"local database {local_cluster(app.settings).status()}")
+        _say_state(local_cluster(app.settings))
 
 
 @db.command()
@@ -57,18 +60,14 @@ def status(app: AppContext) -> None:
 @report_errors
 def migrate(app: AppContext, revision: str) -> None:
     """Upgrade the schema (Alembic) and load the reference catalogues."""
-    from gridmap.db import database_url
-    from gridmap.db import migrate as do_migrate
-    from gridmap.reference import catalogue
-
     do_migrate(database_url(app.settings), revision)
     if revision == "head":
         with app.transaction() as conn:
             counts = catalogue.load_reference(conn)
-        click.echo("schema at head; catalogues: "
-                   + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        say("cli.db.migrated_head",
+            {"counts": [f"{k} {v}" for k, v in counts.items()]})
     else:
-        click.echo(f"schema at {revision}")
+        say("cli.db.schema_at", {"revision": revision})
 
 
 @db.command()
@@ -77,8 +76,5 @@ def migrate(app: AppContext, revision: str) -> None:
 @report_errors
 def downgrade(app: AppContext, revision: str) -> None:
     """Downgrade the schema to REVISION (default: base, i.e. drop everything)."""
-    from gridmap.db import database_url
-    from gridmap.db import downgrade as do_downgrade
-
     do_downgrade(database_url(app.settings), revision)
-    click.echo(f"schema at {revision}")
+    say("cli.db.schema_at", {"revision": revision})

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.cli.app import AppContext, main, pass_app, report_errors
 from gridmap.errors import ValidationError
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")

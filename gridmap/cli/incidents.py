@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.cli.app import AppContext, main, pass_app, report_errors
 from gridmap.cli.ingest import import_
 from gridmap.config import Settings
 from gridmap.errors import ValidationError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.cli.app import AppContext, main, pass_app, report_errors
 from gridmap.errors import ValidationError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli import AppContext, pass_app, report_errors
+from gridmap.cli.app import AppContext, pass_app, report_errors
 from gridmap.cli.ingest import import_
 
 

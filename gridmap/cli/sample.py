@@ -6,7 +6,7 @@ import json
 
 import click
 
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.cli.app import AppContext, main, pass_app, report_errors
 from gridmap.cli.osm import TerminalProgress
 
 

@@ -9,7 +9,10 @@ import sys
 
 import click
 
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.accounts import users as accounts
+from gridmap.cli.app import AppContext, main, pass_app, report_errors, say
+from gridmap.cli.users import print_demo_accounts
+from gridmap.db.engine import database_url
 from gridmap.errors import ConfigError
 
 
@@ -34,25 +37,19 @@ def serve(app: AppContext, demo: bool, host: str, port: int, workers: int) -> No
     Needs GRIDMAP_SECRET_KEY unless --demo (which makes one for this run). No account
     has a default password: create accounts with `gridmap users add`, or use --demo.
     """
-    from gridmap.db import database_url
-
     env = dict(os.environ)
     env["DATABASE_URL"] = database_url(app.settings)  # start the local cluster once, here
     if not app.settings.secret_key:
         if not demo:
-            raise ConfigError("GRIDMAP_SECRET_KEY must be set (a long random string), "
-                              "or run with --demo")
+            raise ConfigError("cli.secret_key_required")
         # One key shared by all workers, so a session works whichever worker answers.
         env["GRIDMAP_SECRET_KEY"] = secrets.token_hex(32)
     if demo:
-        from gridmap.accounts import users as lib
-        from gridmap.cli.users import print_demo_accounts
-
         env["GRIDMAP_DEMO"] = "1"
         with app.transaction() as conn:
-            pairs = lib.ensure_demo(conn)
+            pairs = accounts.ensure_demo(conn)
         print_demo_accounts(pairs)
-    click.echo(f"serving on http://{host}:{port}/ (gunicorn, {workers} workers)", err=True)
+    say("cli.serving", {"url": f"http://{host}:{port}/", "workers": workers}, err=True)
     sys.stdout.flush()
     argv = gunicorn_argv(host, port, workers)
     os.execvpe(argv[0], argv, env)

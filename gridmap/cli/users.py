@@ -1,4 +1,4 @@
-"""``gridmap users add|list|disable|passwd|demo``: web accounts (gridmap.users)."""
+"""``gridmap users add|list|disable|passwd|demo``: web accounts (gridmap.accounts.users)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
+from gridmap import messages
+from gridmap.accounts import users as lib
 from gridmap.accounts.users import User
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors, say
 from gridmap.errors import ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,9 +31,10 @@ def _read_password(password_file: Path | None, password_env: str | None) -> str:
     if password_env:
         value = os.environ.get(password_env)
         if value is None:
-            raise ValidationError(f"environment variable {password_env} is not set")
+            raise ValidationError("cli.env_var_not_set", params={"name": password_env})
         return value
-    value = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    value = click.prompt(messages.render("cli.users.password_prompt", None, current_lang()),
+                         hide_input=True, confirmation_prompt=True)
     return str(value)
 
 
@@ -64,13 +67,11 @@ def add_cmd(app: AppContext, username: str, role: str, display_name: str | None,
             streets: tuple[str, ...], communities: tuple[str, ...],
             password_file: Path | None, password_env: str | None) -> None:
     """Create an account (password from a prompt, --password-file or --password-env)."""
-    from gridmap.accounts import users as lib
-
     password = _read_password(password_file, password_env)
     with app.transaction() as conn:
         user = lib.add(conn, username, password, role, display_name=display_name,
                        streets=streets, communities=communities)
-    click.echo(f"created {user.username} ({user.role})")
+    say("cli.users.created", {"username": user.username, "role": user.role})
 
 
 @users.command("list")
@@ -78,8 +79,6 @@ def add_cmd(app: AppContext, username: str, role: str, display_name: str | None,
 @report_errors
 def list_cmd(app: AppContext) -> None:
     """List accounts: username, role, scope, status."""
-    from gridmap.accounts import users as lib
-
     with app.transaction() as conn:
         rows = lib.list_users(conn)
     for u in rows:
@@ -95,11 +94,9 @@ def list_cmd(app: AppContext) -> None:
 @report_errors
 def disable_cmd(app: AppContext, username: str) -> None:
     """Disable an account (it can no longer log in; open sessions stop working)."""
-    from gridmap.accounts import users as lib
-
     with app.transaction() as conn:
         lib.disable(conn, username)
-    click.echo(f"disabled {username}")
+    say("cli.users.disabled", {"username": username})
 
 
 @users.command("passwd")
@@ -110,20 +107,19 @@ def disable_cmd(app: AppContext, username: str) -> None:
 def passwd_cmd(app: AppContext, username: str, password_file: Path | None,
                password_env: str | None) -> None:
     """Set a new password."""
-    from gridmap.accounts import users as lib
-
     password = _read_password(password_file, password_env)
     with app.transaction() as conn:
         lib.set_password(conn, username, password)
-    click.echo(f"password of {username} changed")
+    say("cli.users.password_changed", {"username": username})
 
 
 def print_demo_accounts(pairs: list[tuple[User, str]]) -> None:
     """Print demo accounts and their one-time passwords."""
-    click.echo("demo accounts (random passwords, valid until the next `gridmap users demo`):")
+    say("cli.users.demo_heading")
     for user, password in pairs:
         scope = ",".join(user.scope_streets) or "-"
-        click.echo(f"  {user.role:<10} user {user.username:<11} password {password}  scope {scope}")
+        say("cli.users.demo_line", {"role": f"{user.role:<10}", "username": f"{user.username:<11}",
+                                    "password": password, "scope": scope})
 
 
 @users.command("demo")
@@ -131,8 +127,6 @@ def print_demo_accounts(pairs: list[tuple[User, str]]) -> None:
 @report_errors
 def demo_cmd(app: AppContext) -> None:
     """Create or re-key the demo accounts with random passwords and print them."""
-    from gridmap.accounts import users as lib
-
     with app.transaction() as conn:
         pairs = lib.ensure_demo(conn)
     print_demo_accounts(pairs)

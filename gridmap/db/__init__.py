@@ -14,7 +14,6 @@ from gridmap.db.engine import (
     make_engine,
     migrate,
     raw_psycopg,
-    throwaway_database,
 )
 
 __all__ = [
@@ -29,5 +28,4 @@ __all__ = [
     "migrate",
     "downgrade",
     "raw_psycopg",
-    "throwaway_database",
 ]

@@ -13,6 +13,7 @@ Tests use the same class with a throwaway directory.
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -20,13 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from gridmap.errors import DatabaseUnavailable
 
-INSTALL_HINT = (
-    "apt-get install -y postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting"
-)
+INSTALL_HINT = "apt-get install -y postgresql-15 postgresql-15-postgis-3"
 DB_USER = "gridmap"
-REQUIRED_EXTENSIONS = ("postgis", "pgrouting")
+REQUIRED_EXTENSIONS = ("postgis",)
 
 
 def find_bindir() -> Path:
@@ -46,13 +48,11 @@ def find_bindir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).resolve().parent
-    raise DatabaseUnavailable(
-        f"PostgreSQL server binaries (initdb) not found. Install them with: {INSTALL_HINT}"
-    )
+    raise DatabaseUnavailable("db.no_server_binaries", {"hint": INSTALL_HINT})
 
 
 def check_extensions(bindir: Path) -> None:
-    """Fail with the install line if PostGIS or pgRouting is not installed for this server."""
+    """Fail with the install line if PostGIS is not installed for this server."""
     version = bindir.parent.name
     share = Path("/usr/share/postgresql") / version / "extension"
     if not share.is_dir():
@@ -65,10 +65,8 @@ def check_extensions(bindir: Path) -> None:
             return
     missing = [e for e in REQUIRED_EXTENSIONS if not (share / f"{e}.control").exists()]
     if missing:
-        raise DatabaseUnavailable(
-            f"PostgreSQL extension(s) {', '.join(missing)} not installed. "
-            f"Install them with: {INSTALL_HINT}"
-        )
+        raise DatabaseUnavailable("db.missing_extensions",
+                                  {"extensions": missing, "hint": INSTALL_HINT})
 
 
 @dataclass
@@ -111,11 +109,12 @@ class LocalCluster:
             return ["runuser", "-u", "postgres", "--", *argv]
         return argv
 
-    def _run(self, argv: list[str], what: str) -> subprocess.CompletedProcess[str]:
+    def _run(self, argv: list[str], failed: str) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` as the cluster's owner; on failure raise the message code ``failed``."""
         proc = subprocess.run(self._as_owner(argv), capture_output=True, text=True)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            raise DatabaseUnavailable(f"{what} failed: {' | '.join(tail)} (log: {self.logfile})")
+            raise DatabaseUnavailable(failed, {"detail": " | ".join(tail), "log": self.logfile})
         return proc
 
     def _chown(self, path: Path) -> None:
@@ -137,13 +136,9 @@ class LocalCluster:
             return
         if os.geteuid() == 0:
             try:
-                import pwd
-
                 pwd.getpwnam("postgres")
             except KeyError as exc:
-                raise DatabaseUnavailable(
-                    f"running as root needs the 'postgres' system user. Install: {INSTALL_HINT}"
-                ) from exc
+                raise DatabaseUnavailable("db.no_postgres_user", {"hint": INSTALL_HINT}) from exc
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
         if not self.password_file.exists():
@@ -154,17 +149,14 @@ class LocalCluster:
             self._chown(p)
         os.chmod(self.password_file, 0o600)
         if os.geteuid() == 0 and not self._reachable_by_postgres():
-            raise DatabaseUnavailable(
-                f"the postgres user cannot reach {self.data_dir}; set GRIDMAP_DATA_DIR to a "
-                "directory it can traverse (e.g. under /var/lib/gridmap) or set DATABASE_URL"
-            )
+            raise DatabaseUnavailable("db.data_dir_unreachable", {"path": self.data_dir})
         try:
             self._run(
                 [
                     str(bindir / "initdb"), "-D", str(self.pgdata), "-U", DB_USER,
                     "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-locale",
                 ],
-                "initdb",
+                "db.initdb_failed",
             )
         finally:
             pwfile.unlink(missing_ok=True)
@@ -213,7 +205,7 @@ class LocalCluster:
         self._run(
             [str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.logfile), "-w",
              "-t", "60", "start"],
-            "starting the local database",
+            "db.start_failed",
         )
 
     def stop(self) -> None:
@@ -223,24 +215,21 @@ class LocalCluster:
         bindir = find_bindir()
         self._run(
             [str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
-            "stopping the local database",
+            "db.stop_failed",
         )
 
-    def status(self) -> str:
-        """One line describing the cluster state."""
+    def state(self) -> str:
+        """``"not_initialised"``, ``"running"`` or ``"stopped"``."""
         if not self.initialised():
-            return f"not initialised ({self.pgdata})"
-        state = "running" if self.running() else "stopped"
-        return f"{state} on 127.0.0.1:{self.port} ({self.pgdata})"
+            return "not_initialised"
+        return "running" if self.running() else "stopped"
 
     def url(self, dbname: str) -> str:
         """SQLAlchemy URL (psycopg 3 driver) for a database of this cluster."""
         return f"postgresql+psycopg://{DB_USER}:{self.password()}@127.0.0.1:{self.port}/{dbname}"
 
     def ensure_database(self, dbname: str, template: str | None = None) -> str:
-        """Create ``dbname`` with PostGIS and pgRouting if missing; return its URL."""
-        import psycopg
-
+        """Create ``dbname`` with PostGIS if missing; return its URL."""
         dsn = f"host=127.0.0.1 port={self.port} user={DB_USER} password={self.password()}"
         deadline = time.monotonic() + 30
         while True:
@@ -249,15 +238,14 @@ class LocalCluster:
                 break
             except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:
-                    raise DatabaseUnavailable(f"cannot connect to the local database: {exc}") from exc
+                    raise DatabaseUnavailable("db.local_connect_failed",
+                                              {"error": str(exc)}) from exc
                 time.sleep(0.2)
         with admin:
             exists = admin.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
             ).fetchone()
             if not exists:
-                from psycopg import sql
-
                 stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname))
                 if template:
                     stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(

@@ -4,26 +4,30 @@ Library functions receive an SQLAlchemy :class:`~sqlalchemy.engine.Connection`
 as their first argument. Functions that write open a SAVEPOINT
 (``conn.begin_nested()``) so that a failure leaves the database exactly as it
 was, whatever transaction the caller holds; the caller commits.
+
+The Alembic migrations are package data (``gridmap/db/migrations/``), found through
+:mod:`importlib.resources`, so ``gridmap db migrate`` works from any directory and from
+an installed package.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import socket
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-from gridmap.config import PROJECT_ROOT, Settings
+from gridmap.config import Settings, package_path
 from gridmap.db.cluster import LocalCluster
 from gridmap.errors import DatabaseUnavailable
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+MIGRATIONS = "gridmap.db:migrations"
+"""Alembic ``script_location`` of the migrations, as a package resource."""
+MIGRATIONS_DIR = package_path("db", "migrations")
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -46,8 +50,6 @@ def local_cluster(settings: Settings) -> LocalCluster:
 
 def free_port(start: int) -> int:
     """First TCP port from ``start`` on that nothing listens on at 127.0.0.1."""
-    import socket
-
     for port in range(start, start + 200):
         with socket.socket() as s:
             try:
@@ -55,7 +57,7 @@ def free_port(start: int) -> int:
             except OSError:
                 continue
             return port
-    raise DatabaseUnavailable(f"no free port found in {start}..{start + 199}")
+    raise DatabaseUnavailable("db.no_free_port", {"first": start, "last": start + 199})
 
 
 def database_url(settings: Settings, start: bool = True) -> str:
@@ -92,34 +94,26 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT postgis_version()"))
     except sa.exc.OperationalError as exc:
-        raise DatabaseUnavailable(f"database not reachable: {exc.orig}") from exc
+        raise DatabaseUnavailable("db.unreachable", {"error": str(exc.orig)}) from exc
     except sa.exc.ProgrammingError as exc:
-        raise DatabaseUnavailable(
-            "the database has no PostGIS extension; run CREATE EXTENSION postgis"
-        ) from exc
+        raise DatabaseUnavailable("db.no_postgis") from exc
 
 
-def alembic_config(url: str) -> Any:
-    """Alembic configuration pointing at ``migrations/`` and ``url``."""
-    from alembic.config import Config
-
+def alembic_config(url: str) -> Config:
+    """Alembic configuration pointing at the packaged migrations and ``url``."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the schema at ``url`` to ``revision``."""
-    from alembic import command
-
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
     """Downgrade the schema at ``url`` to ``revision``."""
-    from alembic import command
-
     command.downgrade(alembic_config(url), revision)
 
 
@@ -127,33 +121,5 @@ def raw_psycopg(conn: Connection) -> Any:
     """The underlying psycopg 3 connection, for ``COPY``. Shares the transaction."""
     dbapi = conn.connection.dbapi_connection
     if dbapi is None:
-        raise DatabaseUnavailable("connection is closed")
+        raise DatabaseUnavailable("db.connection_closed")
     return dbapi
-
-
-@contextmanager
-def throwaway_database(prefix: str = "gridmap-", dbname: str = "bench", *,
-                       durable: bool = False) -> Iterator[tuple[LocalCluster, str]]:
-    """A disposable cluster with one migrated database holding the catalogues.
-
-    Used by the benchmarks: started in a temporary directory on a free port, stopped and
-    deleted on exit. Yields the cluster (to clone more databases from) and the URL. Unless
-    ``durable``, fsync, synchronous commit and full-page writes are off (as in the tests).
-    """
-    from gridmap.reference import catalogue
-
-    tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(tmp, 0o755)  # the postgres user must reach it when running as root
-    cluster = LocalCluster(tmp / "pg", port=free_port(55432), fast=not durable)
-    try:
-        cluster.start()
-        url = cluster.ensure_database(dbname)
-        migrate(url)
-        engine = make_engine(url, poolclass=sa.pool.NullPool)
-        with engine.begin() as conn:
-            catalogue.load_reference(conn)
-        engine.dispose()
-        yield cluster, url
-    finally:
-        cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)

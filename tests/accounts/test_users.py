@@ -12,10 +12,29 @@ from tests.fixtures.web import seed_district
 
 def test_hash_is_salted_and_verifies() -> None:
     h1, h2 = users.hash_password("secret-123"), users.hash_password("secret-123")
-    assert h1 != h2 and h1.startswith("scrypt$") and "secret-123" not in h1
+    # werkzeug's format (scrypt:n:r:p$salt$hash); gridmap's own was scrypt$n$r$p$salt$hash
+    assert h1 != h2 and h1.startswith("scrypt:") and "secret-123" not in h1
     assert users.verify_password("secret-123", h1)
     assert not users.verify_password("secret-124", h1)
     assert not users.verify_password("secret-123", "garbage")
+    assert not users.verify_password("secret-123", "scrypt:x:y:z$salt$hash")
+
+
+# Written by gridmap's own hashlib.scrypt code before passwords went through werkzeug.
+LEGACY_HASH = ("scrypt$16384$8$1$18jBHpaJ0OOCScwXhuO/Vw==$"
+               "sHKm/j4QHHDVEQbqqY/L4FCkSF3Zm9zbipwgAarwig0=")
+
+
+def test_hashes_of_the_old_format_keep_verifying(conn) -> None:
+    assert users.verify_password("legacy-pass-1", LEGACY_HASH)
+    assert not users.verify_password("legacy-pass-2", LEGACY_HASH)
+    assert not users.verify_password("legacy-pass-1", LEGACY_HASH.replace("sHKm", "sHKn"))
+    assert not users.verify_password("legacy-pass-1", "scrypt$16384$8$1$not-base64")
+    u = users.add(conn, "old.account", "placeholder-pw", "planner")
+    conn.execute(sa.text("UPDATE app_user SET password_hash = :h WHERE id = :i"),
+                 {"h": LEGACY_HASH, "i": u.id})
+    assert users.authenticate(conn, "old.account", "legacy-pass-1") == u
+    assert users.authenticate(conn, "old.account", "placeholder-pw") is None
 
 
 def test_add_authenticate_disable(conn) -> None:

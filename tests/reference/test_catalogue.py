@@ -84,7 +84,7 @@ def test_city_calendar_replaces_a_year_and_moves_due_times(conn: Connection,
 
 def test_cli_dry_run_then_import(cli_env: dict[str, str], fresh_db_url: str,
                                  tmp_path: Path) -> None:
-    f = _write(tmp_path, "types.csv", (REPO / "data/geo/facility_catalogue.csv").read_text(
+    f = _write(tmp_path, "types.csv", (REPO / "gridmap/data/facility_catalogue.csv").read_text(
         encoding="utf-8").replace("junior_school,初中,Junior secondary school,15min,1000,",
                                   "junior_school,初中,Junior secondary school,15min,1200,"))
     gm = str(REPO / ".venv" / "bin" / "gridmap")

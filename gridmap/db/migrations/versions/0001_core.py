@@ -39,7 +39,8 @@ def _gist(table: str, column: str = "geom") -> None:
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    op.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
+    # pgRouting was created here too until 0010_drop_pgrouting: nothing ever called it, and
+    # servers without it must be able to run this migration. 0010 drops it where it exists.
 
     op.create_table(
         "import_run",

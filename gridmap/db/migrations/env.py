@@ -5,6 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from gridmap.config import Settings
+from gridmap.db.engine import database_url
+
 config = context.config
 
 
@@ -12,9 +15,6 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from gridmap.config import Settings
-    from gridmap.db import database_url
-
     return database_url(Settings.load())
 
 
