@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/bench_coverage.py`` (starts its own throwaway
 PostGIS cluster; about one to three minutes on 2 cores).
 
-1. Sample district (data/geo/osm/chelsea.osm.pbf imported with gridmap.osm.import_osm):
+1. Sample district (gridmap/data/osm/chelsea.osm.pbf imported with gridmap.osm.import_osm):
    - gridmap: one multi-source Dijkstra per facility type over the scipy sparse
      graph, buildings and facilities snapped onto edges (kernel timed in memory;
      the full ``coverage.refresh`` with DB writes and service areas timed too);
@@ -39,11 +39,13 @@ from pyproj import CRS
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import throwaway_database  # noqa: E402
 from gridmap.access import coverage, network  # noqa: E402
-from gridmap.db import make_engine, throwaway_database  # noqa: E402
+from gridmap.config import DATA_GEO  # noqa: E402
+from gridmap.db import make_engine  # noqa: E402
 from gridmap.reference import catalogue  # noqa: E402
 
-PBF = ROOT / "data" / "geo" / "osm" / "chelsea.osm.pbf"
+PBF = DATA_GEO / "osm" / "chelsea.osm.pbf"
 
 
 def peak_mb() -> float:

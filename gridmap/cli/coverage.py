@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from gridmap.cli import AppContext, main, pass_app, report_errors
+from gridmap.cli.app import AppContext, main, pass_app, report_errors
 from gridmap.errors import Problem, ValidationError
 
 
