@@ -10,7 +10,7 @@ What it does, all on loopback in a throwaway directory:
    loads the catalogues;
 2. builds a small synthetic district (4 streets × 3 communities × 16 grids = 192 grids,
    ~7,500 buildings, about 7 km × 6.7 km) and writes N incidents with
-   ``incidents.synthesise`` (spatially clustered, with transition histories);
+   ``gridmap.demo.synth.synthesise`` (spatially clustered, with transition histories);
 3. starts gunicorn (2 workers, 4 threads each) on a free loopback port;
 4. **page**: headless Chromium (Playwright, Debian's /usr/bin/chromium, every non-local
    request aborted) logs in as a supervisor of the whole district and opens
@@ -51,9 +51,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import throwaway_database  # noqa: E402
-from gridmap import incidents  # noqa: E402
 from gridmap.accounts import users  # noqa: E402
 from gridmap.db import free_port, make_engine  # noqa: E402
+from gridmap.demo import synth  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -368,8 +368,8 @@ def run(args: argparse.Namespace, tmp: Path, url: str, t: float) -> None:
         t = time.perf_counter()
         end = datetime.now(UTC)
         with engine.begin() as conn:
-            n = incidents.synthesise(conn, args.incidents, seed=1, start=end - timedelta(days=60),
-                                     end=end)
+            n = synth.synthesise(conn, args.incidents, seed=1, start=end - timedelta(days=60),
+                                 end=end)
             conn.execute(sa.text("ANALYZE incident"))
             conn.execute(sa.text("ANALYZE incident_event"))
         print(f"incidents: {n} synthesised in {time.perf_counter() - t:.1f} s")

@@ -31,6 +31,7 @@ from gridmap import incidents
 from gridmap.errors import PermissionDenied, Problem, ValidationError
 from gridmap.incidents import hotspots, indicators
 from gridmap.incidents import locate as locate_lib
+from gridmap.incidents import relocate
 from web import auth, db
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api")
@@ -668,7 +669,7 @@ def location_candidates(incident_id: int) -> Response:
     with db.read() as conn:
         row = incidents.get(conn, incident_id)
         _check_scope(row, viewer)
-        cands = locate_lib.boundary_candidates(conn, incident_id)
+        cands = relocate.boundary_candidates(conn, incident_id)
     return _json({"incident_id": incident_id, "grid_id": row["grid_id"],
                   "near_boundary": row["near_boundary"], "located_by": row["located_by"],
                   "location_confirmed_at": _jsonable(row["location_confirmed_at"]),
@@ -693,7 +694,7 @@ def confirm_location(incident_id: int) -> Response:
     check(problems)
     with db.write() as conn:
         _check_scope(incidents.get(conn, incident_id), viewer)
-        out = locate_lib.confirm_location(conn, incident_id, actor=viewer.username,
+        out = relocate.confirm_location(conn, incident_id, actor=viewer.username,
                                       grid_id=grid_id, note=note)
         if viewer.community_ids is not None and out["community_id"] not in viewer.community_ids:
             raise PermissionDenied("that grid is outside your area / 该网格不在您的管辖范围")

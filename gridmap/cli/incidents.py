@@ -1,38 +1,36 @@
 """``gridmap import incidents FILE`` and ``gridmap incidents …`` (transitions, indicators,
-hotspots, synthetic data). Thin callers of :mod:`gridmap.incidents`, :mod:`gridmap.indicators`
-and :mod:`gridmap.hotspots`."""
+hotspots, synthetic data). Thin callers of :mod:`gridmap.incidents` (its submodules
+``write``, ``workflow``, ``relocate``, ``indicators``, ``hotspots``) and :mod:`gridmap.demo.synth`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from gridmap.cli.app import AppContext, main, pass_app, report_errors
+from gridmap import messages
+from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors, say
 from gridmap.cli.ingest import import_
 from gridmap.config import Settings
+from gridmap.demo import synth as synth_lib
 from gridmap.errors import ValidationError
-
-if TYPE_CHECKING:
-    from gridmap.incidents import IntakeParams
+from gridmap.incidents import hotspots, indicators, query, relocate, workflow, write
+from gridmap.incidents.intake import IntakeParams, read_incident_file
+from gridmap.reference.workcal import LOCAL_TZ
 
 
 def _params(settings: Settings) -> IntakeParams:
-    from gridmap.incidents import IntakeParams
-
     return IntakeParams.from_settings(settings)
 
 
 def _date(value: str, name: str) -> dt.datetime:
-    from gridmap.reference.workcal import LOCAL_TZ
-
     try:
         d = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValidationError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise ValidationError("incidents.not_a_date", params={"name": name, "value": value}
+                              ) from exc
     return d if d.tzinfo else d.replace(tzinfo=LOCAL_TZ)
 
 
@@ -47,22 +45,16 @@ def _date(value: str, name: str) -> dt.datetime:
 @report_errors
 def import_incidents(app: AppContext, file: Path, dry_run: bool, coords: str, actor: str) -> None:
     """Import incidents from CSV or GeoJSON (Open311 columns accepted), all-or-nothing."""
-    from gridmap import incidents
-
     if not file.exists():
-        raise ValidationError(f"file not found: {file}")
+        raise ValidationError("incidents.file_not_found", params={"path": str(file)})
     if file.stat().st_size > app.settings.max_upload_bytes * 20:
-        raise ValidationError(f"{file.name} is larger than the import limit")
-    frame = incidents.read_incident_file(file)
+        raise ValidationError("incidents.file_too_large", params={"file": file.name})
+    frame = read_incident_file(file)
     with app.transaction() as conn:
-        report = incidents.import_incidents(conn, frame, actor=actor, coords=coords,
-                                            dry_run=dry_run, source_file=file.name,
-                                            params=_params(app.settings))
-    prefix = "dry run: would import" if dry_run else "imported"
-    click.echo(f"{prefix} {report['inserted']} incident(s) from {report['rows']} row(s); "
-               f"{report['skipped_existing']} already present; {report['duplicates']} possible "
-               f"duplicate(s); {report['near_boundary']} near a grid boundary; "
-               f"{report['nearest_grid']} outside every grid (属地兜底)")
+        report = write.import_incidents(conn, frame, actor=actor, coords=coords,
+                                        dry_run=dry_run, source_file=file.name,
+                                        params=_params(app.settings))
+    say("incidents.cli.dry_run" if dry_run else "incidents.cli.imported", report)
 
 
 @main.group("incidents")
@@ -82,14 +74,13 @@ def incidents_group() -> None:
 def transition(app: AppContext, incident_id: int, to_state: str, actor: str, note: str | None,
                extension: float | None, higher_approval: bool) -> None:
     """Move case INCIDENT_ID to TO_STATE (e.g. filed, dispatched, handling, handled, closed)."""
-    from gridmap import incidents
-
     with app.transaction() as conn:
-        row = incidents.transition(conn, incident_id, to_state, actor=actor, note=note,
-                                   extension=extension, higher_approval=higher_approval,
-                                   params=_params(app.settings))
+        row = workflow.transition(conn, incident_id, to_state, actor=actor, note=note,
+                                  extension=extension, higher_approval=higher_approval,
+                                  params=_params(app.settings))
     due = row["due_at"].isoformat() if row["due_at"] else "-"
-    click.echo(f"incident {incident_id}: {row['status']} ({row['status_label']}), due {due}")
+    say("incidents.cli.transitioned", {"id": incident_id, "status": row["status"],
+                                       "label": row["status_label"], "due": due})
 
 
 @incidents_group.command("confirm-location")
@@ -104,31 +95,31 @@ def transition(app: AppContext, incident_id: int, to_state: str, actor: str, not
 def confirm_location_cmd(app: AppContext, incident_id: int, grid_code: str | None,
                          list_only: bool, actor: str, note: str | None) -> None:
     """Confirm the grid of a case flagged near a boundary or placed in the nearest grid."""
-    from gridmap import incidents
-    from gridmap.incidents import locate
-
     with app.transaction() as conn:
-        incidents.get(conn, incident_id)  # NotFound for an unknown id
-        cands = locate.boundary_candidates(conn, incident_id)
+        query.get(conn, incident_id)  # NotFound for an unknown id
+        cands = relocate.boundary_candidates(conn, incident_id)
         if list_only:
+            lang = current_lang()
             for c in cands:
-                flag = "inside" if c["inside"] else f"{c['distance_m']} m"
-                current = "\tcurrent" if c["current"] else ""
+                flag = (messages.render("incidents.cli.inside", None, lang) if c["inside"]
+                        else f"{c['distance_m']} m")
+                current = ("\t" + messages.render("incidents.cli.current", None, lang)
+                           if c["current"] else "")
                 click.echo(f"{c['grid_code']}\t{flag}{current}")
             return
         grid_id = None
         if grid_code is not None:
             match = [c["grid_id"] for c in cands if c["grid_code"] == grid_code]
             if not match:
-                raise ValidationError(f"grid {grid_code} is not one of the grids nearest to "
-                                      f"incident {incident_id}: "
-                                      f"{', '.join(c['grid_code'] for c in cands)}")
+                raise ValidationError("incidents.not_a_nearby_grid", params={
+                    "grid": grid_code, "incident": incident_id,
+                    "choices": [c["grid_code"] for c in cands]})
             grid_id = match[0]
-        out = locate.confirm_location(conn, incident_id, actor=actor, grid_id=grid_id,
-                                      note=note)
-    verb = "moved to" if out["moved"] else "confirmed in"
+        out = relocate.confirm_location(conn, incident_id, actor=actor, grid_id=grid_id,
+                                        note=note)
     code = next(c["grid_code"] for c in cands if c["grid_id"] == out["grid_id"])
-    click.echo(f"incident {incident_id}: {verb} grid {code}")
+    say("incidents.cli.location_moved" if out["moved"] else "incidents.cli.location_confirmed",
+        {"id": incident_id, "grid": code})
 
 
 @incidents_group.command("indicators")
@@ -148,8 +139,6 @@ def indicators_cmd(app: AppContext, level: str, start: str, end: str, out: Path 
                    lang: str, area_class: str, on_time_weight: float) -> None:
     """结案率, 按期结案率, 超期未结 … and the composite score/grade per grid, community or
     street."""
-    from gridmap.incidents import indicators
-
     s, e = _date(start, "--from"), _date(end, "--to")
     scoring = indicators.AreaScoring(area_class=int(area_class),
                                      weight_on_time_rate=on_time_weight)
@@ -157,7 +146,7 @@ def indicators_cmd(app: AppContext, level: str, start: str, end: str, out: Path 
         rows = indicators.compute(conn, level, s, e, scoring=scoring)
     if out:
         indicators.export(rows, out, lang=lang)
-        click.echo(f"wrote {len(rows)} row(s) to {out}")
+        say("incidents.cli.wrote_rows", {"n": len(rows), "path": str(out)})
         return
     cols = ("code", "filed", "due", "closed", "close_rate", "on_time_rate", "overdue_open",
             "rework_rate", "score", "grade")
@@ -168,7 +157,8 @@ def indicators_cmd(app: AppContext, level: str, start: str, end: str, out: Path 
 
 @incidents_group.command("hotspots")
 @click.option("--level", type=click.Choice(["grid", "h3"]), default="grid", show_default=True)
-@click.option("--z", "z_threshold", type=float, default=1.96, show_default=True)
+@click.option("--z", "z_threshold", type=float, default=hotspots.HotspotParams.z_threshold,
+              show_default=True)
 @click.option("--from", "start")
 @click.option("--to", "end")
 @pass_app
@@ -176,8 +166,6 @@ def indicators_cmd(app: AppContext, level: str, start: str, end: str, out: Path 
 def hotspots_cmd(app: AppContext, level: str, z_threshold: float, start: str | None,
                  end: str | None) -> None:
     """Significantly high grids or H3 cells (Getis-Ord Gi*), as JSON."""
-    from gridmap.incidents import hotspots
-
     filters = {}
     if start:
         filters["start"] = _date(start, "--from")
@@ -197,9 +185,7 @@ def hotspots_cmd(app: AppContext, level: str, z_threshold: float, start: str | N
 @report_errors
 def synth(app: AppContext, n: int, seed: int, start: str, end: str) -> None:
     """Write N synthetic (clearly labelled) incidents over the loaded buildings and grids."""
-    from gridmap import incidents
-
     with app.transaction() as conn:
-        k = incidents.synthesise(conn, n, seed=seed, start=_date(start, "--from"),
+        k = synth_lib.synthesise(conn, n, seed=seed, start=_date(start, "--from"),
                                  end=_date(end, "--to"), params=_params(app.settings))
-    click.echo(f"wrote {k} synthetic incident(s)")
+    say("incidents.cli.synthesised", {"n": k})

@@ -542,16 +542,16 @@ def write_block_grids(conn: Connection, community_ids: Sequence[int], *,
 
 def _extras(conn: Connection, p: SampleParams, seed: int, report: SampleReport,
             progress: Progress | None) -> None:
-    from gridmap import incidents
     from gridmap.access import coverage, network
+    from gridmap.demo import synth
 
     if p.incidents > 0:
         end = p.incidents_end or dt.datetime.now(dt.UTC).replace(minute=0, second=0,
                                                                  microsecond=0)
         start = p.incidents_start or end - dt.timedelta(days=p.incidents_days)
         _progress(progress, "incidents", 0, p.incidents)
-        report.incidents = incidents.synthesise(conn, p.incidents, seed=seed, start=start,
-                                                end=end)
+        report.incidents = synth.synthesise(conn, p.incidents, seed=seed, start=start,
+                                            end=end)
         _progress(progress, "incidents", report.incidents or 0, p.incidents)
     if not p.with_network:
         report.notes.append("walking network and coverage skipped (with_network=False)")

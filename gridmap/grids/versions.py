@@ -1065,7 +1065,7 @@ def _grid_stats(conn: Connection, version_id: int, gids: Sequence[int]) -> dict[
     p: dict[str, Any] = {"v": version_id, "g": list(gids)}
     if _incident_table(conn):
         try:
-            from gridmap.incidents.locate import OPEN_STATES
+            from gridmap.incidents.states import OPEN_STATES
             p["open"] = list(OPEN_STATES)
         except ImportError:  # pragma: no cover - incidents not installed
             p["open"] = ["reported", "filed", "dispatched", "handling"]
@@ -1336,7 +1336,7 @@ def activate(
 
 def _reassign_open(conn: Connection, community_id: int) -> int | None:
     try:
-        locate = importlib.import_module("gridmap.incidents.locate")
+        locate = importlib.import_module("gridmap.incidents.relocate")
     except ModuleNotFoundError:
         return None
     fn = getattr(locate, "reassign_open", None)

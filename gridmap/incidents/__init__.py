@@ -1,46 +1,51 @@
 """Incidents (事件/案件): states, intake, queries, workflow, privacy, location, hotspots, indicators.
 
-The package's public API is re-exported here; library code imports the submodule it needs."""
+The package's public API is re-exported here; library code imports the submodule it needs.
+The event category catalogue lives in :mod:`gridmap.reference.categories` and the synthetic
+incident generator in :mod:`gridmap.demo.synth`.
+"""
 
 from gridmap.incidents.intake import (
     COLUMNS,
-    COPY_CHUNK_ROWS,
-    EVENT_CATEGORIES_CSV,
-    EVENT_COPY_COLS,
-    INCIDENT_COPY_COLS,
     SOURCE_ALIASES,
     SOURCE_LABELS,
     SOURCES,
-    SUPERVISOR_ROLES,
-    URGENCIES,
-    URGENCY_LABELS,
     IntakeParams,
+    normalise_columns,
+    read_incident_file,
+    validate_rows,
+)
+from gridmap.incidents.privacy import (
+    SUPERVISOR_ROLES,
     can_see_personal,
-    categories,
-    category_codes,
-    create,
-    filter_sql,
-    get,
-    history,
-    import_incidents,
-    list_incidents,
-    load_event_categories,
     mask_name,
     mask_phone,
     masked_for,
-    normalise_columns,
-    read_event_categories,
-    read_incident_file,
-    synthesise,
-    transition,
-    validate_rows,
 )
+from gridmap.incidents.query import filter_sql, get, history, list_incidents
 from gridmap.incidents.states import (
     CLOSED_STATES,
     OPEN_STATES,
     STATE_LABELS,
     STATES,
     TRANSITIONS,
+)
+from gridmap.incidents.workflow import transition
+from gridmap.incidents.write import (
+    COPY_CHUNK_ROWS,
+    EVENT_COPY_COLS,
+    INCIDENT_COPY_COLS,
+    create,
+    import_incidents,
+)
+from gridmap.reference.categories import (
+    EVENT_CATEGORIES_CSV,
+    URGENCIES,
+    URGENCY_LABELS,
+    categories,
+    category_codes,
+    load_event_categories,
+    read_event_categories,
 )
 
 __all__ = [
@@ -79,5 +84,4 @@ __all__ = [
     "filter_sql",
     "list_incidents",
     "transition",
-    "synthesise",
 ]

@@ -25,6 +25,7 @@ from scipy.stats import norm
 from sqlalchemy.engine import Connection
 
 from gridmap.errors import ValidationError
+from gridmap.incidents.query import filter_sql
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,8 @@ def heat_counts(conn: Connection, *, bbox: Sequence[float], zoom: int,
         ``mode`` (points | h3 | grid), ``total``, ``max``; ``points`` as [lon, lat] or
         ``cells`` as {h3|grid_id, count, lon, lat, intensity (count / max)}.
     """
-    from gridmap.incidents import filter_sql
-
     if by not in ("h3", "grid"):
-        raise ValidationError("by must be h3 or grid")
+        raise ValidationError("incidents.heat_by")
     where, params = filter_sql({**(filters or {}), "bbox": tuple(bbox)})
     total = int(conn.execute(sa.text(f"SELECT count(*) FROM incident i WHERE {where}"),  # noqa: S608
                              params).scalar_one())
@@ -170,8 +169,6 @@ def hotspots(conn: Connection, level: str, filters: Mapping[str, Any] | None = N
         ``level``, ``z_threshold``, ``n_units``, ``items`` (hot units, highest z first: id,
         code for grids, count, z, p).
     """
-    from gridmap.incidents import filter_sql
-
     params = params or HotspotParams()
     where, fp = filter_sql(filters or {})
     if level == "grid":
@@ -209,7 +206,7 @@ def hotspots(conn: Connection, level: str, filters: Mapping[str, Any] | None = N
                     r.append(pos[cell])
                     c.append(pos[nb])
     else:
-        raise ValidationError("level must be grid or h3")
+        raise ValidationError("incidents.hotspot_level")
     n = len(ids)
     adj = sparse.coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
     adj = ((adj + adj.T) > 0).astype(float)

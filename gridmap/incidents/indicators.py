@@ -41,9 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from openpyxl import Workbook
 from sqlalchemy.engine import Connection
 
 from gridmap.errors import ValidationError
+from gridmap.incidents.query import filter_sql
 
 LEVELS = {"grid": ("grid", "grid_id", "grid_code"),
           "community": ("community", "community_id", "code"),
@@ -206,12 +208,10 @@ def compute(conn: Connection, level: str, period_start: dt.datetime, period_end:
         One dict per unit with the keys of :data:`FIELDS` (rates in percent, ``None`` when the
         denominator is 0).
     """
-    from gridmap.incidents import filter_sql
-
     if level not in LEVELS:
-        raise ValidationError(f"level must be one of {', '.join(LEVELS)}")
+        raise ValidationError("incidents.indicator_level", params={"choices": tuple(LEVELS)})
     if period_end <= period_start:
-        raise ValidationError("period end must be after its start")
+        raise ValidationError("incidents.period_end_before_start")
     table, col, code = LEVELS[level]
     now = dt.datetime.now(dt.UTC)
     asof = as_of or min(now, period_end)
@@ -222,7 +222,8 @@ def compute(conn: Connection, level: str, period_start: dt.datetime, period_end:
         params["unit_ids"] = list(unit_ids)
     scoring = scoring or AreaScoring()
     if scoring.area_class not in scoring.filed_steps:
-        raise ValidationError(f"area class must be one of {sorted(scoring.filed_steps)}")
+        raise ValidationError("incidents.area_class",
+                              params={"choices": str(sorted(scoring.filed_steps))})
     sql = _SQL.format(col=col, where=where, table=table, code=code, unit_where=unit_where,
                       grid_unit=_GRID_UNIT[level])
     rows = conn.execute(sa.text(sql), {**params, "s": period_start, "e": period_end,
@@ -257,8 +258,6 @@ def export(rows: list[dict[str, Any]], path: Path, *, lang: str = "zh") -> Path:
     idx = 0 if lang == "zh" else 1
     headers = [FIELDS[k][idx] for k in FIELDS]
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
-
         wb = Workbook()
         ws = wb.active
         assert ws is not None
@@ -274,7 +273,7 @@ def export(rows: list[dict[str, Any]], path: Path, *, lang: str = "zh") -> Path:
             for r in rows:
                 w.writerow(["" if r.get(k) is None else r.get(k) for k in FIELDS])
     else:
-        raise ValidationError(f"export format must be .csv or .xlsx, not {path.suffix!r}")
+        raise ValidationError("incidents.export_format", params={"suffix": path.suffix})
     return path
 
 

@@ -1,7 +1,8 @@
 """Geolocation of incidents: street, community, estate, building and the grid of the grid
 version active at the report time, in one set-based pass.
 
-Entry points:
+Entry points (re-assignment after a redraw and supervisors' confirmations are in
+:mod:`gridmap.incidents.relocate`):
 
 - :func:`assign_points` (bulk): :func:`load_locator` reads the polygons of the five levels
   overlapping the points' extent once and builds their STRtrees; :meth:`Locator.assign`
@@ -11,53 +12,47 @@ Entry points:
   ``benchmarks/bench_incidents.py``; see docs/incidents.md for the figures.
 - :func:`locate_point` (one point, for ``/api/locate``): one SQL statement with GiST index
   lookups per level.
-- :func:`confirm_location`: a supervisor confirms the grid of an incident flagged
-  ``near_boundary`` or placed in the nearest grid (属地兜底), or moves it to one of the
-  :func:`boundary_candidates` (the nearest active grids); recorded in ``audit_log``.
 
 Rules (issue #4): a point inside a grid takes that grid's community (a grid version belongs to
 one community) and the community's street; points outside every grid are tested against the
 community and street polygons. A point on an edge or a shared vertex belongs to every polygon
-touching it;
-the lowest id wins (deterministic) and the point is flagged ``near_boundary``. Points within
-``near_boundary_m`` of their grid's boundary are flagged too. Points in no grid get the nearest
-grid of a version valid at the report time and its distance (``located_by = 'nearest_grid'``);
-their community and street are the containing ones, else those of that grid (属地兜底).
-Points are never dropped.
+touching it; the lowest id wins (deterministic) and the point is flagged ``near_boundary``.
+Points within ``near_boundary_m`` of their grid's boundary are flagged too. Points in no grid
+get the nearest grid of a version valid at the report time and its distance (``located_by =
+'nearest_grid'``); their community and street are the containing ones, else those of that
+grid (属地兜底). Points are never dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
-from gridmap.crs import metric_crs
-from gridmap.errors import Conflict, NotFound, Problem, ValidationError
-from gridmap.incidents.states import CLOSED_STATES, OPEN_STATES
+from gridmap import crs
+from gridmap.config import Settings
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 LEVELS = ("street", "community", "estate", "building")
 
 
 @dataclass(frozen=True)
 class LocateParams:
-    """Parameters of the assignment (defaults mirror :class:`gridmap.config.Settings`)."""
+    """Parameters of the assignment (defaults from :class:`gridmap.config.Settings`)."""
 
-    near_boundary_m: float = 10.0
+    near_boundary_m: float = Settings.near_boundary_m
 
 
-# --------------------------------------------------------------------------------------
-# bulk assignment
-# --------------------------------------------------------------------------------------
+# --- bulk assignment ------------------------------------------------------------------
 
 def _load_level(conn: Connection, table: str, bbox: tuple[float, float, float, float]
                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
@@ -124,6 +119,63 @@ class Locator:
             res[sel] = _first_match(pairs, ids, len(sel))
         return res
 
+    def _grid_rows(self, pts: npt.NDArray[Any], at64: npt.NDArray[np.datetime64]
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Per point the row of the lowest-id grid containing it in a version valid at its
+        time (or -1), and whether more than one such grid touches it (on an edge)."""
+        n = len(pts)
+        grid = self.grid
+        grid_row = np.full(n, -1, dtype=np.int64)
+        on_edge = np.zeros(n, dtype=bool)
+        if self.grid_tree is not None:
+            pairs = self.grid_tree.query(pts, predicate="intersects")
+            if pairs.shape[1]:
+                pid, row = pairs[0], pairs[1]
+                ok = (grid["valid_from"][row] <= at64[pid]) & (at64[pid] < grid["valid_to"][row])
+                pid, row = pid[ok], row[ok]
+                order = np.lexsort((grid["grid_id"][row], pid))
+                pid, row = pid[order], row[order]
+                first = np.r_[True, pid[1:] != pid[:-1]] if len(pid) else np.array([], bool)
+                grid_row[pid[first]] = row[first]
+                on_edge = np.bincount(pid, minlength=n) > 1
+        return grid_row, on_edge
+
+    def _measure(self, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64],
+                 at64: npt.NDArray[np.datetime64], grid_row: npt.NDArray[np.int64],
+                 on_edge: npt.NDArray[np.bool_]
+                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """In metres: the boundary distance of points near their grid's boundary, and the
+        nearest valid grid of points in none (written into ``grid_row``, 属地兜底)."""
+        n = len(lon)
+        grid_dist = np.full(n, np.nan)
+        bdist = np.full(n, np.nan)
+        if self.transformer is None:
+            return grid_dist, bdist
+        located = grid_row >= 0
+        x, y = self.transformer.transform(lon, lat)
+        # near boundary: outside the inward buffer of the containing grid
+        if located.any():
+            li = np.flatnonzero(located)
+            near = ~shapely.contains_xy(self.inner[grid_row[li]], x[li], y[li]) | on_edge[li]
+            ni = li[near]
+            bdist[ni] = shapely.distance(shapely.boundary(self.mgeoms[grid_row[ni]]),
+                                         shapely.points(x[ni], y[ni]))
+        # 属地兜底: nearest grid of a version valid at the report time
+        miss = np.flatnonzero(~located)
+        if len(miss):
+            _nearest_valid(self.grid, self.mgeoms, x, y, at64, miss, grid_row, grid_dist)
+        return grid_dist, bdist
+
+    def _streets_of_communities(self, out: dict[str, Any]) -> None:
+        """Street of the community for points whose street is still unknown."""
+        missing_street = (out["street_id"] < 0) & (out["community_id"] >= 0)
+        if missing_street.any() and len(self.community_street[0]):
+            cids, sids = self.community_street
+            pos = np.searchsorted(cids, out["community_id"][missing_street])
+            pos = np.minimum(pos, len(cids) - 1)
+            hit = cids[pos] == out["community_id"][missing_street]
+            out["street_id"][missing_street] = np.where(hit, sids[pos], -1)
+
     def assign(self, lon: npt.ArrayLike, lat: npt.ArrayLike, at: npt.ArrayLike) -> pd.DataFrame:
         """Assign points (inside this locator's box) to the five levels.
 
@@ -143,19 +195,7 @@ class Locator:
         out["building_id"] = self._contained("building", pts, everyone)
         grid_id = np.full(n, -1, dtype=np.int64)
         version_id = np.full(n, -1, dtype=np.int64)
-        grid_row = np.full(n, -1, dtype=np.int64)
-        on_edge = np.zeros(n, dtype=bool)
-        if self.grid_tree is not None:
-            pairs = self.grid_tree.query(pts, predicate="intersects")
-            if pairs.shape[1]:
-                pid, row = pairs[0], pairs[1]
-                ok = (grid["valid_from"][row] <= at64[pid]) & (at64[pid] < grid["valid_to"][row])
-                pid, row = pid[ok], row[ok]
-                order = np.lexsort((grid["grid_id"][row], pid))
-                pid, row = pid[order], row[order]
-                first = np.r_[True, pid[1:] != pid[:-1]] if len(pid) else np.array([], bool)
-                grid_row[pid[first]] = row[first]
-                on_edge = np.bincount(pid, minlength=n) > 1
+        grid_row, on_edge = self._grid_rows(pts, at64)
         located = grid_row >= 0
         # a grid lies in one community: points inside a grid take its community (and
         # street); the others are tested against the community and street polygons
@@ -164,35 +204,15 @@ class Locator:
         out["street_id"] = self._contained("street", pts, rest)
         if located.any():
             out["community_id"][located] = grid["community_id"][grid_row[located]]
-        grid_dist = np.full(n, np.nan)
-        bdist = np.full(n, np.nan)
+        grid_dist, bdist = self._measure(lon, lat, at64, grid_row, on_edge)
         if self.transformer is not None:
-            x, y = self.transformer.transform(lon, lat)
-            # near boundary: outside the inward buffer of the containing grid
-            if located.any():
-                li = np.flatnonzero(located)
-                near = ~shapely.contains_xy(self.inner[grid_row[li]], x[li], y[li]) | on_edge[li]
-                ni = li[near]
-                bdist[ni] = shapely.distance(shapely.boundary(self.mgeoms[grid_row[ni]]),
-                                             shapely.points(x[ni], y[ni]))
-            # 属地兜底: nearest grid of a version valid at the report time
-            miss = np.flatnonzero(~located)
-            if len(miss):
-                _nearest_valid(grid, self.mgeoms, x, y, at64, miss, grid_row, grid_dist)
             has = grid_row >= 0
             grid_id[has] = grid["grid_id"][grid_row[has]]
             version_id[has] = grid["version_id"][grid_row[has]]
             # fallback community/street from the grid when the point lies in none
             gcomm = np.where(has, grid["community_id"][np.maximum(grid_row, 0)], -1)
             out["community_id"] = np.where(out["community_id"] >= 0, out["community_id"], gcomm)
-        missing_street = (out["street_id"] < 0) & (out["community_id"] >= 0)
-        if missing_street.any() and len(self.community_street[0]):
-            cids, sids = self.community_street
-            pos = np.searchsorted(cids, out["community_id"][missing_street])
-            pos = np.minimum(pos, len(cids) - 1)
-            hit = cids[pos] == out["community_id"][missing_street]
-            out["street_id"][missing_street] = np.where(hit, sids[pos], -1)
-        near_boundary = ~np.isnan(bdist) & located
+        self._streets_of_communities(out)
         df = pd.DataFrame({
             c: pd.arrays.IntegerArray(v, v < 0) for c, v in (
                 ("street_id", out["street_id"]), ("community_id", out["community_id"]),
@@ -201,7 +221,7 @@ class Locator:
         df["located_by"] = np.where(located, "grid",
                                     np.where(grid_id >= 0, "nearest_grid", "none"))
         df["grid_distance_m"] = grid_dist
-        df["near_boundary"] = near_boundary
+        df["near_boundary"] = ~np.isnan(bdist) & located
         df["boundary_distance_m"] = bdist
         return df
 
@@ -226,10 +246,9 @@ def load_locator(conn: Connection, bbox: tuple[float, float, float, float],
     transformer = None
     mgeoms = inner = np.array([], dtype=object)
     if len(grid["grid_id"]):
-        transformer = Transformer.from_crs(4326, metric_crs(*bbox), always_xy=True)
-        tr = transformer
-        mgeoms = shapely.transform(grid["geom"], lambda c: np.column_stack(
-            tr.transform(c[:, 0], c[:, 1])))
+        metric = crs.metric_crs(*bbox)
+        transformer = crs.transformer(crs.STORAGE_EPSG, metric)
+        mgeoms = crs.to_metric(grid["geom"], metric)
         inner = shapely.buffer(mgeoms, -params.near_boundary_m)
         shapely.prepare(inner)
     return Locator(levels=levels, grid=grid,
@@ -238,13 +257,8 @@ def load_locator(conn: Connection, bbox: tuple[float, float, float, float],
                    community_street=community_street)
 
 
-def assign_points(
-    conn: Connection,
-    lon: npt.ArrayLike,
-    lat: npt.ArrayLike,
-    at: npt.ArrayLike,
-    params: LocateParams | None = None,
-) -> pd.DataFrame:
+def assign_points(conn: Connection, lon: npt.ArrayLike, lat: npt.ArrayLike, at: npt.ArrayLike,
+                  params: LocateParams | None = None) -> pd.DataFrame:
     """Assign every point to street, community, estate, building and grid (set-based).
 
     Parameters
@@ -346,9 +360,7 @@ def _nearest_valid(grid: dict[str, Any], mgeoms: npt.NDArray[Any], x: npt.NDArra
         grid_dist[sel[idx[0]]] = dist
 
 
-# --------------------------------------------------------------------------------------
-# single point (one SQL statement)
-# --------------------------------------------------------------------------------------
+# --- single point (one SQL statement) ----------------------------------------------------
 
 _LOCATE_SQL = sa.text(
     """
@@ -402,7 +414,7 @@ _LOCATE_SQL = sa.text(
 
 
 def locate_point(conn: Connection, lon: float, lat: float, at: dt.datetime | None = None,
-                 *, near_boundary_m: float = 10.0) -> dict[str, Any]:
+                 *, near_boundary_m: float = Settings.near_boundary_m) -> dict[str, Any]:
     """Locate one WGS84 point (one SQL statement with index lookups).
 
     Parameters
@@ -433,156 +445,3 @@ def locate_point(conn: Connection, lon: float, lat: float, at: dt.datetime | Non
     if not res["near_boundary"]:
         res["boundary_distance_m"] = bd if inside else None
     return res
-
-
-# --------------------------------------------------------------------------------------
-# re-assignment after a redraw
-# --------------------------------------------------------------------------------------
-
-_REASSIGN_SQL = sa.text(
-    """
-    WITH target AS (
-        SELECT i.id, i.geom FROM incident i
-        WHERE i.state = ANY(:open_states)
-          AND (i.community_id = :cid
-               OR i.grid_id IN (SELECT g.id FROM grid g WHERE g.community_id = :cid))
-    ), pick AS (
-        SELECT t.id, n.grid_id, n.version_id, n.inside, n.dist, n.bdist
-        FROM target t
-        CROSS JOIN LATERAL (
-            SELECT k.grid_id, k.version_id, ST_Intersects(k.geom, t.geom) AS inside,
-                   ST_Distance(k.geom::geography, t.geom::geography) AS dist,
-                   ST_Distance(ST_Boundary(k.geom)::geography, t.geom::geography) AS bdist
-            FROM (SELECT gg.grid_id, gg.version_id, gg.geom
-                  FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
-                  WHERE gv.community_id = :cid AND gv.status = 'active'
-                  ORDER BY gg.geom <-> t.geom LIMIT 8) k
-            ORDER BY ST_Intersects(k.geom, t.geom) DESC,
-                     ST_Distance(k.geom::geography, t.geom::geography), k.grid_id LIMIT 1) n
-    )
-    UPDATE incident i SET
-        grid_id = p.grid_id, grid_version_id = p.version_id,
-        located_by = CASE WHEN p.inside THEN 'grid' ELSE 'nearest_grid' END,
-        grid_distance_m = CASE WHEN p.inside THEN NULL ELSE p.dist END,
-        near_boundary = p.inside AND p.bdist <= :near_m,
-        boundary_distance_m = CASE WHEN p.inside AND p.bdist <= :near_m THEN p.bdist END,
-        -- a supervisor's confirmation was about the old plan: ask again if the grid changed
-        location_confirmed_at = CASE WHEN i.grid_id = p.grid_id THEN i.location_confirmed_at END,
-        location_confirmed_by = CASE WHEN i.grid_id = p.grid_id THEN i.location_confirmed_by END
-    FROM pick p WHERE i.id = p.id
-    """
-)
-
-
-def reassign_open(conn: Connection, community_id: int, *, near_boundary_m: float = 10.0) -> int:
-    """Re-assign the open incidents of a community to the grids of its active version.
-
-    Called by ``grids.activate`` in the same transaction after a redraw is activated. Closed,
-    evaluated and voided incidents keep the grid they were handled in. A supervisor's location
-    confirmation is cleared where the grid changes (it was about the old plan).
-
-    Returns
-    -------
-    int
-        Number of incidents re-assigned.
-    """
-    with conn.begin_nested():
-        res = conn.execute(_REASSIGN_SQL, {"cid": community_id, "open_states": list(OPEN_STATES),
-                                           "near_m": near_boundary_m})
-    return int(res.rowcount or 0)
-
-
-# --------------------------------------------------------------------------------------
-# supervisors confirm points near a boundary or outside every grid
-# --------------------------------------------------------------------------------------
-
-CANDIDATE_GRIDS = 5
-"""How many of the nearest active grids a supervisor may choose from."""
-
-_CANDIDATES_SQL = sa.text(
-    """
-    SELECT k.grid_id, g.grid_code, g.name AS grid_name, k.version_id, gv.community_id,
-           c.street_id, ST_Intersects(k.geom, i.geom) AS inside,
-           ST_Distance(k.geom::geography, i.geom::geography) AS distance_m,
-           k.grid_id = i.grid_id AS current
-    FROM incident i
-    CROSS JOIN LATERAL (
-        SELECT gg.grid_id, gg.version_id, gg.geom
-        FROM grid_geometry gg JOIN grid_version gv2 ON gv2.id = gg.version_id
-        WHERE gv2.status = 'active'
-        ORDER BY gg.geom <-> i.geom LIMIT :k) k
-    JOIN grid_version gv ON gv.id = k.version_id
-    JOIN grid g ON g.id = k.grid_id
-    JOIN community c ON c.id = gv.community_id
-    WHERE i.id = :id
-    ORDER BY ST_Intersects(k.geom, i.geom) DESC, distance_m, k.grid_id
-    """
-)
-
-
-def boundary_candidates(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
-    """The active grids nearest to an incident (at most :data:`CANDIDATE_GRIDS`): the grids
-    a supervisor may confirm it in. Each: ``grid_id, grid_code, grid_name, version_id,
-    community_id, street_id, inside, distance_m, current``; containing grids first."""
-    rows = conn.execute(_CANDIDATES_SQL, {"id": incident_id, "k": CANDIDATE_GRIDS}
-                        ).mappings().all()
-    return [dict(r, distance_m=round(float(r["distance_m"]), 1)) for r in rows]
-
-
-def confirm_location(conn: Connection, incident_id: int, *, actor: str,
-                     grid_id: int | None = None, note: str | None = None) -> dict[str, Any]:
-    """A supervisor confirms the grid of an incident, or moves it to a neighbouring grid.
-
-    ``grid_id`` (default: the current grid) must be one of :func:`boundary_candidates`. The
-    incident takes that grid's version, community and street; it is marked confirmed
-    (``location_confirmed_at/by``) and the change is written to ``audit_log``. Closed cases
-    keep the grid they were handled in: they can be confirmed, not moved.
-
-    Raises
-    ------
-    NotFound
-        Unknown incident.
-    ValidationError
-        No grid to confirm, or a grid that is not among the nearest candidates.
-    Conflict
-        Moving a closed, evaluated or voided case.
-    """
-    row = conn.execute(sa.text(
-        "SELECT id, state, grid_id, grid_version_id, community_id, street_id, located_by, "
-        "grid_distance_m FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id}
-    ).mappings().first()
-    if row is None:
-        raise NotFound(f"incident {incident_id} not found")
-    target = grid_id if grid_id is not None else row["grid_id"]
-    if target is None:
-        raise ValidationError("the incident has no grid yet; choose one of the nearest grids")
-    cands = {c["grid_id"]: c for c in boundary_candidates(conn, incident_id)}
-    if target not in cands:
-        raise ValidationError(
-            f"grid {target} is not one of the {CANDIDATE_GRIDS} active grids nearest to "
-            f"incident {incident_id}", [Problem("not a candidate grid", field="grid_id")])
-    moving = target != row["grid_id"]
-    if moving and row["state"] in CLOSED_STATES:
-        raise Conflict(f"incident {incident_id} is {row['state']}: closed cases keep the grid "
-                       "they were handled in")
-    c = cands[target]
-    after = {"grid_id": target, "grid_version_id": c["version_id"],
-             "community_id": c["community_id"], "street_id": c["street_id"],
-             "located_by": "grid" if c["inside"] else "nearest_grid",
-             "grid_distance_m": None if c["inside"] else c["distance_m"]}
-    with conn.begin_nested():
-        conn.execute(sa.text(
-            "UPDATE incident SET grid_id = :grid_id, grid_version_id = :grid_version_id, "
-            "community_id = :community_id, street_id = :street_id, located_by = :located_by, "
-            "grid_distance_m = :grid_distance_m, location_confirmed_at = now(), "
-            "location_confirmed_by = :actor, lock_version = lock_version + 1 WHERE id = :id"),
-            {**after, "actor": actor, "id": incident_id})
-        conn.execute(sa.text(
-            "INSERT INTO audit_log (actor, action, object_type, object_id, before, after) "
-            "VALUES (:actor, :action, 'incident', :oid, CAST(:before AS jsonb), "
-            "CAST(:after AS jsonb))"),
-            {"actor": actor, "action": "incident.location_moved" if moving
-             else "incident.location_confirmed", "oid": str(incident_id),
-             "before": json.dumps({k: row[k] for k in after}),
-             "after": json.dumps({**after, "note": note})})
-    return {"incident_id": incident_id, "moved": moving, **after}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from gridmap.config import DATA_GEO
 from gridmap.errors import Problem, ValidationError
-from gridmap.reference import codes
+from gridmap.reference import categories, codes, workcal
 
 FACILITY_CATALOGUE = DATA_GEO / "facility_catalogue.csv"
 TIERS = ("15min", "10min", "5min", "block")
@@ -34,11 +34,12 @@ def read_facility_catalogue(path: Path = FACILITY_CATALOGUE) -> list[dict[str, o
             tier = (rec.get("tier") or "").strip()
             radius = (rec.get("radius_m") or "").strip()
             if not code:
-                problems.append(Problem("empty code", row=i, field="code"))
+                problems.append(Problem("reference.empty_code", row=i, field="code"))
             if tier not in TIERS:
-                problems.append(Problem(f"unknown tier {tier!r}", row=i, field="tier"))
+                problems.append(Problem("reference.unknown_tier", {"tier": tier}, row=i,
+                                        field="tier"))
             if radius and not radius.isdigit():
-                problems.append(Problem(f"radius {radius!r} is not a whole number of metres",
+                problems.append(Problem("reference.radius_not_whole", {"radius": radius},
                                         row=i, field="radius_m"))
             rows.append({
                 "code": code,
@@ -55,10 +56,12 @@ def read_facility_catalogue(path: Path = FACILITY_CATALOGUE) -> list[dict[str, o
     seen: set[object] = set()
     for i, r in enumerate(rows, start=1):
         if r["code"] in seen:
-            problems.append(Problem(f"duplicate code {r['code']!r}", row=i, field="code"))
+            problems.append(Problem("reference.duplicate_code", {"code": r["code"]}, row=i,
+                                    field="code"))
         seen.add(r["code"])
     if problems:
-        raise ValidationError(f"facility catalogue {path.name} is invalid", problems)
+        raise ValidationError("reference.facility_catalogue_invalid", problems,
+                              {"file": path.name})
     return rows
 
 
@@ -93,13 +96,10 @@ def load_facility_types(conn: Connection, path: Path = FACILITY_CATALOGUE, *,
 
 def load_reference(conn: Connection) -> dict[str, int]:
     """Load every shipped reference catalogue, adding only what is not stored yet."""
-    from gridmap import incidents
-    from gridmap.reference import workcal
-
     return {
         "admin_division": codes.load_admin_codes(conn),
         "facility_type": load_facility_types(conn),
-        "event_category": incidents.load_event_categories(conn),
+        "event_category": categories.load_event_categories(conn),
         "work_calendar": workcal.load_work_calendar(conn),
     }
 
@@ -137,14 +137,12 @@ def import_catalogue(conn: Connection, kind: str, path: Path, *, dry_run: bool =
     ValidationError
         Unknown kind, unreadable file, or every problem of its rows (nothing written).
     """
-    from gridmap import incidents
-    from gridmap.reference import workcal
-
     if kind not in CATALOGUES:
-        raise ValidationError(f"unknown catalogue {kind!r}; use one of {', '.join(CATALOGUES)}")
+        raise ValidationError("reference.unknown_catalogue",
+                              params={"kind": kind, "choices": CATALOGUES})
     path = Path(path)
     if not path.is_file():
-        raise ValidationError(f"file not found: {path}")
+        raise ValidationError("reference.file_not_found", params={"path": str(path)})
     table, key = _TABLES[kind]
     # keys come from the fixed table above, never from input
     before = {r[0] for r in conn.execute(sa.text(f"SELECT {key} FROM {table}"))}  # noqa: S608
@@ -153,12 +151,13 @@ def import_catalogue(conn: Connection, kind: str, path: Path, *, dry_run: bool =
             if kind == "facility-types":
                 n = load_facility_types(conn, path, update_existing=True)
             elif kind == "event-categories":
-                n = incidents.load_event_categories(conn, path, update_existing=True)
+                n = categories.load_event_categories(conn, path, update_existing=True)
             else:
                 n = workcal.load_work_calendar(conn, path, update_existing=True,
                                                replace_years=replace_years)
         except (OSError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"{path.name} is not a readable CSV: {exc}") from exc
+            raise ValidationError("reference.unreadable_csv",
+                                  params={"file": path.name, "error": str(exc)}) from exc
         after = {r[0] for r in conn.execute(sa.text(f"SELECT {key} FROM {table}"))}  # noqa: S608
         if dry_run:
             sp.rollback()

@@ -32,7 +32,7 @@ def split_community_code(code: str) -> tuple[str, str, str]:
         If ``code`` is not 12 digits.
     """
     if len(code) != 12 or not code.isdigit():
-        raise ValidationError(f"community code {code!r} must be 12 digits")
+        raise ValidationError("reference.bad_community_code", params={"code": code})
     return code[:6], code[6:9], code[9:]
 
 
@@ -46,11 +46,10 @@ def grid_code(community_code: str, seq: int, width: int = 3) -> str:
     """
     split_community_code(community_code)
     if width < 1:
-        raise ValidationError("grid sequence width must be at least 1")
+        raise ValidationError("reference.grid_seq_width")
     if seq < 1 or seq >= 10**width:
-        raise ValidationError(
-            f"grid sequence {seq} does not fit in {width} digits for community {community_code}"
-        )
+        raise ValidationError("reference.grid_seq_too_large", params={
+            "seq": seq, "width": width, "community": community_code})
     return f"{community_code}{seq:0{width}d}"
 
 
@@ -99,13 +98,13 @@ def load_admin_codes(conn: Connection, directory: Path = ADMIN_CODES_DIR) -> int
     """
     rows = read_admin_csvs(directory)
     problems = [
-        Problem(f"code {r['code']!r} is not {CODE_LENGTH[r['level']]} digits", row=i + 1,
-                field="code")
+        Problem("reference.admin_code_length",
+                {"code": r["code"], "length": CODE_LENGTH[r["level"]]}, row=i + 1, field="code")
         for i, r in enumerate(rows)
         if len(r["code"]) != CODE_LENGTH[r["level"]] or not r["code"].isdigit()
     ]
     if problems:
-        raise ValidationError("admin code tables are malformed", problems)
+        raise ValidationError("reference.admin_codes_malformed", problems)
     with conn.begin_nested():
         conn.execute(
             sa.text(

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.config import DATA_GEO
+from gridmap.config import DATA_GEO, Settings
 from gridmap.errors import ConfigError, Problem, ValidationError
 
 WORK_CALENDAR_CSV = DATA_GEO / "work_calendar.csv"
@@ -35,19 +34,60 @@ UNITS = ("working_hour", "working_day", "hour", "day", "minute")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def parse_work_periods(raw: str) -> tuple[tuple[str, str], ...]:
+    """``"08:30-12:00,13:30-17:30"`` → ``(("08:30", "12:00"), ("13:30", "17:30"))``.
+
+    Raises
+    ------
+    ConfigError
+        Malformed, empty or not increasing periods (the message names GRIDMAP_WORK_PERIODS).
+    """
+    periods: list[tuple[str, str]] = []
+    for part in filter(None, (x.strip() for x in raw.split(","))):
+        m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", part)
+        if not m or _minutes(part[:5]) >= _minutes(part[6:]) or (
+                periods and _minutes(part[:5]) < _minutes(periods[-1][1])):
+            raise ConfigError("reference.work_periods_invalid", {"value": raw})
+        periods.append((part[:5], part[6:]))
+    if not periods:
+        raise ConfigError("reference.work_periods_empty")
+    return tuple(periods)
+
+
+def parse_weekend_days(raw: str) -> tuple[int, ...]:
+    """``"sat,sun"`` → ``(5, 6)`` (Monday = 0).
+
+    Raises
+    ------
+    ConfigError
+        Unknown day names, or every day of the week (the message names GRIDMAP_WEEKEND_DAYS).
+    """
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    days = [x.strip().lower()[:3] for x in raw.split(",") if x.strip()]
+    if any(d not in names for d in days) or len(days) >= 7:
+        raise ConfigError("reference.weekend_days_invalid", {"value": raw})
+    return tuple(sorted(names.index(d) for d in days))
+
+
 @dataclass(frozen=True)
 class CalendarParams:
-    """Configurable shape of the working day. Defaults are [unverified] (reference/cases.md §5)."""
+    """Configurable shape of the working day (defaults from :class:`gridmap.config.Settings`:
+    ``work_periods`` and ``weekend_days``; [unverified], reference/cases.md §5)."""
 
-    periods: tuple[tuple[str, str], ...] = (("08:30", "12:00"), ("13:30", "17:30"))
-    weekend: tuple[int, ...] = (5, 6)
+    periods: tuple[tuple[str, str], ...] = parse_work_periods(Settings.work_periods)
+    weekend: tuple[int, ...] = parse_weekend_days(Settings.weekend_days)
     """ISO weekday numbers minus one (Monday = 0) that are rest days unless listed as 调休."""
     tz: str = "Asia/Shanghai"
     first_year: int = 2000
     last_year: int = 2100
 
     @classmethod
-    def from_settings(cls, settings: Any) -> CalendarParams:
+    def from_settings(cls, settings: Settings) -> CalendarParams:
         """Work periods and weekend from ``Settings.work_periods`` / ``weekend_days``.
 
         Raises
@@ -57,28 +97,7 @@ class CalendarParams:
         """
         raw_p = str(getattr(settings, "work_periods", "") or "")
         raw_w = str(getattr(settings, "weekend_days", "") or "")
-        periods: list[tuple[str, str]] = []
-        for part in filter(None, (x.strip() for x in raw_p.split(","))):
-            m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", part)
-            if not m or _minutes(part[:5]) >= _minutes(part[6:]) or (
-                    periods and _minutes(part[:5]) < _minutes(periods[-1][1])):
-                raise ConfigError(
-                    f"GRIDMAP_WORK_PERIODS {raw_p!r} is invalid: use increasing HH:MM-HH:MM "
-                    "periods separated by commas, e.g. 08:30-12:00,13:30-17:30")
-            periods.append((part[:5], part[6:]))
-        if not periods:
-            raise ConfigError("GRIDMAP_WORK_PERIODS is empty: e.g. 08:30-12:00,13:30-17:30")
-        names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        days = [x.strip().lower()[:3] for x in raw_w.split(",") if x.strip()]
-        if any(d not in names for d in days) or len(days) >= 7:
-            raise ConfigError(f"GRIDMAP_WEEKEND_DAYS {raw_w!r} is invalid: use day names "
-                              "separated by commas, e.g. sat,sun")
-        return cls(periods=tuple(periods), weekend=tuple(sorted(names.index(d) for d in days)))
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
+        return cls(periods=parse_work_periods(raw_p), weekend=parse_weekend_days(raw_w))
 
 
 @dataclass
@@ -170,9 +189,8 @@ class WorkCalendar:
 
     def _check_range(self, day: npt.NDArray[np.int64]) -> None:
         if day.size and (day.min() < 0 or day.max() >= len(self._working)):
-            raise ValidationError(
-                f"date outside the working calendar {self.params.first_year}–{self.params.last_year}"
-            )
+            raise ValidationError("reference.date_outside_calendar", params={
+                "first": self.params.first_year, "last": self.params.last_year})
 
     def add_working_minutes(
         self, start: npt.NDArray[np.datetime64], minutes: npt.ArrayLike
@@ -216,7 +234,8 @@ class WorkCalendar:
         urgent = np.asarray(urgent, dtype=bool)
         bad = ~np.isin(unit, np.array(UNITS))
         if bad.any():
-            raise ValidationError(f"unknown time unit {unit[bad][0]!r}; use one of {', '.join(UNITS)}")
+            raise ValidationError("reference.unknown_time_unit_choice",
+                                  params={"unit": str(unit[bad][0]), "choices": UNITS})
         natural_min = np.select(
             [unit == "minute", np.isin(unit, ["hour", "working_hour"]), np.isin(unit, ["day", "working_day"])],
             [limit, limit * 60, limit * 1440], 0,
@@ -236,7 +255,7 @@ def _utc_offset_minutes(tz: ZoneInfo) -> int:
 
 def _to_utc64(when: dt.datetime) -> np.datetime64:
     if when.tzinfo is None:
-        raise ValidationError("timestamps must carry a time zone")
+        raise ValidationError("reference.naive_timestamp")
     return np.datetime64(when.astimezone(dt.UTC).replace(tzinfo=None), "m")
 
 
@@ -256,15 +275,16 @@ def read_calendar_csv(path: Path = WORK_CALENDAR_CSV) -> list[dict[str, object]]
         try:
             day = dt.date.fromisoformat((rec.get("day") or "").strip())
         except ValueError:
-            problems.append(Problem(f"bad date {rec.get('day')!r}", row=i, field="day"))
+            problems.append(Problem("reference.bad_date", {"day": rec.get("day")}, row=i,
+                                    field="day"))
             continue
         if kind not in ("holiday", "workday"):
-            problems.append(Problem(f"kind must be holiday or workday, not {kind!r}", row=i,
+            problems.append(Problem("reference.bad_calendar_kind", {"kind": kind}, row=i,
                                     field="kind"))
         rows.append({"day": day, "kind": kind, "name": (rec.get("name") or "").strip() or None,
                      "source": (rec.get("source") or "").strip() or None})
     if problems:
-        raise ValidationError(f"working calendar {path.name} is invalid", problems)
+        raise ValidationError("reference.calendar_invalid", problems, {"file": path.name})
     return rows
 
 

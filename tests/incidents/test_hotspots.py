@@ -11,7 +11,7 @@ from scipy import sparse
 from sqlalchemy.engine import Connection
 
 from gridmap.incidents import hotspots
-from tests.incidents.test_locate import build_world
+from tests.fixtures.incident_world import build_world
 
 N = 6  # lattice N × N of 0.002° squares in community C2
 X0, Y0, STEP = 121.42, 31.20, 0.002

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Connection
 
 from gridmap.incidents import indicators
-from tests.incidents.test_locate import build_world
+from tests.fixtures.incident_world import build_world
 
 UTC = dt.UTC
 S, E = dt.datetime(2025, 11, 1, tzinfo=UTC), dt.datetime(2025, 12, 1, tzinfo=UTC)
