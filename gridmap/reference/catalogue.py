@@ -1,5 +1,7 @@
-"""Reference catalogues shipped in ``data/geo/``: the facility-type catalogue of the
-15-minute life circle (reference/facility_catalogue.csv) and the division codes.
+"""Reference catalogues shipped as package data (``gridmap/data``): the facility-type
+catalogue of the 15-minute life circle (reference/facility_catalogue.csv), the division codes,
+and — through :mod:`gridmap.reference.categories` and :mod:`gridmap.reference.workcal` — the
+event categories and the working calendar.
 
 ``load_reference`` is what ``gridmap db migrate`` and the test template run: it adds the
 rows not stored yet and never overwrites stored ones, so a city's own values (radii, time
