@@ -10,8 +10,10 @@ from typing import Any
 
 import click
 
+from gridmap import grids, messages
 from gridmap.cli.app import AppContext, main, pass_app, report_errors
 from gridmap.errors import ValidationError
+from gridmap.grids.partition import PartitionParams
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -22,19 +24,15 @@ def _date(value: str | None) -> dt.datetime:
     try:
         d = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValidationError(f"effective date {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise ValidationError("grids.bad_effective_date", params={"value": value}) from exc
     return d if d.tzinfo else d.replace(tzinfo=CHINA_TZ)
 
 
-def _rules(app: AppContext) -> Any:
-    from gridmap.grids import GridRules
-
-    return GridRules.from_settings(app.settings)
+def _rules(app: AppContext) -> grids.GridRules:
+    return grids.GridRules.from_settings(app.settings)
 
 
-def _params(app: AppContext) -> Any:
-    from gridmap.grids.partition import PartitionParams
-
+def _params(app: AppContext) -> PartitionParams:
     s = app.settings
     return PartitionParams(households_min=s.grid_households_min,
                            households_max=s.grid_households_max)
@@ -55,8 +53,6 @@ def grids_group() -> None:
 @report_errors
 def list_cmd(app: AppContext, community: str) -> None:
     """List the versions of COMMUNITY (id or 12-digit code)."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         cid = grids.community_id_for(conn, community)
         rows = grids.list_versions(conn, cid)
@@ -75,8 +71,6 @@ def list_cmd(app: AppContext, community: str) -> None:
 @report_errors
 def show_cmd(app: AppContext, version: int, geojson: bool) -> None:
     """Show the grids of VERSION with households, residents and buildings."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         if geojson:
             _dump(grids.version_geojson(conn, version))
@@ -99,8 +93,6 @@ def show_cmd(app: AppContext, version: int, geojson: bool) -> None:
 @report_errors
 def draft_cmd(app: AppContext, community: str, actor: str, note: str | None) -> None:
     """Create a draft of COMMUNITY as a copy of its active plan; prints the version id."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         vid = grids.create_draft(conn, grids.community_id_for(conn, community), actor=actor,
                                  note=note)
@@ -114,17 +106,18 @@ def draft_cmd(app: AppContext, community: str, actor: str, note: str | None) -> 
 @report_errors
 def validate_cmd(app: AppContext, version: int, as_json: bool) -> None:
     """Validate VERSION: every problem at once; exit code 1 if there are errors."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         problems = grids.validate(conn, version, _rules(app))
+    lang = app.settings.lang
     if as_json:
-        _dump([p.as_dict() for p in problems])
+        _dump([p.as_dict(lang) for p in problems])
     else:
         for p in problems:
-            click.echo(f"[{p.severity}] {p.reason}")
+            severity = messages.render(f"core.severity.{p.severity}", None, lang)
+            click.echo(f"[{severity}] {p.render(lang)}")
         errors = sum(p.severity == "error" for p in problems)
-        click.echo(f"{errors} error(s), {len(problems) - errors} warning(s)")
+        click.echo(messages.render("grids.validate_summary",
+                                   {"errors": errors, "warnings": len(problems) - errors}, lang))
     if any(p.severity == "error" for p in problems):
         sys.exit(1)
 
@@ -137,8 +130,6 @@ def validate_cmd(app: AppContext, version: int, as_json: bool) -> None:
 @report_errors
 def impact_cmd(app: AppContext, version: int, against: int | None, as_json: bool) -> None:
     """Impact of activating VERSION: changed grids before/after, units moving."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         imp = grids.impact(conn, version, against)
     if as_json:
@@ -163,8 +154,6 @@ def impact_cmd(app: AppContext, version: int, against: int | None, as_json: bool
 @report_errors
 def activate_cmd(app: AppContext, version: int, effective: str | None, actor: str) -> None:
     """Activate draft VERSION from the effective date (retires the previous plan)."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         grids.activate(conn, version, effective=_date(effective), actor=actor,
                        rules=_rules(app))
@@ -180,8 +169,6 @@ def activate_cmd(app: AppContext, version: int, effective: str | None, actor: st
 @report_errors
 def diff_cmd(app: AppContext, old: int, new: int) -> None:
     """Grids added, removed, reshaped and units moved from OLD to NEW."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         _dump(grids.diff(conn, old, new))
 
@@ -194,8 +181,6 @@ def diff_cmd(app: AppContext, old: int, new: int) -> None:
 @report_errors
 def revert_cmd(app: AppContext, version: int, effective: str | None, actor: str) -> None:
     """Re-activate the plan of an earlier VERSION as a new generation."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         vid = grids.revert(conn, version, effective=_date(effective), actor=actor,
                            rules=_rules(app))
@@ -213,17 +198,11 @@ def revert_cmd(app: AppContext, version: int, effective: str | None, actor: str)
 def autopartition_cmd(app: AppContext, community: str | None, all_: bool, seed: int,
                       effective: str | None, actor: str) -> None:
     """Generate a draft plan for COMMUNITY (or --all) from its units."""
-    import sqlalchemy as sa
-
-    from gridmap import grids
-
     if not community and not all_:
-        raise ValidationError("give a COMMUNITY or --all")
+        raise ValidationError("grids.community_or_all")
     with app.transaction() as conn:
         if all_:
-            cids = list(conn.execute(sa.text(
-                "SELECT id FROM community c WHERE NOT EXISTS (SELECT 1 FROM grid_version v"
-                " WHERE v.community_id = c.id AND v.status = 'active') ORDER BY code")).scalars())
+            cids = grids.communities_without_plan(conn)
         else:
             cids = [grids.community_id_for(conn, community or "")]
         for cid in cids:
@@ -245,8 +224,6 @@ def autopartition_cmd(app: AppContext, community: str | None, all_: bool, seed: 
 @report_errors
 def rebalance_cmd(app: AppContext, version: int, actor: str) -> None:
     """Move as few units as possible so every grid of draft VERSION is in range."""
-    from gridmap import grids
-
     with app.transaction() as conn:
         res = grids.rebalance(conn, version, actor=actor, params=_params(app))
     click.echo(f"{len(res['moves'])} unit move(s); lock_version {res['lock_version']}")

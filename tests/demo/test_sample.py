@@ -1,18 +1,18 @@
-"""The sample district (gridmap.sample): real Chelsea OSM data + seeded synthetic administration."""
+"""The sample district (gridmap.demo.sample): real Chelsea OSM data + seeded synthetic
+administration, grids activated through the versions API, incidents, network and coverage."""
 
 from __future__ import annotations
 
-import networkx as nx
-import numpy as np
 import sqlalchemy as sa
-from shapely.geometry import box
 from sqlalchemy.engine import Connection
 
+from gridmap import grids
 from gridmap.demo import sample
 from gridmap.reference import codes
+from tests.fixtures.grids import errors_of
 
 FAST = sample.SampleParams(with_network=False, incidents=0)
-FASTEST = sample.SampleParams(with_network=False, incidents=0, use_grids_module=False)
+FASTEST = sample.SampleParams(with_network=False, incidents=0, with_grids=False)
 
 
 def _counts(conn: Connection) -> dict[str, int]:
@@ -69,31 +69,6 @@ def test_second_load_adds_nothing(conn: Connection) -> None:
     assert "nothing loaded again" in again.lines()[0]
 
 
-def test_partition_connected_gives_connected_balanced_parts() -> None:
-    cells = [box(x, y, x + 1, y + 1) for y in range(5) for x in range(6)]
-    geoms = np.array(cells, dtype=object)
-    graph = sample.adjacency_graph(geoms, min_shared_m=0.5)
-    assert graph.number_of_edges() == 5 * 5 + 6 * 4  # corner touches are not adjacency
-    pts = np.array([[c.centroid.x, c.centroid.y] for c in cells])
-    parts = sample.partition_connected(graph, list(range(30)), np.ones(30), pts, 4)
-    assert len(parts) == 4
-    assert sorted(n for p in parts for n in p) == list(range(30))
-    for p in parts:
-        assert nx.is_connected(graph.subgraph(p))
-        assert 5 <= len(p) <= 10
-
-
-def test_partition_connected_never_strands_a_dead_end() -> None:
-    # a comb: a spine with teeth; greedy growth must not cut teeth off the rest
-    cells = [box(x, 0, x + 1, 1) for x in range(8)] + [box(x, 1, x + 1, 3) for x in range(0, 8, 2)]
-    geoms = np.array(cells, dtype=object)
-    graph = sample.adjacency_graph(geoms, min_shared_m=0.5)
-    pts = np.array([[c.centroid.x, c.centroid.y] for c in cells])
-    parts = sample.partition_connected(graph, list(range(len(cells))), np.ones(len(cells)), pts, 3)
-    assert all(nx.is_connected(graph.subgraph(p)) for p in parts)
-    assert sum(len(p) for p in parts) == len(cells)
-
-
 def test_full_demo_sample_has_recent_incidents_network_and_coverage(conn: Connection) -> None:
     """What `scripts/demo.sh` loads: the supervisor's default 30-day window and the
     planner's coverage must both show data right after setup."""
@@ -106,3 +81,19 @@ def test_full_demo_sample_has_recent_incidents_network_and_coverage(conn: Connec
     covered = conn.execute(sa.text("SELECT count(*) FROM building_coverage")).scalar_one()
     assert covered > 0
     assert report.network is not None and report.coverage is not None
+
+
+def test_sample_district_plans_are_valid_and_in_range(conn: Connection) -> None:
+    report = sample.load_sample(conn, params=sample.SampleParams(with_network=False, incidents=0))
+    assert report.grid_method.startswith("gridmap.grids"), report.notes
+    sizes: list[int] = []
+    for c in report.communities:
+        vid = grids.active_version(conn, int(c["id"]))
+        assert vid is not None
+        assert errors_of(grids.validate(conn, vid)) == []
+        sizes += [g["households"] for g in grids.version_grids(conn, vid)]
+    in_range = sum(300 <= s <= 500 for s in sizes) / len(sizes)
+    # Real Chelsea data has tower blocks of 1,000-2,250 households (a grid each, above the
+    # range) and blocks whose cells touch only at corners; see docs/grids.md.
+    assert 0 not in sizes
+    assert in_range >= 0.75, sorted(sizes)
