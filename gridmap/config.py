@@ -39,11 +39,17 @@ def checkout_root() -> Path | None:
 
 
 def default_data_dir() -> Path:
-    """``<checkout>/.gridmap`` in a checkout, else ``$XDG_DATA_HOME/gridmap``
-    (``~/.local/share/gridmap``): a user-writable place outside the installed package."""
+    """Where the embedded cluster lives unless ``GRIDMAP_DATA_DIR`` says otherwise.
+
+    ``<checkout>/.gridmap`` in a checkout; for an installed package a writable place outside
+    it: ``/var/lib/gridmap`` for root (the ``postgres`` user must reach it, and root's home
+    is closed to it), else ``$XDG_DATA_HOME/gridmap`` (``~/.local/share/gridmap``).
+    """
     root = checkout_root()
     if root is not None:
         return root / ".gridmap"
+    if os.geteuid() == 0:
+        return Path("/var/lib/gridmap")
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "gridmap"
