@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import throwaway_database  # noqa: E402
 from gridmap import grids  # noqa: E402
 from gridmap.db import make_engine  # noqa: E402
-from tests.grids.test_versions import border_building, make_community  # noqa: E402
+from tests.fixtures.grids import border_building, make_community  # noqa: E402
 
 
 def _ms(t0: float) -> float:
