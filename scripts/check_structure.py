@@ -6,20 +6,26 @@
   cycle), ``if TYPE_CHECKING:`` imports do not. A package's ``__init__`` is a module like
   any other, so a submodule importing its own package's facade while the facade imports it
   is a cycle;
-- ``gridmap/`` uses nothing of werkzeug but ``werkzeug.security`` (password hashing).
+- ``gridmap/`` uses nothing of werkzeug but ``werkzeug.security`` (password hashing);
+- every third-party package imported by ``gridmap/`` or ``web/`` is a declared runtime
+  dependency in ``pyproject.toml`` (a dev-only one would break a plain ``pip install .``).
 
 Alembic migrations (``gridmap/db/migrations/``) are schema history, never edited, so they are
 not measured. ``lint-imports`` (contracts in ``.importlinter``) checks the layering.
 
 Run ``python scripts/check_structure.py`` to list offenders; ``--strict`` exits 1 when
-there are any, ``--strict-imports`` only for import cycles and werkzeug imports.
+there are any, ``--strict-imports`` only for the import checks (cycles, werkzeug,
+undeclared dependencies).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib.metadata
+import re
 import sys
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -83,6 +89,39 @@ def werkzeug_offenders(root: Path = ROOT) -> list[str]:
     return out
 
 
+def _imported_roots(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, top-level name) of every absolute import in ``path``."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.lineno, node.module.split(".")[0]
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def undeclared_imports(root: Path = ROOT) -> list[str]:
+    """Third-party imports in :data:`PACKAGES` whose distribution is no runtime dependency."""
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {_normalise(re.split(r"[\s<>=!~;\[]", dep, maxsplit=1)[0])
+                for dep in project["dependencies"]}
+    dists = importlib.metadata.packages_distributions()
+    local = set(PACKAGES) | set(sys.stdlib_module_names) | {"__future__"}
+    out: list[str] = []
+    for path in python_files(root):
+        for line, name in _imported_roots(path):
+            if name in local:
+                continue
+            owners = {_normalise(d) for d in dists.get(name, [name])}
+            if not owners & declared:
+                out.append(f"{path.relative_to(root)}:{line} imports {name} "
+                           f"({', '.join(sorted(owners))} is not in [project] dependencies)")
+    return out
+
+
 def import_cycles(root: Path = ROOT) -> list[list[str]]:
     """Import cycles between modules of :data:`PACKAGES` (each a sorted list of modules)."""
     sys.path.insert(0, str(root))
@@ -141,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = size_offenders(python_files())
     imports = [f"import cycle: {' <-> '.join(c)}" for c in import_cycles()]
     imports += [f"werkzeug beyond werkzeug.security: {w}" for w in werkzeug_offenders()]
+    imports += [f"undeclared dependency: {u}" for u in undeclared_imports()]
     for line in sizes:
         print(f"over the limit: {line}")
     for line in imports:

@@ -7,7 +7,8 @@ export GRIDMAP_WITH_BROWSER=1
 source "$ROOT/scripts/install.sh"
 cd "$ROOT"
 
-# Architecture: import contracts (.importlinter) and house limits (scripts/check_structure.py).
+# Architecture: import contracts (.importlinter) and scripts/check_structure.py (import cycles,
+# undeclared runtime dependencies, werkzeug in the library; module and function sizes).
 # Sizes and the sibling-package cycle contract are reported only until the restructure lands.
 .venv/bin/lint-imports --no-cache --no-logo --contract layers --contract no-web-frameworks \
   --contract cli-on-top
