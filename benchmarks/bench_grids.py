@@ -1,6 +1,6 @@
 """Grid redraw benchmark: ``.venv/bin/python benchmarks/bench_grids.py [--communities 285]``.
 
-Runs on its own throwaway PostGIS cluster (gridmap.cluster.LocalCluster, fast mode).
+Runs on its own throwaway PostGIS cluster (benchmarks.common.throwaway_database, fast mode).
 
 1. Edit preview: a synthetic community of 5,000 buildings in 100 street blocks,
    auto-partitioned into ~50 grids and activated; in a draft, one building on a grid

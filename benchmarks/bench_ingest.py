@@ -1,6 +1,6 @@
 """Boundary import benchmark: ``.venv/bin/python benchmarks/bench_ingest.py [--rows 100000]``.
 
-Runs on its own throwaway PostGIS cluster (gridmap.cluster.LocalCluster, fast mode).
+Runs on its own throwaway PostGIS cluster (benchmarks.common.throwaway_database, fast mode).
 
 A synthetic GeoPackage of ``--rows`` building footprints (with households) inside 100
 communities of one street is imported with ``gridmap.imports.boundaries.import_boundaries``: read,

@@ -1,6 +1,6 @@
 """Test fixtures: a real, throwaway PostGIS cluster for the whole session.
 
-The cluster is started with the same :class:`gridmap.cluster.LocalCluster` the
+The cluster is started with the same :class:`gridmap.db.cluster.LocalCluster` the
 embedded default uses, in a temporary directory on a free port. A template
 database is migrated to head and loaded with the reference catalogues once;
 
