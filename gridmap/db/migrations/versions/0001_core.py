@@ -37,7 +37,7 @@ def _gist(table: str, column: str = "geom") -> None:
     op.create_index(f"ix_{table}_{column}", table, [column], postgresql_using="gist")
 
 
-def upgrade() -> None:
+def _create_import_run_admin_division_district_etc() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     # pgRouting was created here too until 0010_drop_pgrouting: nothing ever called it, and
     # servers without it must be able to run this migration. 0010 drops it where it exists.
@@ -85,6 +85,9 @@ def upgrade() -> None:
         *_boundary_cols(),
         _geom(),
     )
+
+
+def _create_community_estate_street_block() -> None:
     op.create_table(
         "community",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -115,6 +118,9 @@ def upgrade() -> None:
         sa.Column("source", sa.Text),
         _geom(),
     )
+
+
+def _create_building_grid() -> None:
     op.create_table(
         "building",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -162,6 +168,9 @@ def upgrade() -> None:
         sa.CheckConstraint("grid_kind IN ('basic','exclusive')", name="ck_grid_kind"),
         sa.CheckConstraint("grid_seq > 0", name="ck_grid_seq_positive"),
     )
+
+
+def _create_grid_version_grid_geometry_grid_member() -> None:
     op.create_table(
         "grid_version",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -213,6 +222,8 @@ def upgrade() -> None:
         ),
     )
 
+
+def _create_facility_type_facility_osm_line() -> None:
     # Facility catalogue (reference/facility_catalogue.csv) and facilities.
     op.create_table(
         "facility_type",
@@ -258,6 +269,8 @@ def upgrade() -> None:
         _geom("LINESTRING"),
     )
 
+
+def _create_audit_log() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger, primary_key=True),
@@ -274,6 +287,15 @@ def upgrade() -> None:
                   "grid_geometry", "facility", "osm_line"):
         _gist(table)
     _gist("facility", "location")
+
+
+def upgrade() -> None:
+    _create_import_run_admin_division_district_etc()
+    _create_community_estate_street_block()
+    _create_building_grid()
+    _create_grid_version_grid_geometry_grid_member()
+    _create_facility_type_facility_osm_line()
+    _create_audit_log()
 
 
 def downgrade() -> None:

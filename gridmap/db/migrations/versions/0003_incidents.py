@@ -32,7 +32,7 @@ def _in(col: str, values: tuple[str, ...]) -> str:
     return f"{col} IN ({', '.join(repr(v) for v in values)})"
 
 
-def upgrade() -> None:
+def _create_event_category_work_calendar() -> None:
     op.create_table(
         "event_category",
         sa.Column("code", sa.String(16), primary_key=True),
@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.CheckConstraint("kind IN ('holiday','workday')", name="ck_work_calendar_kind"),
     )
 
+
+def _create_incident() -> None:
     op.create_table(
         "incident",
         sa.Column("id", sa.BigInteger, primary_key=True),
@@ -118,6 +120,9 @@ def upgrade() -> None:
         sa.CheckConstraint("located_by IN ('grid','nearest_grid','none')",
                            name="ck_incident_located_by"),
     )
+
+
+def _create_incident_event() -> None:
     op.create_index("ix_incident_geom", "incident", ["geom"], postgresql_using="gist")
     op.create_index("ix_incident_grid", "incident", ["grid_id"])
     op.create_index("ix_incident_community_state", "incident", ["community_id", "state"])
@@ -141,6 +146,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_incident_event_incident", "incident_event", ["incident_id", "at"])
     op.create_index("ix_incident_event_to_at", "incident_event", ["to_state", "at"])
+
+
+def upgrade() -> None:
+    _create_event_category_work_calendar()
+    _create_incident()
+    _create_incident_event()
 
 
 def downgrade() -> None:

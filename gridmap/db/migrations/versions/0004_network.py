@@ -33,7 +33,7 @@ def _gist(table: str, column: str = "geom") -> None:
     op.create_index(f"ix_{table}_{column}", table, [column], postgresql_using="gist")
 
 
-def upgrade() -> None:
+def _create_network_build_network_node_network_edge() -> None:
     op.create_table(
         "network_build",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -84,6 +84,8 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_edge", table, ["edge_id"])
         _gist(table)
 
+
+def _create_building_coverage_coverage_run_service_area() -> None:
     op.create_table(
         "building_coverage",
         sa.Column("building_id", sa.Integer, sa.ForeignKey("building.id", ondelete="CASCADE"),
@@ -126,6 +128,11 @@ def upgrade() -> None:
 
     for table in ("network_node", "network_edge", "service_area"):
         _gist(table)
+
+
+def upgrade() -> None:
+    _create_network_build_network_node_network_edge()
+    _create_building_coverage_coverage_run_service_area()
 
 
 def downgrade() -> None:
