@@ -137,9 +137,8 @@ def to_wgs84(lon: Floats, lat: Floats, system: str) -> tuple[Floats, Floats]:
     if system == "bd09":
         g_lon, g_lat = bd09_to_gcj02(lon, lat)
         return gcj02_to_wgs84(g_lon, g_lat)
-    raise ValidationError(
-        f"unknown coordinate system {system!r}; use one of {', '.join(COORD_SYSTEMS)}"
-    )
+    raise ValidationError("crs.unknown_coordinate_system",
+                          params={"system": system, "systems": COORD_SYSTEMS})
 
 
 def metric_crs(lon_min: float, lat_min: float, lon_max: float, lat_max: float) -> CRS:
@@ -153,7 +152,7 @@ def metric_crs(lon_min: float, lat_min: float, lon_max: float, lat_max: float) -
     lon = (lon_min + lon_max) / 2.0
     lat = (lat_min + lat_max) / 2.0
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise ValidationError(f"extent centre ({lon:.4f}, {lat:.4f}) is not a lon/lat position")
+        raise ValidationError("crs.not_lonlat_extent", params={"lon": lon, "lat": lat})
     if in_china(lon, lat) and 73.5 <= lon <= 136.5 and lat >= 15.0:
         cm = 3 * round(lon / 3.0)
         return CRS.from_epsg(4534 + (cm - 75) // 3)

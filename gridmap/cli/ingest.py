@@ -56,8 +56,7 @@ def _parse_region(value: str | None) -> tuple[float, float, float, float] | None
     except ValueError:
         parts = ()
     if len(parts) != 4 or parts[0] >= parts[2] or parts[1] >= parts[3]:
-        raise ValidationError(
-            f"--region {value!r} must be lon_min,lat_min,lon_max,lat_max (e.g. 121.0,30.9,121.9,31.5)")
+        raise ValidationError("imports.bad_region_option", params={"value": value})
     return (parts[0], parts[1], parts[2], parts[3])
 
 

@@ -1,6 +1,6 @@
 """Export a level to GeoPackage or GeoJSON (EPSG:4326) that QGIS opens as is.
 
-Columns are named so that :func:`gridmap.ingest.import_boundaries` reads the file back
+Columns are named so that :func:`gridmap.imports.boundaries.import_boundaries` reads the file back
 unchanged (``code``, ``name``, ``parent_code``, ``households``, ...): export → import into
 an empty database gives the same rows.
 """
@@ -78,8 +78,8 @@ def read_level(conn: Connection, level: str) -> gpd.GeoDataFrame:
         Unknown level.
     """
     if level not in _SQL:
-        raise ValidationError(
-            f"unknown level {level!r}; use one of {', '.join(EXPORT_LEVELS)}")
+        raise ValidationError("imports.unknown_level",
+                              params={"level": level, "levels": EXPORT_LEVELS})
     result = conn.execute(sa.text(_SQL[level]))
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     wkb = [bytes(w) for w in frame.pop("geom")]
@@ -102,10 +102,10 @@ def export_level(conn: Connection, level: str, path: str | Path) -> int:
     path = Path(path)
     driver = DRIVERS.get(path.suffix.lower())
     if driver is None:
-        raise ValidationError(
-            f"unsupported export format {path.suffix or path.name!r}; use .gpkg or .geojson")
+        raise ValidationError("imports.unsupported_export_format",
+                              params={"suffix": path.suffix or path.name})
     if not path.parent.is_dir():
-        raise ValidationError(f"directory {path.parent} does not exist")
+        raise ValidationError("imports.directory_not_found", params={"path": str(path.parent)})
     gdf = read_level(conn, level)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)

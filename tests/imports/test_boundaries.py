@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from gridmap import crs as gcrs
 from gridmap.db import make_engine
 from gridmap.errors import InputTooLarge, ValidationError
-from gridmap.imports import boundaries
+from gridmap.imports import boundaries, write
 from gridmap.imports.boundaries import ImportRefused, IngestParams, import_boundaries, read_file
 from tests.conftest import REPO
 
@@ -420,7 +420,7 @@ def test_failure_in_the_middle_leaves_database_unchanged(
     def boom(conn: Connection, report: boundaries.ImportReport) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(boundaries, "_finish_run", boom)
+    monkeypatch.setattr(write, "finish_run", boom)
     streets = frame([{"code": "310107005", "name": "曹杨新村街道", "geometry": STREET}])
     renamed = frame([{"code": "310107", "name": "改名", "geometry": DISTRICT}])
     for rows, level in ((streets, "street"), (renamed, "district")):

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from gridmap.errors import ValidationError
 from gridmap.imports import osm
+from gridmap.imports.osm import write as osm_write
 from tests.conftest import DATA_GEO
 
 CHELSEA = DATA_GEO / "osm" / "chelsea.osm.pbf"
@@ -104,7 +105,7 @@ def test_failure_in_the_middle_leaves_database_unchanged(
     def boom(_conn: Connection) -> dict[str, int]:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(osm, "link_to_communities", boom)
+    monkeypatch.setattr(osm_write, "link_to_communities", boom)
     with pytest.raises(RuntimeError):
         osm.import_osm(conn, PEOPLES_SQUARE)
     assert _counts(conn) == before
