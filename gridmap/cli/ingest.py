@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,6 +63,59 @@ def _parse_region(value: str | None) -> tuple[float, float, float, float] | None
     return (parts[0], parts[1], parts[2], parts[3])
 
 
+# Column options: attribute → (flag, default); together they make one FieldMap.
+_FIELD_FLAGS = {"code": "code", "name": "name", "parent": "parent_code",
+                "households": "households", "residents": "residents", "levels": "levels"}
+
+
+def field_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--code-field`` … ``--levels-field`` and ``--layer``; the command receives them
+    as one mapping ``fields`` (the keyword arguments of ``FieldMap``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        fields = {key: kwargs.pop(f"{key}_field") for key in _FIELD_FLAGS}
+        fields["layer"] = kwargs.pop("layer")
+        return func(*args, fields=fields, **kwargs)
+
+    command = click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")(wrapper)
+    for key, default in reversed(_FIELD_FLAGS.items()):
+        command = click.option(f"--{key}-field", default=default, show_default=True,
+                               help=f"Column holding the {key.replace('_', ' ')}.")(command)
+    return command
+
+
+def check_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the validation and write options; the command receives them as one mapping
+    ``checks`` (the keyword arguments of ``IngestParams``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        checks = {"synthetic": kwargs.pop("synthetic"), "on_existing": kwargs.pop("on_existing"),
+                  "region": _parse_region(kwargs.pop("region")),
+                  "outside_parent_ratio": kwargs.pop("outside_tolerance"),
+                  "outside_parent_min_m2": kwargs.pop("outside_min_m2")}
+        return func(*args, checks=checks, **kwargs)
+
+    options = [
+        click.option("--synthetic", is_flag=True, help="Mark rows as synthetic (generated)"
+                     " data; unknown codes become warnings."),
+        click.option("--on-existing", type=click.Choice(["update", "skip", "error"]),
+                     default="update", show_default=True,
+                     help="What to do with codes already in the database."),
+        click.option("--region", help="Expected bbox lon_min,lat_min,lon_max,lat_max (default:"
+                     " extent of the boundaries in the database ± 0.5°, or China when empty)."),
+        click.option("--outside-tolerance", type=float, default=0.01, show_default=True,
+                     help="Share of its area a street/community may lie outside its parent."),
+        click.option("--outside-min-m2", type=float, default=50.0, show_default=True,
+                     help="Area outside the parent always tolerated, in m²."),
+    ]
+    command: Callable[..., Any] = wrapper
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @import_.command("boundaries")
 @click.argument("level", type=click.Choice(["district", "street", "community", "estate",
                                              "building"]))
@@ -69,30 +125,13 @@ def _parse_region(value: str | None) -> tuple[float, float, float, float] | None
               default="wgs84", show_default=True,
               help="Lon/lat system of the data; gcj02/bd09 are converted to WGS84 explicitly.")
 @click.option("--dry-run", is_flag=True, help="Validate and print the report; write nothing.")
-@click.option("--code-field", default="code", show_default=True)
-@click.option("--name-field", default="name", show_default=True)
-@click.option("--parent-field", default="parent_code", show_default=True)
-@click.option("--households-field", default="households", show_default=True)
-@click.option("--residents-field", default="residents", show_default=True)
-@click.option("--levels-field", default="levels", show_default=True)
-@click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
-@click.option("--synthetic", is_flag=True,
-              help="Mark rows as synthetic (generated) data; unknown codes become warnings.")
-@click.option("--on-existing", type=click.Choice(["update", "skip", "error"]), default="update",
-              show_default=True, help="What to do with codes already in the database.")
-@click.option("--region", help="Expected bbox lon_min,lat_min,lon_max,lat_max (default: extent"
-              " of the boundaries in the database ± 0.5°, or China when empty).")
-@click.option("--outside-tolerance", type=float, default=0.01, show_default=True,
-              help="Share of its area a street/community may lie outside its parent.")
-@click.option("--outside-min-m2", type=float, default=50.0, show_default=True,
-              help="Area outside the parent always tolerated, in m².")
 @pass_app
 @report_errors
+@field_options
+@check_options
 def boundaries(
     app: AppContext, level: str, file: Path, crs: str | None, coords: str, dry_run: bool,
-    code_field: str, name_field: str, parent_field: str, households_field: str,
-    residents_field: str, levels_field: str, layer: str | None, synthetic: bool,
-    on_existing: str, region: str | None, outside_tolerance: float, outside_min_m2: float,
+    fields: dict[str, Any], checks: dict[str, Any],
 ) -> None:
     """Import LEVEL boundaries from FILE (.geojson, .gpkg, zipped .shp, .csv).
 
@@ -101,19 +140,13 @@ def boundaries(
     """
     from gridmap.imports import boundaries
 
-
-    fields = boundaries.FieldMap(code=code_field, name=name_field, parent=parent_field,
-                             households=households_field, residents=residents_field,
-                             levels=levels_field, layer=layer)
-    params = boundaries.IngestParams(
-        region=_parse_region(region), outside_parent_ratio=outside_tolerance,
-        outside_parent_min_m2=outside_min_m2, on_existing=on_existing,  # type: ignore[arg-type]
-        synthetic=synthetic, source=file.name, actor="cli")
+    params = boundaries.IngestParams(**checks, source=file.name, actor="cli")
     progress = TerminalProgress()
     try:
         with app.transaction() as conn:
             report = boundaries.import_boundaries(
-                conn, file, level=level, crs=crs, coords=coords, fields=fields, params=params,
+                conn, file, level=level, crs=crs, coords=coords,
+                fields=boundaries.FieldMap(**fields), params=params,
                 max_bytes=app.settings.max_upload_bytes, dry_run=dry_run, progress=progress)
     finally:
         progress.close()

@@ -19,7 +19,7 @@ from gridmap.errors import ValidationError
 from gridmap.imports.boundaries import import_boundaries
 from gridmap.imports.export import export_level, read_level
 from tests.conftest import REPO
-from tests.imports.test_boundaries import COMM_1, COMM_3, DISTRICT, STREET, frame
+from tests.fixtures.boundary_world import COMM_1, COMM_3, DISTRICT, STREET, frame
 
 GRIDMAP = str(REPO / ".venv" / "bin" / "gridmap")
 # a non-rectangular community with a hole, to make the geometry comparison meaningful
