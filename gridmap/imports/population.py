@@ -20,6 +20,8 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap.config import Settings, params_from_settings
+
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
@@ -32,24 +34,18 @@ RESIDENTIAL_BUILDING_TYPES: frozenset[str] = frozenset({
 
 @dataclass(frozen=True)
 class PopulationParams:
-    """Factors of the estimate; defaults mirror :class:`gridmap.config.Settings`."""
+    """Factors of the estimate; defaults are those of :class:`gridmap.config.Settings`."""
 
-    floor_height_m: float = 3.0
-    floor_area_per_person_m2: float = 35.0
-    usable_floor_ratio: float = 0.75
-    persons_per_household: float = 2.5
-    default_residential_levels: int = 6
+    floor_height_m: float = Settings.floor_height_m
+    floor_area_per_person_m2: float = Settings.floor_area_per_person_m2
+    usable_floor_ratio: float = Settings.usable_floor_ratio
+    persons_per_household: float = Settings.persons_per_household
+    default_residential_levels: int = Settings.default_residential_levels
 
     @classmethod
-    def from_settings(cls, settings: Any) -> PopulationParams:
-        """Take the factors from a :class:`~gridmap.config.Settings` (or any object with them)."""
-        return cls(
-            floor_height_m=float(settings.floor_height_m),
-            floor_area_per_person_m2=float(settings.floor_area_per_person_m2),
-            usable_floor_ratio=float(settings.usable_floor_ratio),
-            persons_per_household=float(settings.persons_per_household),
-            default_residential_levels=int(settings.default_residential_levels),
-        )
+    def from_settings(cls, settings: Settings) -> PopulationParams:
+        """Take the factors from loaded :class:`~gridmap.config.Settings`."""
+        return params_from_settings(cls, settings)
 
 
 def parse_number(values: Sequence[Any]) -> Floats:

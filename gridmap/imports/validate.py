@@ -58,7 +58,7 @@ class _Rows:
     good_code: np.ndarray
     problems: list[Problem]
 
-    def add(self, code: str, params: dict[str, object], i: int, field: str,
+    def add(self, code: str, params: dict[str, object], i: int | np.integer, field: str,
             severity: str = "error") -> None:
         self.problems.append(Problem(code, params, row=int(self.rows[i]), field=field,
                                      severity=severity))

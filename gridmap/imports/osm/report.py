@@ -48,14 +48,12 @@ class OsmImportParams:
     left alone and only counted as ``changed_existing``."""
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> OsmImportParams:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> OsmImportParams:
         """Parameters from a :class:`~gridmap.config.Settings` plus explicit overrides."""
         values: dict[str, Any] = {
             "population": PopulationParams.from_settings(settings),
-            "unknown_school_level_counts_both": bool(
-                getattr(settings, "osm_unknown_school_level_counts_both",
-                        Settings.osm_unknown_school_level_counts_both)
-            ),
+            "unknown_school_level_counts_both": settings.osm_unknown_school_level_counts_both,
+            # not a Settings field: only set through Settings(extra=…) or an override
             "max_file_bytes": getattr(settings, "max_osm_bytes", None),
         }
         values.update(overrides)
