@@ -1,32 +1,39 @@
 """gridmap web app: ``create_app(config)`` factory.
 
-A thin layer over the ``gridmap`` library: blueprints per page/role, a JSON/GeoJSON
-API under ``/api/``, Open311 under ``/open311/v2``. Library errors are mapped to
-HTTP status codes in one place (:func:`web.errors.register`).
+A thin layer over the ``gridmap`` library: page blueprints (:mod:`web.views`), a
+JSON/GeoJSON API under ``/api/`` and Open311 under ``/open311/v2`` (:mod:`web.api`).
+Requests are parsed by one schema layer (:mod:`web.api.parsing`); library errors become
+HTTP responses in one place (:func:`web.errors.register`); who may see what is decided by
+:mod:`web.access` and the library's area scope (:mod:`gridmap.accounts.scope`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 from gridmap.config import Settings
+from gridmap.reference.workcal import CalendarParams
+from web import db, errors, security
+from web.api import aggregates, grids, incidents, layers, open311, openapi
+from web.api import planner as planner_api
+from web.views import auth, home, officer, planner, supervisor
 
-# Each module exposes ``bp`` (a Blueprint). Modules not written yet are skipped.
-BLUEPRINT_MODULES = (
-    "web.auth",
-    "web.pages",
-    "web.layers",
-    "web.planner",
-    "web.supervisor",
-    "web.incidents_api",
-    "web.open311",
-    "web.officer",
-    "web.grids_api",
-    "web.openapi",
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    auth.bp,
+    home.bp,
+    planner.bp,
+    supervisor.bp,
+    officer.bp,
+    layers.bp,
+    incidents.bp,
+    aggregates.bp,
+    grids.bp,
+    planner_api.bp,
+    open311.bp,
+    openapi.bp,
 )
 
 
@@ -52,22 +59,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(flask_keys)
     app.extensions["gridmap.settings"] = settings
-    from gridmap.reference.workcal import CalendarParams
-
     CalendarParams.from_settings(settings)  # a malformed working day fails at start-up
-
-    from web import db, errors, security
 
     db.init_app(app, settings)
     security.init_app(app, settings)
     errors.register(app)
-
-    for name in BLUEPRINT_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        app.register_blueprint(module.bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     return app

@@ -1,15 +1,22 @@
-"""The one place where library errors become HTTP responses.
+"""The one place where errors become HTTP responses.
 
-API requests (``/api/``, ``/open311/``) get JSON ``{"error": message, "problems": [...]}``;
-pages get a small HTML error page. Never a traceback. Messages are shown in the session's
-language (:mod:`web.messages`; a translated problem keeps its English text as ``reason_en``).
+Library errors carry a message code and params (:mod:`gridmap.errors`); they are rendered
+here from the message catalogues in the session's language. API requests (``/api/``,
+``/open311/``) get JSON ``{"error": text, "code", "params", "problems": [...]}`` (each
+problem with ``reason`` in the session's language and ``reason_en``); pages get a small
+HTML error page. Never a traceback. The web layer's own refusals (login, role) are
+HTTP errors with a ``web.*`` code: :func:`http_error`.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template_string, request
-from werkzeug.exceptions import HTTPException
+from collections.abc import Mapping
+from typing import Any
 
+from flask import Flask, Response, jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+from gridmap import messages
 from gridmap.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -20,8 +27,7 @@ from gridmap.errors import (
     PermissionDenied,
     ValidationError,
 )
-from web.i18n import current_language
-from web.messages import localise, localise_problem, summary
+from web.i18n import current_language, t
 
 STATUS: list[tuple[type[GridmapError], int]] = [
     (InputTooLarge, 413),
@@ -33,31 +39,57 @@ STATUS: list[tuple[type[GridmapError], int]] = [
     (DatabaseUnavailable, 503),
 ]
 
-_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
-<title>{{ code }}</title><body style="font-family:sans-serif;margin:3em">
-<h1>{{ code }}</h1><p>{{ message }}</p><p><a href="/">返回首页 / Home</a></p></body></html>"""
+_PAGE = """<!doctype html>
+<html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><meta charset="utf-8">
+<title>{{ status }}</title><body style="font-family:sans-serif;margin:3em">
+<h1>{{ status }}</h1><p>{{ message }}</p><p><a href="/">{{ home }}</a></p></body></html>"""
 
 
 def status_for(exc: GridmapError) -> int:
+    """The HTTP status of a library error."""
     for cls, code in STATUS:
         if isinstance(exc, cls):
             return code
     return 400
 
 
+def http_error(status: int, code: str, params: Mapping[str, Any] | None = None
+               ) -> HTTPException:
+    """An HTTP error (401, 403, …) whose text is the message ``code`` (rendered on output)."""
+    exc = default_exceptions[status](description=messages.render(code, params, "en"))
+    exc.gm_code = code  # type: ignore[attr-defined]
+    exc.gm_params = dict(params or {})  # type: ignore[attr-defined]
+    return exc
+
+
 def wants_json() -> bool:
     return request.path.startswith(("/api/", "/open311/")) or request.is_json
 
 
-def _respond(code: int, message: str, problems: list[dict] | None = None) -> Response:
+def _respond(status: int, body: dict[str, Any]) -> Response:
     if wants_json():
-        body: dict = {"error": message}
-        if problems:
-            body["problems"] = problems
         resp = jsonify(body)
-        resp.status_code = code
+        resp.status_code = status
         return resp
-    return Response(render_template_string(_PAGE, code=code, message=message), status=code)
+    lang = current_language()
+    html = render_template_string(_PAGE, status=status, message=body["error"], lang=lang,
+                                  home=t("error.home"))
+    return Response(html, status=status)
+
+
+def error_body(exc: BaseException, lang: str) -> tuple[int, dict[str, Any]]:
+    """``(status, JSON body)`` for any error, the texts in ``lang``."""
+    if isinstance(exc, GridmapError):
+        return status_for(exc), exc.as_dict(lang)
+    if isinstance(exc, HTTPException):
+        code = getattr(exc, "gm_code", None)
+        if code is None:
+            return exc.code or 500, {"error": exc.description or exc.name}
+        params = getattr(exc, "gm_params", {})
+        return exc.code or 500, {"error": messages.render(code, params, lang), "code": code,
+                                 "params": params}
+    return 500, {"error": messages.render("web.internal_error", None, lang),
+                 "code": "web.internal_error", "params": {}}
 
 
 def register(app: Flask) -> None:
@@ -65,18 +97,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(GridmapError)
     def _gridmap(exc: GridmapError) -> Response:
-        lang = current_language()
-        if not isinstance(exc, ValidationError):
-            return _respond(status_for(exc), localise(exc.message, lang))
-        problems = [localise_problem(p.as_dict(), lang) for p in exc.problems]
-        message = summary(exc.headline, problems, lang) if lang == "zh" else exc.message
-        return _respond(status_for(exc), message, problems)
+        return _respond(*error_body(exc, current_language()))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
-        return _respond(exc.code or 500, exc.description or exc.name)
+        return _respond(*error_body(exc, current_language()))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error")
-        return _respond(500, "internal error / 服务器内部错误")
+        return _respond(*error_body(exc, current_language()))

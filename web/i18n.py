@@ -7,7 +7,7 @@ scripts get the catalogue subset they need as JSON (``window.GM_I18N``) through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -84,6 +84,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "planner.nodata": "无数据",
         "zoom.more": "放大以显示",
         "error.load": "加载失败",
+        "error.home": "返回首页",
+        **{f"state.{k}": v for k, v in {
+            "reported": "信息收集", "filed": "立案", "dispatched": "已派遣", "handling": "处置中",
+            "returned": "回退", "extended": "延期", "parked": "挂账", "handled": "已处置反馈",
+            "rework": "返工", "closed": "核查结案", "evaluated": "已评价", "voided": "作废"}.items()},
+        **{f"source.{k}": v for k, v in {
+            "patrol": "网格员巡查", "hotline_12345": "12345热线", "public": "公众举报",
+            "video": "视频监控", "iot": "物联感知", "referral": "上级交办"}.items()},
+        **{f"urgency.{k}": v for k, v in {
+            "normal": "常规", "key": "重点", "urgent": "应急"}.items()},
     },
     "en": {
         "app.title": "Grid management",
@@ -153,6 +163,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "planner.nodata": "No data",
         "zoom.more": "Zoom in to show",
         "error.load": "Failed to load",
+        "error.home": "Home",
+        **{f"state.{k}": v for k, v in {
+            "reported": "Reported", "filed": "Filed", "dispatched": "Dispatched",
+            "handling": "Handling", "returned": "Returned", "extended": "Extended",
+            "parked": "Parked", "handled": "Handled", "rework": "Rework", "closed": "Closed",
+            "evaluated": "Evaluated", "voided": "Voided"}.items()},
+        **{f"source.{k}": v for k, v in {
+            "patrol": "Grid patrol", "hotline_12345": "12345 hotline", "public": "Public report",
+            "video": "Video", "iot": "IoT sensor", "referral": "Referral"}.items()},
+        **{f"urgency.{k}": v for k, v in {
+            "normal": "Routine", "key": "Priority", "urgent": "Emergency"}.items()},
     },
 }
 
@@ -164,12 +185,19 @@ def register(messages: Mapping[str, Mapping[str, str]]) -> None:
 
 
 def current_language() -> str:
-    """The session's language, else the configured default (``zh``)."""
+    """The session's language, else ``Settings.lang`` (``GRIDMAP_LANG``, default ``zh``)."""
     lang = session.get("lang")
     if lang in LANGUAGES:
         return str(lang)
-    default = getattr(current_app.extensions.get("gridmap.settings"), "lang", "zh")
+    settings = current_app.extensions.get("gridmap.settings")
+    default = settings.lang if settings is not None else "zh"
     return default if default in LANGUAGES else "zh"
+
+
+def labels(prefix: str, codes: Iterable[str]) -> list[tuple[str, str]]:
+    """``[(code, label)]`` in the current language for ``prefix.code`` keys
+    (``labels("state", incidents.STATES)``)."""
+    return [(c, t(f"{prefix}.{c}")) for c in codes]
 
 
 def t(key: str, **values: Any) -> str:

@@ -20,6 +20,6 @@ def init_app(app: Flask, settings: Settings) -> None:
         if settings.demo or app.config.get("TESTING"):
             key = secrets.token_hex(32)
         else:
-            raise ConfigError("GRIDMAP_SECRET_KEY must be set (a long random string)")
+            raise ConfigError("web.secret_key_missing")
     app.config["SECRET_KEY"] = key
     csrf.init_app(app)

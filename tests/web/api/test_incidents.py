@@ -1,90 +1,35 @@
-"""API tests for web/incidents_api.py: locate, incidents, transitions, aggregates,
-overdue, hotspots; bad input (400), unknown ids (404), roles (401/403), CSRF, 413.
+"""API tests for web/api/incidents.py: locate, incidents, transitions, locations to confirm;
+bad input (400), unknown ids (404), roles and area (401/403), CSRF, 413.
 
-Uses the small district of tests/e2e_support.py: street 1 (甲, 乙 communities, lon
+Uses the small district of tests/fixtures/web.py: street 1 (甲, 乙 communities, lon
 116.400-116.420) supervised by ``supervisor``; street 2 (丙, lon 116.420-116.440).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gridmap.accounts import users
 from gridmap.db import make_engine
-from tests.fixtures.web import PASSWORD, WebDB, login, make_app
-
-WEST = (116.405, 39.905)  # 甲社区, street 1
-EAST = (116.430, 39.910)  # 丙社区, street 2
-BBOX = "116.39,39.89,116.45,39.92"
+from tests.fixtures.web import (
+    BBOX,
+    CATEGORY,
+    EAST,
+    WEST,
+    WebDB,
+    add_supervisor_b,
+    create,
+    login,
+    make_app,
+    new_client,
+    post_json,
+)
 
 pytest_plugins = ["tests.fixtures.web"]
-
-
-def new_client(app: Flask, username: str) -> FlaskClient:
-    return login(app.test_client(), username)
-
-
-def post_json(client: FlaskClient, url: str, body: Any, *, token: bool = True) -> Any:
-    headers = {"X-CSRFToken": client.csrf} if token else {}  # type: ignore[attr-defined]
-    return client.post(url, json=body, headers=headers)
-
-
-def create(client: FlaskClient, lonlat: tuple[float, float], **extra: Any) -> dict:
-    body = {"category": CATEGORY, "lon": lonlat[0], "lat": lonlat[1],
-            "description": "路灯不亮", "reporter_name": "张三", "reporter_phone": "13812345678",
-            "source": "patrol", **extra}
-    r = post_json(client, "/api/incidents", body)
-    assert r.status_code == 201, r.get_json()
-    return r.get_json()
-
-
-def add_supervisor_b(web_db: WebDB) -> None:
-    eng = make_engine(web_db.url, poolclass=sa.pool.NullPool)
-    with eng.begin() as conn:
-        users.add(conn, "sup_b", PASSWORD, "supervisor", streets=["110101002"])
-    eng.dispose()
-
-
-CATEGORY = "C0190"  # 路灯（路灯不亮）in data/geo/event_categories.csv
-
-
-# ---------------------------------------------------------------------------------------
-# parameter parsing (pure)
-# ---------------------------------------------------------------------------------------
-
-
-def test_parse_bbox_reports_each_kind_of_mistake() -> None:
-    from web.incidents_api import parse_bbox
-
-    for raw in ("1,2,3", "a,b,c,d", "116.4,39.9,116.3,40", "200,0,201,1", "100,30,105,35", "nan,1,2,3"):
-        problems: list = []
-        assert parse_bbox(raw, problems) is None, raw
-        assert len(problems) == 1 and problems[0].field == "bbox"
-    problems = []
-    assert parse_bbox("116.3,39.8,116.5,40", problems) == (116.3, 39.8, 116.5, 40.0)
-    assert problems == []
-
-
-def test_parse_window_named_custom_and_bad() -> None:
-    from web.incidents_api import parse_window
-
-    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
-    problems: list = []
-    assert parse_window({"window": "7d"}, problems, now=now) == (now - timedelta(days=7), now)
-    start, end = parse_window({"start": "2026-04-01", "end": "2026-04-02T00:00:00Z"}, problems, now=now)
-    assert start == datetime(2026, 4, 1, tzinfo=UTC) and end == datetime(2026, 4, 2, tzinfo=UTC)
-    assert problems == []
-    for args in ({"window": "1y"}, {"window": "custom"}, {"start": "yesterday"},
-                 {"start": "2026-04-02", "end": "2026-04-01"}, {"start": "2020-01-01"}):
-        problems = []
-        parse_window(args, problems, now=now)
-        assert problems, args
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,72 +166,6 @@ def test_transitions_legal_illegal_unknown(app: Flask) -> None:
     assert officer.get("/api/incidents/999999").status_code == 404
     hist = officer.get(f"/api/incidents/{iid}").get_json()["properties"]["history"]
     assert hist[-1]["to_state"] == "filed"
-
-
-def test_heat_switches_to_cells_above_threshold(app: Flask) -> None:
-    officer = new_client(app, "officer")
-    for i in range(4):
-        create(officer, (WEST[0] + i * 0.004, WEST[1]), external_id=f"h-{i}")
-    app.config["HEAT_POINT_THRESHOLD"] = 3
-    r = officer.get(f"/api/aggregates/heat?bbox={BBOX}&zoom=15&window=all")
-    body = r.get_json()
-    assert r.status_code == 200 and body["mode"] == "h3" and body["total"] == 4
-    assert sum(cell["count"] for cell in body["cells"]) == 4
-    assert all(0 < cell["intensity"] <= 1 for cell in body["cells"])
-    assert all(len(cell["boundary"]) == 6 for cell in body["cells"])
-    app.config["HEAT_POINT_THRESHOLD"] = 100
-    body = officer.get(f"/api/aggregates/heat?bbox={BBOX}&zoom=15&window=all").get_json()
-    assert body["mode"] == "points" and len(body["points"]) == 4
-    assert officer.get(f"/api/aggregates/heat?bbox={BBOX}&zoom=99").status_code == 400
-    assert officer.get("/api/aggregates/heat?zoom=12").status_code == 400
-
-
-def test_grid_indicators_overdue_hotspots(app: Flask, web_db: WebDB) -> None:
-    officer = new_client(app, "officer")
-    create(officer, WEST)
-    fc = officer.get(f"/api/aggregates/grids?bbox={BBOX}&window=30d").get_json()
-    assert fc["type"] == "FeatureCollection"
-    assert {f["properties"]["grid_id"] for f in fc["features"]} == set(web_db.ids["grid"].values())
-    for key in ("closure_rate", "ontime_rate", "overdue_open"):
-        assert key in fc["features"][0]["properties"]
-    od = officer.get("/api/incidents/overdue").get_json()
-    assert od["type"] == "FeatureCollection" and od["total"] == 0
-    hs = officer.get("/api/hotspots?window=all")
-    assert hs.status_code == 200 and "items" in hs.get_json()
-    assert officer.get("/api/hotspots?level=county").status_code == 400
-    sup = new_client(app, "supervisor")
-    fs = sup.get(f"/api/aggregates/grids?bbox={BBOX}").get_json()
-    assert {f["properties"]["grid_id"] for f in fs["features"]} == {
-        web_db.ids["grid"]["110101001001"], web_db.ids["grid"]["110101001002"]}
-
-
-def test_heat_intensity_means_the_same_density_at_every_zoom() -> None:
-    import h3
-
-    from web.incidents_api import density_intensity
-
-    # the same density (count per km²) in a coarse and a fine cell gets the same colour
-    coarse, fine = h3.latlng_to_cell(39.9, 116.4, 8), h3.latlng_to_cell(39.9, 116.4, 9)
-    a8, a9 = h3.cell_area(coarse, "km^2"), h3.cell_area(fine, "km^2")
-    assert abs(density_intensity(round(700 * a8), a8) - density_intensity(round(700 * a9), a9)) < 0.02
-    # while count / max-count would not: more incidents per cell, denser colour
-    assert density_intensity(10, 1.0) < density_intensity(100, 1.0) < density_intensity(10_000, 1.0)
-    assert density_intensity(10**9, 1.0) == 1.0
-
-
-def test_aggregates_are_cached_briefly_per_scope(app: Flask) -> None:
-    app.config["AGGREGATE_CACHE_SECONDS"] = 60
-    officer = new_client(app, "officer")
-    url = f"/api/aggregates/heat?bbox={BBOX}&zoom=15&window=all"
-    first = officer.get(url)
-    assert first.get_json()["total"] == 0 and "max-age=60" in first.headers["Cache-Control"]
-    create(officer, WEST)
-    assert officer.get(url).get_json()["total"] == 0  # same view within 60 s: reused
-    assert officer.get(url + "&category=C0190").get_json()["total"] == 1
-    sup = new_client(app, "supervisor")  # another scope never sees the officer's entry
-    assert sup.get(url + "&category=C0190").get_json()["total"] == 1
-    app.config["AGGREGATE_CACHE_SECONDS"] = 0
-    assert officer.get(url).get_json()["total"] == 1
 
 
 def test_locate_survives_a_dropped_database_connection(client: FlaskClient, web_db: WebDB) -> None:

@@ -53,6 +53,13 @@ def test_buildings_by_bbox_only(planner) -> None:
 
 def test_buildings_refused_when_zoomed_out_or_bbox_too_big(planner) -> None:
     resp = planner.get(f"/api/layers/buildings?bbox={BBOX}&zoom=12")
+    assert resp.status_code == 400 and resp.get_json()["code"] == "mapdata.zoom_in"
+    assert resp.get_json()["error"].startswith("请放大到至少 15 级")  # zh by default
+    resp = planner.get("/api/layers/buildings?bbox=116.0,39.5,116.9,40.2&zoom=16")
+    assert resp.status_code == 400 and resp.get_json()["code"] == "mapdata.bbox_too_large"
+    with planner.session_transaction() as s:
+        s["lang"] = "en"
+    resp = planner.get(f"/api/layers/buildings?bbox={BBOX}&zoom=12")
     assert resp.status_code == 400 and "zoom in" in resp.get_json()["error"]
     resp = planner.get("/api/layers/buildings?bbox=116.0,39.5,116.9,40.2&zoom=16")
     assert resp.status_code == 400 and "bbox too large" in resp.get_json()["error"]

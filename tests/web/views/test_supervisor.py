@@ -1,4 +1,5 @@
-"""Supervisor page and its grid-details endpoint (web/supervisor.py), via the test client."""
+"""Supervisor page (web/views/supervisor.py) and its grid-details endpoint
+(web/api/aggregates.py), via the test client."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import re
 
 from flask import Flask
 
-from tests.fixtures.web import WebDB, login
-from tests.web.api.test_incidents import WEST, create
+from tests.fixtures.web import WEST, WebDB, create, login
 
 pytest_plugins = ["tests.fixtures.web"]
 

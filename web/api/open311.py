@@ -20,12 +20,15 @@ Design decisions (see docs/api.md):
   CSRF token (``X-CSRFToken`` header or ``csrf_token`` field) like every other form.
 - **Personal data.** Open311 responses never contain reporter name or phone.
 - **Reads** are public, as in GeoReport v2, but only carry the public fields.
-- Errors use the GeoReport format: a list of ``{"code": http_status, "description": msg}``.
+- Errors use the GeoReport format: a list of ``{"code": http_status, "description": msg}``
+  (the message in the session's language; parameters are parsed by the schemas of
+  :mod:`web.api.schemas`).
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,16 +38,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from gridmap import incidents
-from gridmap.errors import GridmapError, Problem, ValidationError
+from gridmap import messages as msgs
+from gridmap.errors import GridmapError
 from web import db
-from web.errors import status_for
-from web.incidents_api import (
-    current_viewer,
-    intake_params,
-    parse_datetime,
-    parse_float,
-    parse_int,
-)
+from web.access import current_user
+from web.api import schemas
+from web.api.common import settings
+from web.api.parsing import describe, parse, use
+from web.errors import error_body
+from web.i18n import current_language
 from web.security import csrf
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -55,20 +57,22 @@ CREATE_ROLES = ("supervisor", "officer", "admin")
 MAX_DESCRIPTION = 4000
 
 
-def _error(code: int, description: str) -> Response:
-    resp = jsonify([{"code": code, "description": description}])
-    resp.status_code = code
+def _error(status: int, code: str, **params: Any) -> Response:
+    """A GeoReport error list with the message ``code`` in the session's language."""
+    return _georeport(status, msgs.render(code, params, current_language()))
+
+
+def _georeport(status: int, description: str) -> Response:
+    resp = jsonify([{"code": status, "description": description}])
+    resp.status_code = status
     return resp
 
 
 @bp.errorhandler(GridmapError)
-def _gridmap_error(exc: GridmapError) -> Response:
-    return _error(status_for(exc), exc.message)
-
-
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Response:
-    return _error(exc.code or 500, exc.description or exc.name)
+def _error_list(exc: Exception) -> Response:
+    status, body = error_body(exc, current_language())
+    return _georeport(status, body["error"])
 
 
 def api_clients() -> dict[str, str]:
@@ -78,12 +82,10 @@ def api_clients() -> dict[str, str]:
     ``open311_api_keys`` (environment ``GRIDMAP_OPEN311_API_KEYS``), a mapping or a
     comma-separated ``key:name`` string.
     """
-    import os
-
     raw: Any = current_app.config.get("OPEN311_API_KEYS")
     if raw is None:
-        settings = current_app.extensions["gridmap.settings"]
-        raw = settings.extra.get("open311_api_keys") or os.environ.get("GRIDMAP_OPEN311_API_KEYS")
+        raw = (settings().extra.get("open311_api_keys")
+               or os.environ.get("GRIDMAP_OPEN311_API_KEYS"))
     if not raw:
         return {}
     if isinstance(raw, Mapping):
@@ -192,105 +194,77 @@ def services_xml() -> Response:
 
 
 @bp.get("/requests.json")
-def requests_json() -> Response:
-    """Service requests, newest first."""
-
-    problems: list[Problem] = []
-    args = request.args
-    start = parse_datetime(args.get("start_date"), "start_date", problems)
-    end = parse_datetime(args.get("end_date"), "end_date", problems)
-    status = args.get("status")
-    if status is not None and status not in ("open", "closed"):
-        problems.append(Problem("status must be open or closed", field="status"))
-    page = parse_int(args, "page", 1, 1, 100_000, problems) or 1
-    ids: list[int] | None = None
-    if args.get("service_request_id"):
-        try:
-            ids = [int(x) for x in args["service_request_id"].split(",") if x.strip()]
-        except ValueError:
-            problems.append(Problem("service_request_id must be integers", field="service_request_id"))
-        if ids is not None and len(ids) > MAX_REQUESTS:
-            problems.append(Problem("too many service_request_id values", field="service_request_id"))
-    codes = [c for c in (args.get("service_code") or "").split(",") if c.strip()] or None
-    if problems:
-        raise ValidationError("bad request parameters", problems)
+@use(schemas.RequestsQuery)
+def requests_json(args: dict[str, Any]) -> Response:
+    """GeoReport v2 service requests (public fields only), newest first."""
+    ids, start, end = args.get("service_request_id"), args.get("start_date"), args.get("end_date")
     if ids is None and start is None and end is None:
         end = datetime.now(UTC)
         start = end - timedelta(days=DEFAULT_DAYS)
-    filters: dict[str, Any] = {"start": start, "end": end}
-    if ids:
-        filters = {"ids": ids}
-    if codes:
-        filters["categories"] = codes
-    if status is not None:
-        filters["open"] = status == "open"
+    filters: dict[str, Any] = {"ids": ids} if ids else {"start": start, "end": end}
+    if args.get("service_code"):
+        filters["categories"] = args["service_code"]
+    if args.get("status") is not None:
+        filters["open"] = args["status"] == "open"
     with db.read() as conn:
-        result = incidents.list_incidents(conn, filters, page, MAX_REQUESTS)
+        result = incidents.list_incidents(conn, filters, args["page"], MAX_REQUESTS)
     return jsonify([as_service_request(r) for r in result["items"]])
 
 
 @bp.get("/requests/<string:service_request_id>.json")
 def request_json(service_request_id: str) -> Response:
-    """One service request as a one-element list."""
-
+    """One service request (a one-element list)."""
     rid = service_request_id
     if not rid.isdigit() or len(rid) > 12:
-        return _error(404, f"service request {rid} not found")
+        return _error(404, "web.open311_not_found", id=rid)
     with db.read() as conn:
         row = incidents.get(conn, int(rid))
     return jsonify([as_service_request(row)])
 
 
-@bp.post("/requests.json")
-@csrf.exempt
-def create_request() -> Response:
-    """Create a service request (API key or logged-in session with CSRF token)."""
-
-    raw: Any = request.get_json(silent=True) if request.is_json else request.form
-    if not isinstance(raw, Mapping):
-        return _error(400, "body must be a JSON object or form fields")
-    data: Mapping[str, Any] = raw
+def _actor(data: Mapping[str, Any]) -> tuple[str | None, str | Response]:
+    """``(client, actor)`` of a create request, or ``(None, error response)``."""
     client = client_for_key(data.get("api_key") or request.headers.get("X-API-Key"))
     if client is not None:
-        actor = f"open311:{client}"
-    else:
-        viewer = current_viewer()
-        if viewer is None:
-            return _error(401, "api_key or login required / 需要API密钥或登录")
-        if viewer.role not in CREATE_ROLES:
-            return _error(403, f"role {viewer.role!r} may not create requests / 无权上报")
-        csrf.protect()  # session-authenticated: the browser must prove same origin
-        actor = viewer.username
-    problems: list[Problem] = []
-    lat = parse_float(data, "lat", -90, 90, problems)
-    lon = parse_float(data, "long", -180, 180, problems)
-    code = data.get("service_code")
-    if not code:
-        problems.append(Problem("service_code is required", field="service_code"))
-    description = data.get("description") or ""
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-        problems.append(
-            Problem(f"description must be at most {MAX_DESCRIPTION} characters", field="description")
-        )
-    if problems:
-        raise ValidationError("bad request", problems)
-    name = reporter_name(data.get("first_name"), data.get("last_name"))
+        return client, f"open311:{client}"
+    user = current_user()
+    if user is None:
+        return None, _error(401, "web.open311_key_or_login")
+    if user.role not in CREATE_ROLES:
+        return None, _error(403, "web.open311_role_forbidden", role=user.role)
+    csrf.protect()  # session-authenticated: the browser must prove same origin
+    return None, user.username
+
+
+@bp.post("/requests.json")
+@csrf.exempt
+@describe(schemas.Open311Create, "json_or_form")
+def create_request() -> Response:
+    """Create a service request (api_key, or a logged-in session with the CSRF token)."""
+    raw: Any = request.get_json(silent=True) if request.is_json else request.form
+    if not isinstance(raw, Mapping):
+        return _error(400, "web.body_not_object_or_form")
+    client, actor = _actor(raw)
+    if isinstance(actor, Response):
+        return actor
+    data = parse(schemas.Open311Create, "json_or_form")
     record = {
-        "category": code,
-        "lon": lon,
-        "lat": lat,
-        "description": description,
+        "category": data["service_code"],
+        "lon": data["long"],
+        "lat": data["lat"],
+        "description": data.get("description") or "",
         "media_url": data.get("media_url"),
         "address": data.get("address_string"),
-        "reporter_name": name,
+        "reporter_name": reporter_name(data.get("first_name"), data.get("last_name")),
         "reporter_phone": data.get("phone"),
         # key clients are public-reporting apps; session users are hotline operators
         "source": "public" if client is not None else "hotline_12345",
         "external_id": data.get("external_id"),
     }
+    params = incidents.IntakeParams.from_settings(settings())
     with db.write() as conn:
         row = incidents.create(conn, {k: v for k, v in record.items() if v is not None},
-                               actor=actor, params=intake_params())
+                               actor=actor, params=params)
     resp = jsonify(
         [{"service_request_id": str(row["id"]), "service_notice": None, "account_id": None}]
     )

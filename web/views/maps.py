@@ -30,6 +30,7 @@ from folium.elements import JSCSSMixin
 from markupsafe import Markup
 
 from gridmap.config import Settings
+from gridmap.crs import wgs84_to_gcj02
 from gridmap.errors import ConfigError
 from web import assets
 
@@ -93,7 +94,7 @@ def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
         ).add_to(m)
     elif basemap == "tianditu":
         if not tianditu_key:
-            raise ConfigError("GRIDMAP_TIANDITU_KEY must be set for the tianditu basemap")
+            raise ConfigError("web.tianditu_key_missing")
         for layer, name in (("vec", "天地图"), ("cva", "天地图注记")):
             folium.TileLayer(
                 f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
@@ -110,7 +111,7 @@ def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
             max_zoom=18,
         ).add_to(m)
     elif basemap != "none":
-        raise ConfigError(f"unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}")
+        raise ConfigError("web.unknown_basemap", {"basemap": basemap, "basemaps": list(BASEMAPS)})
 
 
 def build_map(
@@ -138,8 +139,6 @@ def build_map(
     display = display_crs(basemap)
     lat, lon = center or DEFAULT_CENTER
     if display == "gcj02":
-        from gridmap.crs import wgs84_to_gcj02
-
         glon, glat = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
         lat, lon = float(glat[0]), float(glon[0])
     m = folium.Map(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True,

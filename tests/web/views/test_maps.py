@@ -9,8 +9,9 @@ import pytest
 from folium import plugins
 
 from gridmap.errors import ConfigError
-from web import assets, maps
+from web import assets
 from web.assets import cdn_urls
+from web.views import maps
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ validate (problems highlighted on the map), preview the impact, activate.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, render_template
 
-from web import auth, db, i18n, maps
+from gridmap import mapdata
+from web import db, i18n
+from web.access import roles_required
+from web.views import maps
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
@@ -53,16 +55,11 @@ i18n.register({
 
 
 @bp.get("")
-@auth.roles_required("officer", "admin")
+@roles_required("officer", "admin")
 def page() -> str:
     """The officer page (HTML skeleton; data comes from /api/grids)."""
     with db.read() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT c.id, c.code, c.name, ST_XMin(c.geom), ST_YMin(c.geom), ST_XMax(c.geom),"
-            " ST_YMax(c.geom) FROM community c ORDER BY c.code")).all()
-    communities = [{"id": r[0], "code": r[1], "name": r[2],
-                    "bounds": [float(r[3]), float(r[4]), float(r[5]), float(r[6])]}
-                   for r in rows]
+        communities = mapdata.communities(conn)
     extent = None
     if communities:
         b = [c["bounds"] for c in communities]

@@ -1,6 +1,6 @@
 """Index (sends each role to its home page) and the language switch.
 
-Role home pages are found by path, so blueprints written by others only need to serve
+Role home pages are found by path, so a page blueprint only needs to serve
 ``/planner``, ``/supervisor``, ``/officer`` (a GET rule at that exact path).
 """
 
@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from werkzeug.wrappers import Response as BaseResponse
 
 from gridmap.accounts.users import User
-from web.auth import _safe_next, current_user, login_required
+from web.access import current_user, login_required, safe_next
 from web.i18n import LANGUAGES
 
 bp = Blueprint("pages", __name__)
@@ -66,4 +66,4 @@ def set_language() -> BaseResponse:
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")) or url_for("pages.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("pages.index"))

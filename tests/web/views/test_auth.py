@@ -7,7 +7,7 @@ from flask import Blueprint, Flask
 
 from gridmap.accounts import users
 from tests.fixtures.web import PASSWORD, WebDB, csrf_token, login, make_app
-from web.auth import roles_required
+from web.access import roles_required
 
 pytest_plugins = ["tests.fixtures.web"]
 
@@ -109,13 +109,13 @@ def test_roles_required(web_db: WebDB, role: str, sup_status: int, off_status: i
 
 def test_supervisor_scope_is_their_street(web_db: WebDB) -> None:
     application = _app_with_role_pages(web_db.url)
-    from web.auth import scope_community_ids
+    from web.access import current_scope
 
     c = application.test_client()
     login(c, "supervisor")
     with c:
         c.get("/api/me")
-        scope = scope_community_ids()
+        scope = current_scope().ids()
     street1 = {web_db.ids["community"]["110101001001"], web_db.ids["community"]["110101001002"]}
     assert set(scope or []) == street1
     application.extensions["gridmap.engine"].dispose()
@@ -164,7 +164,7 @@ def test_serve_demo_runs_gunicorn_and_prints_working_accounts(fresh_db_url: str)
         seed_district(conn)
         users.add(conn, "planner", "my-own-password", "planner")  # a real account
     eng.dispose()
-    env = {**os.environ, "DATABASE_URL": fresh_db_url}
+    env = {**os.environ, "DATABASE_URL": fresh_db_url, "GRIDMAP_LANG": "en"}
     env.pop("GRIDMAP_SECRET_KEY", None)
     exe = str(Path(sys.executable).parent / "gridmap")
     proc = subprocess.Popen([exe, "serve", "--demo", "--port", str(port), "--workers", "2"],
@@ -205,7 +205,7 @@ def test_serve_without_secret_key_or_demo_refuses(web_db: WebDB) -> None:
     import sys
     from pathlib import Path
 
-    env = {**os.environ, "DATABASE_URL": web_db.url}
+    env = {**os.environ, "DATABASE_URL": web_db.url, "GRIDMAP_LANG": "en"}
     env.pop("GRIDMAP_SECRET_KEY", None)
     exe = str(Path(sys.executable).parent / "gridmap")
     r = subprocess.run([exe, "serve", "--port", "1"], env=env, capture_output=True, text=True,
@@ -218,7 +218,7 @@ def test_repeated_failed_logins_are_throttled_across_workers(web_db: WebDB) -> N
     import sqlalchemy as sa
 
     from gridmap.db import make_engine
-    from web import auth
+    from web.views import auth
 
     workers = [make_app(web_db.url).test_client(), make_app(web_db.url).test_client()]
     tokens = [csrf_token(c) for c in workers]

@@ -1,0 +1,132 @@
+"""Request schemas of the grid-plan API (``/api/grids``): bodies of the draft edits and
+the query strings of the reads. Errors are headed ``invalid request`` (``web.invalid_request``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from typing import Any
+
+from gridmap.errors import Problem
+from web.api.fields import Bool, Int, Num, OneOf, Range, Raw, Str, Timestamp
+from web.api.parsing import Base
+from web.api.schemas import DisplayQuery
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+class GridsBase(Base):
+    """Grid editing requests: errors headed ``invalid request``."""
+
+    headline = "web.invalid_request"
+
+
+def _lock() -> Int:
+    return Int(required=True, metadata={"description": "the draft's lock_version last seen"})
+
+
+def _effective() -> Timestamp:
+    return Timestamp(CHINA_TZ, "web.not_iso_date", blank_is_default=True,
+                     load_default=lambda: datetime.now(CHINA_TZ))
+
+
+class DraftBody(GridsBase):
+    """A new draft: an optional note."""
+
+    note = Str(allow_none=True)
+
+
+class SeedBody(GridsBase):
+    """Auto-partition: the random seed."""
+
+    seed = Int(allow_none=True)
+
+
+class LockBody(GridsBase):
+    """An edit of a draft: the ``lock_version`` the client last saw."""
+
+    lock_version = _lock()
+
+
+class MovesBody(LockBody):
+    """Units to move (``[[type, id], ...]``) and the grid to move them into (null: new)."""
+
+    to_grid = Int(allow_none=True)
+    units = Raw(required=True, metadata={"description": "[[unit type, unit id], ...]"})
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        raw = data.get("units")
+        units: list[tuple[str, int]] = []
+        if not isinstance(raw, list) or not raw:
+            if not any(p.field == "units" for p in problems):
+                problems.append(Problem("web.units_list", field="units"))
+            data["units"] = units
+            return
+        for i, u in enumerate(raw, start=1):
+            if (isinstance(u, list) and len(u) == 2 and isinstance(u[0], str)
+                    and isinstance(u[1], int) and not isinstance(u[1], bool)):
+                units.append((u[0], u[1]))
+            elif isinstance(u, dict) and isinstance(u.get("type"), str) and isinstance(
+                    u.get("id"), int):
+                units.append((u["type"], u["id"]))
+            else:
+                problems.append(Problem("web.unit_item", row=i, field="units"))
+        data["units"] = units
+
+
+class GeometryBody(LockBody):
+    """A drawn polygon for a grid (null ``grid_id``: a new grid) and its CRS."""
+
+    grid_id = Int(allow_none=True)
+    geometry = Raw(required=True, metadata={"description": "a GeoJSON Polygon (or Feature)"})
+    crs = Str(load_default="wgs84", validate=OneOf(("wgs84", "gcj02")))
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        geom = data.get("geometry")
+        if isinstance(geom, dict) and geom.get("type") == "Feature":
+            geom = data["geometry"] = geom.get("geometry")
+        if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+            if not any(p.field == "geometry" for p in problems):
+                problems.append(Problem("web.polygon_required", field="geometry"))
+
+
+class GridAttrsBody(LockBody):
+    """A grid's name, responsible party (责任主体) or lock."""
+
+    locked = Bool(allow_none=True)
+    name = Str(allow_none=True)
+    responsible_party = Str(allow_none=True)
+
+
+class ActivateBody(LockBody):
+    """Activation of a draft from ``effective`` (default now, Beijing time)."""
+
+    effective = _effective()
+
+
+class RevertBody(GridsBase):
+    """Revert to a version from ``effective`` (default now)."""
+
+    effective = _effective()
+
+
+class DiffQuery(GridsBase, DisplayQuery):
+    """Two versions to compare."""
+
+    old = Int(required=True)
+    new = Int(required=True)
+
+
+class AtQuery(GridsBase, DisplayQuery):
+    """A point (WGS84) and a time (default now)."""
+
+    lon = Num(required=True, validate=Range(-180, 180))
+    lat = Num(required=True, validate=Range(-90, 90))
+    at = _effective()
+
+
+class ImpactQuery(GridsBase, DisplayQuery):
+    """The version to compare with (default the active one)."""
+
+    against = Int()

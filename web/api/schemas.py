@@ -1,0 +1,331 @@
+"""Request schemas of the JSON API (query strings and bodies), one per kind of request.
+
+They are the single description of what each endpoint accepts: :mod:`web.api.parsing`
+loads requests with them and :mod:`web.api.openapi` documents them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+
+from gridmap import incidents
+from gridmap.errors import Problem
+from web import db
+from web.api.fields import (
+    CSV,
+    MAX_BBOX_SPAN_DEG,
+    BBox,
+    IdList,
+    Int,
+    MaxLength,
+    Num,
+    OneOf,
+    Range,
+    Raw,
+    Str,
+    Timestamp,
+)
+from web.api.parsing import Base
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+MAX_WINDOW_DAYS = 400
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+MAX_NOTE = 2000
+INT32 = 2**31 - 1
+
+
+def _categories() -> list[str]:
+    with db.read() as conn:
+        return list(incidents.category_codes(conn))
+
+
+def _note() -> Str:
+    return Str(allow_none=True, validate=MaxLength(MAX_NOTE, "web.text_too_long"))
+
+
+# --------------------------------------------------------------------------- common
+
+
+class DisplayQuery(Base):
+    """Coordinates of the response: WGS84, or shifted to GCJ-02 for an Amap basemap."""
+
+    display = Str(load_default="wgs84", validate=OneOf(("wgs84", "gcj02")))
+
+
+class PageQuery(Base):
+    """1-based page and page size."""
+
+    page = Int(load_default=1, validate=Range(1, 100_000))
+    page_size = Int(load_default=DEFAULT_PAGE_SIZE, validate=Range(1, MAX_PAGE_SIZE))
+
+
+class WindowQuery(Base):
+    """A time window: ``window`` (24h | 7d | 30d | custom | all) or ``start``/``end``.
+
+    ``start``/``end`` alone imply ``custom``; a window is at most
+    :data:`MAX_WINDOW_DAYS` days and ``end`` must be after ``start``. Loaded data hold
+    ``start`` and ``end`` (``None`` = open).
+    """
+
+    window_default: str | None = "30d"
+    now: datetime | None = None
+
+    window = Str(validate=OneOf(("24h", "7d", "30d", "custom", "all")))
+    start = Timestamp()
+    end = Timestamp()
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        now = self.now or datetime.now(UTC)
+        start, end = data.get("start"), data.get("end")
+        window = data.pop("window", None) or ("custom" if (start or end) else
+                                              self.window_default)
+        data["start"], data["end"] = start, end
+        if window is None or window == "all" or any(p.field == "window" for p in problems):
+            return
+        if window in WINDOWS:
+            end = end or now
+            data["start"], data["end"] = end - WINDOWS[window], end
+            return
+        if start is None:
+            if not any(p.field == "start" for p in problems):
+                problems.append(Problem("web.window_needs_start", field="start"))
+            return
+        data["end"] = end = end or now
+        if end <= start:
+            problems.append(Problem("web.end_before_start", field="end"))
+        elif end - start > timedelta(days=MAX_WINDOW_DAYS):
+            problems.append(Problem("web.window_too_long", {"days": MAX_WINDOW_DAYS},
+                                    field="start"))
+
+
+# --------------------------------------------------------------------------- incidents
+
+
+class FilterQuery(WindowQuery):
+    """Incident filters: time window, categories, states, urgencies, sources, bbox, grid."""
+
+    category = CSV(_categories, attribute="categories")
+    status = CSV(lambda: incidents.STATES, attribute="statuses")
+    urgency = CSV(lambda: incidents.URGENCIES, attribute="urgencies")
+    source = CSV(lambda: incidents.SOURCES, attribute="sources")
+    bbox = BBox(MAX_BBOX_SPAN_DEG)
+    grid_id = Int(validate=Range(1, INT32))
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        super().check(data, problems)
+        grid_id = data.pop("grid_id", None)
+        if grid_id is not None:
+            data["grid_ids"] = [grid_id]
+        for key in [k for k, v in data.items() if v is None]:
+            del data[key]
+
+
+class BBoxFilterQuery(FilterQuery):
+    """Incident filters with a required bbox."""
+
+    bbox = BBox(MAX_BBOX_SPAN_DEG, required=True)
+
+
+class IncidentListQuery(BBoxFilterQuery, PageQuery):
+    """A page of incidents in a bbox."""
+
+
+class SpecialListQuery(FilterQuery, PageQuery):
+    """Overdue / to-confirm lists: any time by default, 50 per page."""
+
+    window_default = None
+    page_size = Int(load_default=50, validate=Range(1, MAX_PAGE_SIZE))
+
+
+class HeatQuery(BBoxFilterQuery):
+    """Heatmap: filters, bbox and the map zoom."""
+
+    zoom = Int(load_default=14, validate=Range(0, 22))
+
+
+class GridIndicatorQuery(WindowQuery):
+    """Per-grid indicators: a window and a bbox."""
+
+    bbox = BBox(MAX_BBOX_SPAN_DEG, required=True)
+
+
+class HotspotQuery(FilterQuery):
+    """Hotspots: filters and the level (grids or H3 cells)."""
+
+    level = Str(load_default="grid", validate=OneOf(("grid", "h3")))
+
+
+class LocateQuery(Base):
+    """A point (WGS84) and optionally a time."""
+
+    lon = Num(required=True, validate=Range(-180, 180))
+    lat = Num(required=True, validate=Range(-90, 90))
+    at = Timestamp()
+
+
+class IncidentBody(Base):
+    """A new incident (checked, located and given a deadline by the library)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    category = Raw(metadata={"description": "event category code (required)"})
+    lon = Raw(metadata={"description": "longitude, WGS84 (required)"})
+    lat = Raw(metadata={"description": "latitude, WGS84 (required)"})
+    description = Raw()
+    urgency = Raw()
+    source = Raw()
+    reported_at = Raw()
+    reporter_name = Raw()
+    reporter_phone = Raw()
+    external_id = Raw()
+    media_url = Raw()
+
+
+class TransitionBody(Base):
+    """``{"to": state, "note": text}``."""
+
+    to = Str(required=True, validate=OneOf(incidents.STATES))
+    note = _note()
+
+
+class LocationBody(Base):
+    """``{"grid_id": id?, "note": text?}``."""
+
+    grid_id = Int(allow_none=True, text=False)
+    note = _note()
+
+
+# --------------------------------------------------------------------------- layers
+
+
+class LayerQuery(DisplayQuery):
+    """A layer in a bbox at a zoom (``type``: one facility type)."""
+
+    bbox = BBox(required=True)
+    zoom = Int(required=True, validate=Range(0, 22))
+    type = Str()
+
+
+class SearchQuery(DisplayQuery):
+    """A name to look for (communities and estates)."""
+
+    q = Str(required=True, validate=MaxLength(100))
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        if "q" in data:
+            data["q"] = data["q"].strip()
+            if not data["q"]:
+                problems.append(Problem("web.required", {"field": "q"}, field="q"))
+
+
+# --------------------------------------------------------------------------- planner
+
+
+class LevelQuery(DisplayQuery):
+    """Coverage units: estates or communities."""
+
+    level = Str(load_default="estate", validate=OneOf(("estate", "community")))
+
+
+class CoverageQuery(LevelQuery):
+    """Coverage choropleth of one facility type in a bbox."""
+
+    type = Str(required=True)
+    bbox = BBox(required=True)
+    zoom = Int(load_default=14, validate=Range(0, 22))
+
+
+class GapsQuery(LevelQuery):
+    """The gap list (optionally one type)."""
+
+    type = Str()
+    limit = Int(load_default=200, validate=Range(1, 1000))
+
+
+class CandidatesQuery(DisplayQuery):
+    """The ``k`` best new sites for a type."""
+
+    type = Str(required=True)
+    k = Int(load_default=5, validate=Range(1, 50))
+
+
+class ServiceAreaQuery(DisplayQuery):
+    """Walking service areas of a type in a bbox."""
+
+    type = Str(required=True)
+    minutes = Int(load_default=15, validate=Range(1, 60))
+    bbox = BBox(required=True)
+
+
+class WhatIfPoint(Base):
+    """A hypothetical facility."""
+
+    error_messages = {"type": "web.whatif_item"}
+
+    type = Raw(load_default="")
+    lon = Num(required=True, validate=Range(float("-inf"), float("inf")))
+    lat = Num(required=True, validate=Range(float("-inf"), float("inf")))
+
+
+class WhatIfBody(Base):
+    """``{"add": [{type, lon, lat}], "remove": [facility ids], "crs": "wgs84"|"gcj02"}``."""
+
+    headline = "web.whatif_invalid"
+    MAX_POINTS = 50
+
+    add = ma.fields.List(ma.fields.Nested(WhatIfPoint), allow_none=True, load_default=list,
+                         error_messages={"invalid": "web.must_be_list"})
+    remove = ma.fields.List(Int(text=False), allow_none=True, load_default=list,
+                            error_messages={"invalid": "web.must_be_list"})
+    crs = Str(load_default="wgs84", validate=OneOf(("wgs84", "gcj02")))
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        data["add"], data["remove"] = data.get("add") or [], data.get("remove") or []
+        if len(data["add"]) + len(data["remove"]) > self.MAX_POINTS:
+            problems.append(Problem("web.whatif_too_many", {"max": self.MAX_POINTS}))
+
+
+# --------------------------------------------------------------------------- Open311
+
+
+class RequestsQuery(Base):
+    """GeoReport v2 request filters."""
+
+    service_request_id = IdList(1000)
+    service_code = CSV()
+    start_date = Timestamp()
+    end_date = Timestamp()
+    status = Str(validate=OneOf(("open", "closed")))
+    page = Int(load_default=1, validate=Range(1, 100_000))
+
+
+class Open311Create(Base):
+    """A GeoReport v2 service request (form fields or JSON)."""
+
+    headline = "web.bad_request"
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    api_key = Str()
+    service_code = Str(required=True)
+    lat = Num(required=True, validate=Range(-90, 90))
+    long = Num(required=True, validate=Range(-180, 180))
+    address_string = Raw()
+    description = Str(allow_none=True, validate=MaxLength(4000))
+    media_url = Raw()
+    first_name = Raw()
+    last_name = Raw()
+    phone = Raw()
+    email = Raw()
+    external_id = Raw()
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        if data.get("service_code") == "":
+            problems.append(Problem("web.required", {"field": "service_code"},
+                                    field="service_code"))

@@ -1,0 +1,92 @@
+"""Supervisor page (监督): incident heatmap with filters and playback, per-grid indicator
+choropleth (结案率, 按期结案率, 超期未结), hotspots, overdue cases, grid details.
+
+The page itself is a small HTML skeleton (Folium map with local assets); the browser
+fetches everything else from ``/api`` by bbox, zoom and time window
+(``static/supervisor/supervisor.js``; grid details from :mod:`web.api.aggregates`).
+Supervisors see only their area: the map opens on it and every query is restricted to
+their :class:`~gridmap.accounts.scope.Scope`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from gridmap import incidents, mapdata
+from web import db, i18n
+from web.access import current_scope, roles_required
+from web.views import maps
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+i18n.register({
+    "zh": {
+        "sup.title": "事件监督", "sup.loading": "加载中…", "sup.window": "时间范围",
+        "sup.window.24h": "最近24小时", "sup.window.7d": "最近7天", "sup.window.30d": "最近30天",
+        "sup.window.custom": "自定义", "sup.start": "开始", "sup.end": "结束",
+        "sup.filters": "筛选", "sup.category": "类别", "sup.status": "状态",
+        "sup.urgency": "紧急程度", "sup.source": "来源", "sup.refresh": "刷新",
+        "sup.playback": "时间回放", "sup.step.day": "按天", "sup.step.hour": "按小时",
+        "sup.prev": "上一步", "sup.next": "下一步", "sup.play": "播放", "sup.pause": "暂停",
+        "sup.indicator": "网格指标", "sup.show_grids": "显示网格",
+        "sup.closure_rate": "结案率", "sup.ontime_rate": "按期结案率", "sup.overdue_open": "超期未结",
+        "sup.hotspot": "热点", "sup.hotspots_n": "热点网格：{n}",
+        "sup.overdue_list": "超期案件", "sup.case_no": "案卷号", "sup.grid": "网格",
+        "sup.due_at": "处置时限", "sup.description": "描述",
+        "sup.count_points": "{n} 起事件", "sup.count_cells": "{n} 起事件，{c} 个单元",
+        "sup.filed": "立案数", "sup.closed": "结案数", "sup.due": "应结案数",
+        "sup.open_cases": "未结案件", "sup.no_due": "无应结案件",
+        "sup.score": "综合指标值（等级）",
+        "sup.to_confirm": "边界待确认", "sup.to_confirm_hint": "靠近网格边界或不在任何网格内的事件："
+        "点击一行，选择所属网格。", "sup.distance": "距边界(米)", "sup.confirm_in": "确认属于",
+        "sup.current": "当前", "sup.inside": "在网格内", "sup.confirmed": "已确认",
+    },
+    "en": {
+        "sup.title": "Incident supervision", "sup.loading": "Loading…", "sup.window": "Time window",
+        "sup.window.24h": "Last 24 hours", "sup.window.7d": "Last 7 days",
+        "sup.window.30d": "Last 30 days", "sup.window.custom": "Custom", "sup.start": "Start",
+        "sup.end": "End", "sup.filters": "Filters", "sup.category": "Category",
+        "sup.status": "Status", "sup.urgency": "Urgency", "sup.source": "Source",
+        "sup.refresh": "Refresh", "sup.playback": "Playback", "sup.step.day": "By day",
+        "sup.step.hour": "By hour", "sup.prev": "Previous", "sup.next": "Next",
+        "sup.play": "Play", "sup.pause": "Pause", "sup.indicator": "Grid indicator",
+        "sup.show_grids": "Show grids", "sup.closure_rate": "Closure rate",
+        "sup.ontime_rate": "On-time closure rate", "sup.overdue_open": "Overdue open",
+        "sup.hotspot": "Hotspot", "sup.hotspots_n": "Hotspot grids: {n}",
+        "sup.overdue_list": "Overdue cases", "sup.case_no": "Case no.", "sup.grid": "Grid",
+        "sup.due_at": "Due", "sup.description": "Description",
+        "sup.count_points": "{n} incidents", "sup.count_cells": "{n} incidents in {c} cells",
+        "sup.filed": "Filed", "sup.closed": "Closed", "sup.due": "Due for closure",
+        "sup.open_cases": "Open cases", "sup.no_due": "No cases due",
+        "sup.score": "Composite score (grade)",
+        "sup.to_confirm": "Locations to confirm", "sup.to_confirm_hint": "Incidents near a grid "
+        "boundary or outside every grid: click a row and choose the grid.",
+        "sup.distance": "to boundary (m)", "sup.confirm_in": "Confirm in",
+        "sup.current": "current", "sup.inside": "inside", "sup.confirmed": "Confirmed",
+    },
+})
+
+
+@bp.get("")
+@roles_required("supervisor")
+def page() -> str:
+    """The supervisor page (HTML skeleton; data comes from /api)."""
+    scope = current_scope()
+    lang = i18n.current_language()
+    with db.read() as conn:
+        extent = mapdata.extent(conn, scope.ids())
+        cats = incidents.categories(conn)
+    parts = maps.build_map(plugins=("heat",), bounds=extent)
+    categories = [
+        {"code": c["code"], "label": c["name_zh"] if lang == "zh" else c["name_en"]}
+        for c in cats if c.get("parent_code")
+    ]
+    return render_template(
+        "supervisor/index.html",
+        map=parts,
+        categories=categories,
+        statuses=i18n.labels("state", incidents.STATES),
+        urgencies=i18n.labels("urgency", incidents.URGENCIES),
+        sources=i18n.labels("source", incidents.SOURCES),
+        page_config={"locale": "zh-CN" if lang == "zh" else "en", "display": parts.display},
+    )
