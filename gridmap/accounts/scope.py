@@ -21,11 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap import incidents
 from gridmap.accounts import users
 from gridmap.accounts.users import User
 from gridmap.errors import NotFound, PermissionDenied
-from gridmap.incidents import relocate
+from gridmap.incidents import privacy, query, relocate, workflow
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class Scope:
         return None if self.community_ids is None else sorted(self.community_ids)
 
     def restrict(self, filters: Mapping[str, Any]) -> dict[str, Any]:
-        """Incident filters (:func:`gridmap.incidents.list_incidents`) limited to the scope."""
+        """Incident filters (:func:`gridmap.incidents.query.list_incidents`) limited to the scope."""
         out = dict(filters)
         if self.community_ids is not None:
             out["community_ids"] = self.ids()
@@ -98,10 +97,10 @@ def masked(row: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
     """An incident row with the reporter's name and phone masked unless the scope's role
     may see them for this incident (supervisors of its area)."""
     if scope.role is None:
-        return incidents.masked_for(row, role=None)
+        return privacy.masked_for(row, role=None)
     if scope.community_ids is None:
-        return incidents.masked_for(row, role=scope.role, street_ids=None, community_ids=None)
-    return incidents.masked_for(row, role=scope.role, street_ids=(),
+        return privacy.masked_for(row, role=scope.role, street_ids=None, community_ids=None)
+    return privacy.masked_for(row, role=scope.role, street_ids=(),
                                 community_ids=scope.ids())
 
 
@@ -118,25 +117,25 @@ def get_incident(conn: Connection, scope: Scope, incident_id: int) -> dict[str, 
     PermissionDenied
         The incident is outside the scope.
     """
-    row = dict(incidents.get(conn, incident_id))
+    row = dict(query.get(conn, incident_id))
     check(scope, row.get("community_id"))
     return row
 
 
 def list_incidents(conn: Connection, scope: Scope, filters: Mapping[str, Any], page: int,
                    page_size: int) -> dict[str, Any]:
-    """:func:`gridmap.incidents.list_incidents` limited to the scope."""
-    result: dict[str, Any] = incidents.list_incidents(conn, scope.restrict(filters), page,
-                                                      page_size)
+    """:func:`gridmap.incidents.query.list_incidents` limited to the scope."""
+    result: dict[str, Any] = query.list_incidents(conn, scope.restrict(filters), page,
+                                                  page_size)
     return result
 
 
 def transition(conn: Connection, scope: Scope, incident_id: int, to_state: str,
                **kwargs: Any) -> dict[str, Any]:
     """Move an incident of the scope to ``to_state``
-    (:func:`gridmap.incidents.transition`; keyword arguments are passed on)."""
+    (:func:`gridmap.incidents.workflow.transition`; keyword arguments are passed on)."""
     get_incident(conn, scope, incident_id)
-    row: dict[str, Any] = incidents.transition(conn, incident_id, to_state, **kwargs)
+    row: dict[str, Any] = workflow.transition(conn, incident_id, to_state, **kwargs)
     return row
 
 
