@@ -1,6 +1,8 @@
 """``gridmap import incidents FILE`` and ``gridmap incidents …`` (transitions, indicators,
 hotspots, synthetic data). Thin callers of :mod:`gridmap.incidents` (its submodules
-``write``, ``workflow``, ``relocate``, ``indicators``, ``hotspots``) and :mod:`gridmap.demo.synth`."""
+``write``, ``indicators``, ``hotspots``), :mod:`gridmap.demo.synth` and, for transitions and
+location confirmations, :mod:`gridmap.accounts.scope` (the same area rule as the web app:
+unrestricted unless ``--user`` names an account)."""
 
 from __future__ import annotations
 
@@ -9,20 +11,31 @@ import json
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import Connection
 
 from gridmap import messages
+from gridmap.accounts import scope as scopes
+from gridmap.accounts import users
 from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors, say
 from gridmap.cli.ingest import import_
 from gridmap.config import Settings
 from gridmap.demo import synth as synth_lib
 from gridmap.errors import ValidationError
-from gridmap.incidents import hotspots, indicators, query, relocate, workflow, write
+from gridmap.incidents import hotspots, indicators, write
 from gridmap.incidents.intake import IntakeParams, read_incident_file
 from gridmap.reference.workcal import LOCAL_TZ
+
+USER_HELP = "Act for this account: only incidents of its area (default: the whole district)."
 
 
 def _params(settings: Settings) -> IntakeParams:
     return IntakeParams.from_settings(settings)
+
+
+def _scope(conn: Connection, username: str | None) -> scopes.Scope:
+    """The area scope the command acts in: unrestricted, or that of ``--user``."""
+    return scopes.ALL if username is None else scopes.scope_for(
+        conn, users.by_username(conn, username))
 
 
 def _date(value: str, name: str) -> dt.datetime:
@@ -69,15 +82,16 @@ def incidents_group() -> None:
 @click.option("--note")
 @click.option("--extension", type=float, help="延期: approved extra time in the category unit.")
 @click.option("--higher-approval", is_flag=True, help="Second 延期 approved by a higher level.")
+@click.option("--user", "username", help=USER_HELP)
 @pass_app
 @report_errors
 def transition(app: AppContext, incident_id: int, to_state: str, actor: str, note: str | None,
-               extension: float | None, higher_approval: bool) -> None:
+               extension: float | None, higher_approval: bool, username: str | None) -> None:
     """Move case INCIDENT_ID to TO_STATE (e.g. filed, dispatched, handling, handled, closed)."""
     with app.transaction() as conn:
-        row = workflow.transition(conn, incident_id, to_state, actor=actor, note=note,
-                                  extension=extension, higher_approval=higher_approval,
-                                  params=_params(app.settings))
+        row = scopes.transition(conn, _scope(conn, username), incident_id, to_state,
+                                actor=actor, note=note, extension=extension,
+                                higher_approval=higher_approval, params=_params(app.settings))
     due = row["due_at"].isoformat() if row["due_at"] else "-"
     say("incidents.cli.transitioned", {"id": incident_id, "status": row["status"],
                                        "label": row["status_label"], "due": due})
@@ -90,14 +104,17 @@ def transition(app: AppContext, incident_id: int, to_state: str, actor: str, not
 @click.option("--list", "list_only", is_flag=True, help="Only list the candidate grids.")
 @click.option("--actor", default="cli", show_default=True)
 @click.option("--note")
+@click.option("--user", "username", help=USER_HELP)
 @pass_app
 @report_errors
 def confirm_location_cmd(app: AppContext, incident_id: int, grid_code: str | None,
-                         list_only: bool, actor: str, note: str | None) -> None:
+                         list_only: bool, actor: str, note: str | None,
+                         username: str | None) -> None:
     """Confirm the grid of a case flagged near a boundary or placed in the nearest grid."""
     with app.transaction() as conn:
-        query.get(conn, incident_id)  # NotFound for an unknown id
-        cands = relocate.boundary_candidates(conn, incident_id)
+        scope = _scope(conn, username)
+        # NotFound for an unknown id, PermissionDenied outside the user's area
+        _, cands = scopes.location_candidates(conn, scope, incident_id)
         if list_only:
             lang = current_lang()
             for c in cands:
@@ -115,8 +132,8 @@ def confirm_location_cmd(app: AppContext, incident_id: int, grid_code: str | Non
                     "grid": grid_code, "incident": incident_id,
                     "choices": [c["grid_code"] for c in cands]})
             grid_id = match[0]
-        out = relocate.confirm_location(conn, incident_id, actor=actor, grid_id=grid_id,
-                                        note=note)
+        out = scopes.confirm_location(conn, scope, incident_id, actor=actor, grid_id=grid_id,
+                                      note=note)
     code = next(c["grid_code"] for c in cands if c["grid_id"] == out["grid_id"])
     say("incidents.cli.location_moved" if out["moved"] else "incidents.cli.location_confirmed",
         {"id": incident_id, "grid": code})
