@@ -1,7 +1,7 @@
-"""API tests for web/grids_api.py: roles (401/403), CSRF, the draft → move → validate →
+"""API tests for web/api/grids.py: roles (401/403), CSRF, the draft → move → validate →
 impact → activate flow, optimistic-locking conflicts (409) and bad input (400).
 
-Uses the small district of tests/e2e_support.py (甲社区 has one grid, 4 buildings).
+Uses the small district of tests/fixtures/web.py (甲社区 has one grid, 4 buildings).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 endpoints (web/open311.py): services, requests read/create,
+"""Open311 GeoReport v2 endpoints (web/api/open311.py): services, requests read/create,
 key vs session authentication, CSRF only for sessions, GeoReport error format."""
 
 from __future__ import annotations

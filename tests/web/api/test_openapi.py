@@ -1,4 +1,4 @@
-"""``/api/openapi.json`` (web/openapi.py): valid-looking OpenAPI 3.1 that covers every
+"""``/api/openapi.json`` (web/api/openapi.py): valid-looking OpenAPI 3.1 that covers every
 registered /api and /open311 route with the right methods."""
 
 from __future__ import annotations
