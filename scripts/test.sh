@@ -9,12 +9,9 @@ cd "$ROOT"
 
 # Architecture: import contracts (.importlinter) and scripts/check_structure.py (import cycles,
 # undeclared runtime dependencies, werkzeug in the library; module and function sizes).
-# Sizes and the sibling-package cycle contract are reported only until the restructure lands.
-.venv/bin/lint-imports --no-cache --no-logo --contract layers --contract no-web-frameworks \
-  --contract cli-on-top
-.venv/bin/lint-imports --no-cache --no-logo --contract acyclic \
-  || echo "(acyclic contract reported only for now)"
-.venv/bin/python scripts/check_structure.py --strict-imports
+# Any broken contract, cycle or module/function over the limits fails the run.
+.venv/bin/lint-imports --no-cache --no-logo
+.venv/bin/python scripts/check_structure.py --strict
 
 # pytest; tests/cli/test_install.py is the non-editable `pip install .` smoke test.
 set +e
