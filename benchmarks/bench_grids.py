@@ -15,6 +15,7 @@ Runs on its own throwaway PostGIS cluster (benchmarks.common.throwaway_database,
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import sys
 import time
@@ -44,7 +45,7 @@ def bench_edit(conn: sa.Connection) -> dict[str, float]:
     t0 = time.perf_counter()
     vid = grids.auto_partition(conn, cid, seed=0)
     part_ms = _ms(t0)
-    grids.activate(conn, vid, effective=grids.dt.datetime(2026, 1, 1, tzinfo=grids.dt.UTC),
+    grids.activate(conn, vid, effective=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                    actor="bench")
     n_grids = len(grids.version_grids(conn, vid))
     draft = grids.create_draft(conn, cid, actor="bench")
