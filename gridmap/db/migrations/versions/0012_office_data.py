@@ -1,6 +1,6 @@
 """Office data imports: category mappings, import provenance, history flags (issue #15).
 
-Reserved slot: filled by the issue's work; until then a no-op so the chain stays linear.
+Two parts, filled by two pieces of work: ``_upgrade_tables`` and ``_upgrade_layers``.
 
 Revision ID: 0012_office_data
 Revises: 0011_sessions
@@ -15,9 +15,27 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
+def _upgrade_tables() -> None:
+    """Tabular office imports: mapping tables, history flags (owned by the tabular-import work)."""
+
+
+def _downgrade_tables() -> None:
     pass
+
+
+def _upgrade_layers() -> None:
+    """POI facilities, survey buildings/roads, official population (owned by the layers work)."""
+
+
+def _downgrade_layers() -> None:
+    pass
+
+
+def upgrade() -> None:
+    _upgrade_tables()
+    _upgrade_layers()
 
 
 def downgrade() -> None:
-    pass
+    _downgrade_layers()
+    _downgrade_tables()
