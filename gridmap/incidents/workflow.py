@@ -93,7 +93,8 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
                note: str | None = None, at: dt.datetime | None = None,
                extension: float | None = None, higher_approval: bool = False,
                calendar: workcal.WorkCalendar | None = None,
-               params: IntakeParams | None = None) -> dict[str, Any]:
+               params: IntakeParams | None = None, extra_sets: Mapping[str, Any] | None = None,
+               event_data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Move a case to ``to_state`` if the state machine allows it; record the event.
 
     Parameters
@@ -105,6 +106,9 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
     calendar:
         Working calendar for due times (default: the ``work_calendar`` table with the work
         periods and weekend of ``params.calendar``).
+    extra_sets, event_data:
+        Hooks for callers that wrap a transition (:mod:`gridmap.dispatch.engine`): more
+        columns to set (trusted column names, never input) and data merged into the event.
 
     Raises
     ------
@@ -131,7 +135,10 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
             cal = workcal.calendar_from_db(conn, params.calendar)
         sets = _changes(cur, to_state, at, cal, limit, unit, extension=extension,
                         higher_approval=higher_approval)
+        sets.update(extra_sets or {})
         data = {"extension": extension, "unit": unit} if to_state == "extended" else None
+        if event_data:
+            data = {**(data or {}), **event_data}
         _record(conn, incident_id, sets, {
             "at": at, "actor": actor, "frm": frm, "to": to_state, "note": note,
             "data": json.dumps(data) if data else None})
