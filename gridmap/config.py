@@ -114,6 +114,38 @@ class Settings:
     weekend_days: str = "sat,sun"
     """Rest days of the week unless a 调休 working day (GRIDMAP_WEEKEND_DAYS=sun)."""
 
+    # --- dispatch engine (issue #13, gridmap.dispatch) -----------------------
+    accept_limits: str = "urgent=30 minute,key=2 hour,normal=1 working_day"
+    """接单 time limit per order type (应急单=urgent, 重点单=key, 常规单=normal) [seed]/[local]
+    examples; GRIDMAP_ACCEPT_LIMITS="urgent=15 minute,key=1 hour,normal=4 working_hour"."""
+    category_levels: str = "E04=street"
+    """Initial handling level by category code or group prefix (longest prefix wins; others
+    start at grid): e.g. 突发事件 E04 at street. Empty for all at grid."""
+    recurrence_count: int = 3
+    """Same category within recurrence_radius_m in recurrence_days: this many cases (the new
+    one included) raise the level one step (分级响应)."""
+    recurrence_radius_m: float = 100.0
+    recurrence_days: int = 30
+
+    # --- supervision / 督办, notifications, post indicators (issue #13, gridmap.supervision) --
+    supervise_yellow_share: float = 0.2
+    """Yellow light when less than this share of the time limit is left (acceptance:
+    accept_due_at; handling: due_at); red when overdue."""
+    supervise_remind_hours: float = 4.0
+    """A lit case gets a reminder to its unit at each light change and at most once per
+    this many hours while the light stays."""
+    webhook_max_attempts: int = 6
+    """Outgoing webhook: attempts before a delivery is given up."""
+    webhook_backoff_seconds: float = 30.0
+    """First retry delay; doubled after each failed attempt."""
+    webhook_timeout_seconds: float = 5.0
+    post_file_limit_minutes: float = 60.0
+    """On-time 立案/核实 (受理员, 值班长): reported → filed within this many minutes [local]."""
+    post_dispatch_limit_minutes: float = 30.0
+    """On-time 派遣: filed → dispatched within this many minutes (urgent: a third) [local]."""
+    post_check_limit_minutes: float = 60.0
+    """On-time 核查 (监督员): handled → closed/rework within this many minutes [local]."""
+
     # --- web ---------------------------------------------------------------
     secret_key: str | None = None
     basemap: str = "none"
