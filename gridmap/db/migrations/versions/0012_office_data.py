@@ -17,11 +17,38 @@ depends_on = None
 
 
 def _upgrade_tables() -> None:
-    """Tabular office imports: mapping tables, history flags (owned by the tabular-import work)."""
+    """Tabular office imports: mapping tables, history flags (owned by the tabular-import work).
+
+    ``category_mapping``: an office's category text/code → event catalogue code
+    (``gridmap import category-map``). ``incident`` gains what a hotline history brings: the
+    original category text and whether the category is a fallback awaiting review
+    (``--unmapped-to``), the evaluation time, the responsible unit and the satisfaction, and
+    ``location_note`` (``before_first_plan``: reported before the first grid plan, located
+    with the earliest plan).
+    """
+    import sqlalchemy as sa
+
+    op.create_table(
+        "category_mapping",
+        sa.Column("external_key", sa.Text, primary_key=True,
+                  comment="normalised external text (NFKC, case-folded, no spaces)"),
+        sa.Column("external", sa.Text, nullable=False),
+        sa.Column("code", sa.String(16), sa.ForeignKey("event_category.code"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    )
+    for name, type_ in (("original_category", sa.Text()), ("evaluated_at",
+                        sa.DateTime(timezone=True)), ("responsible_unit", sa.Text()),
+                        ("satisfaction", sa.Text()), ("location_note", sa.String(24))):
+        op.add_column("incident", sa.Column(name, type_))
+    op.add_column("incident", sa.Column("category_review", sa.Boolean, nullable=False,
+                                        server_default=sa.false()))
 
 
 def _downgrade_tables() -> None:
-    pass
+    for name in ("category_review", "location_note", "satisfaction", "responsible_unit",
+                 "evaluated_at", "original_category"):
+        op.drop_column("incident", name)
+    op.drop_table("category_mapping")
 
 
 _LAYER_COLUMNS: dict[str, list[tuple[str, sa.types.TypeEngine, str]]] = {
