@@ -5,7 +5,8 @@
   source and optional keywords, and names a unit.
 - ``incident`` gains the handling unit (``unit_id``), the unit the rules proposed
   (``proposed_unit_id``), the handling level (grid/community/street/district), acceptance
-  (``accept_due_at``, ``accepted_at``), and the evaluation (``satisfaction`` 1–5, ``solved``).
+  (``accept_due_at``, ``accepted_at``), and the evaluation (``satisfaction_score`` 1–5,
+  ``solved``; 0012 already holds an office import's free-text ``satisfaction``).
 - ``supervision``: one 督办 entry per case with its light (yellow/red), reminders and escalation.
 - ``notification``: in-app notices per unit/user with read time; ``webhook_delivery``: the
   outgoing queue (signed, retried, never sent inside a request).
@@ -62,11 +63,11 @@ def upgrade() -> None:
                                         server_default="grid"))
     op.add_column("incident", sa.Column("accept_due_at", sa.DateTime(timezone=True)))
     op.add_column("incident", sa.Column("accepted_at", sa.DateTime(timezone=True)))
-    op.add_column("incident", sa.Column("satisfaction", sa.SmallInteger))
+    op.add_column("incident", sa.Column("satisfaction_score", sa.SmallInteger))
     op.add_column("incident", sa.Column("solved", sa.Boolean))
     op.create_check_constraint("ck_incident_level", "incident", f"level IN {LEVELS}")
     op.create_check_constraint("ck_incident_satisfaction", "incident",
-                               "satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5")
+                               "satisfaction_score IS NULL OR satisfaction_score BETWEEN 1 AND 5")
     op.create_index("ix_incident_unit_state", "incident", ["unit_id", "state"])
     op.create_table(
         "supervision",
@@ -122,7 +123,7 @@ def downgrade() -> None:
     op.drop_index("ix_incident_unit_state", "incident")
     op.drop_constraint("ck_incident_satisfaction", "incident", type_="check")
     op.drop_constraint("ck_incident_level", "incident", type_="check")
-    for col in ("solved", "satisfaction", "accepted_at", "accept_due_at", "level",
+    for col in ("solved", "satisfaction_score", "accepted_at", "accept_due_at", "level",
                 "proposed_unit_id", "unit_id"):
         op.drop_column("incident", col)
     op.drop_table("routing_rule")
