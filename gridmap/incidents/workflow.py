@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.errors import IllegalTransition, NotFound
+from gridmap.errors import IllegalTransition, NotFound, Problem, ValidationError
 from gridmap.incidents.intake import IntakeParams
 from gridmap.incidents.query import get
 from gridmap.incidents.states import check_state, check_transition
@@ -73,8 +73,33 @@ def _changes(cur: Mapping[Any, Any], to_state: str, at: dt.datetime,
         sets["rework_count"] = cur["rework_count"] + 1
     elif to_state == "closed":
         sets["closed_at"] = at
+    elif to_state == "evaluated":
+        sets["evaluated_at"] = at
     sets["state"] = to_state
     return sets
+
+
+def _evaluation(to_state: str, satisfaction: int | None, solved: bool | None
+                ) -> dict[str, Any]:
+    """The columns of the 评价 stage: satisfaction 1–5 and whether the problem was solved
+    (only on closed → evaluated; every problem reported at once)."""
+    if satisfaction is None and solved is None:
+        return {}
+    problems = []
+    if to_state != "evaluated":
+        problems.append(Problem("supervise.evaluation_only", {"state": to_state},
+                                field="satisfaction"))
+    if satisfaction is not None and (isinstance(satisfaction, bool)
+                                     or not isinstance(satisfaction, int)
+                                     or not 1 <= satisfaction <= 5):
+        problems.append(Problem("supervise.bad_satisfaction", {"value": satisfaction},
+                                field="satisfaction"))
+    if solved is not None and not isinstance(solved, bool):
+        problems.append(Problem("supervise.bad_solved", {"value": solved}, field="solved"))
+    if problems:
+        raise ValidationError("supervise.bad_evaluation", problems)
+    return {k: v for k, v in (("satisfaction_score", satisfaction), ("solved", solved))
+            if v is not None}
 
 
 def _record(conn: Connection, incident_id: int, sets: Mapping[str, Any],
@@ -94,7 +119,8 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
                extension: float | None = None, higher_approval: bool = False,
                calendar: workcal.WorkCalendar | None = None,
                params: IntakeParams | None = None, extra_sets: Mapping[str, Any] | None = None,
-               event_data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               event_data: Mapping[str, Any] | None = None, satisfaction: int | None = None,
+               solved: bool | None = None) -> dict[str, Any]:
     """Move a case to ``to_state`` if the state machine allows it; record the event.
 
     Parameters
@@ -106,6 +132,9 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
     calendar:
         Working calendar for due times (default: the ``work_calendar`` table with the work
         periods and weekend of ``params.calendar``).
+    satisfaction, solved:
+        The 评价 stage (closed → evaluated): satisfaction 1–5 and whether the problem was
+        solved (feed the hotline 三率 of :mod:`gridmap.supervision.indicators`).
     extra_sets, event_data:
         Hooks for callers that wrap a transition (:mod:`gridmap.dispatch.engine`): more
         columns to set (trusted column names, never input) and data merged into the event.
@@ -119,6 +148,7 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
     """
     params = params or IntakeParams()
     check_state(to_state)
+    evaluation = _evaluation(to_state, satisfaction, solved)
     at = at or dt.datetime.now(dt.UTC)
     with conn.begin_nested():
         cur = conn.execute(sa.text(
@@ -136,6 +166,7 @@ def transition(conn: Connection, incident_id: int, to_state: str, *, actor: str 
         sets = _changes(cur, to_state, at, cal, limit, unit, extension=extension,
                         higher_approval=higher_approval)
         sets.update(extra_sets or {})
+        sets.update(evaluation)
         data = {"extension": extension, "unit": unit} if to_state == "extended" else None
         if event_data:
             data = {**(data or {}), **event_data}
