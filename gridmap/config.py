@@ -127,6 +127,19 @@ class Settings:
     recurrence_radius_m: float = 100.0
     recurrence_days: int = 30
 
+    # --- dispatch engine (issue #13, gridmap.dispatch) -----------------------
+    accept_limits: str = "urgent=30 minute,key=2 hour,normal=1 working_day"
+    """接单 time limit per order type (应急单=urgent, 重点单=key, 常规单=normal) [seed]/[local]
+    examples; GRIDMAP_ACCEPT_LIMITS="urgent=15 minute,key=1 hour,normal=4 working_hour"."""
+    category_levels: str = "E04=street"
+    """Initial handling level by category code or group prefix (longest prefix wins; others
+    start at grid): e.g. 突发事件 E04 at street. Empty for all at grid."""
+    recurrence_count: int = 3
+    """Same category within recurrence_radius_m in recurrence_days: this many cases (the new
+    one included) raise the level one step (分级响应)."""
+    recurrence_radius_m: float = 100.0
+    recurrence_days: int = 30
+
     # --- supervision / 督办, notifications, post indicators (issue #13, gridmap.supervision) --
     supervise_yellow_share: float = 0.2
     """Yellow light when less than this share of the time limit is left (acceptance:
