@@ -151,6 +151,7 @@ WITH inc AS (
         count(*) FILTER (WHERE e.to_state = 'rework') AS rework
     FROM incident_event e JOIN incident i ON i.id = e.incident_id
     WHERE e.at >= :s AND e.at < :e AND e.at <= :asof AND e.to_state IN ('handled', 'rework')
+      AND e.from_state IS DISTINCT FROM e.to_state  -- not automatic steps (督办, level raise)
       AND i.{col} IS NOT NULL AND {where}
     GROUP BY 1
 ), ng AS (
@@ -249,14 +250,18 @@ def compute(conn: Connection, level: str, period_start: dt.datetime, period_end:
     return out
 
 
-def export(rows: list[dict[str, Any]], path: Path, *, lang: str = "zh") -> Path:
+def export(rows: list[dict[str, Any]], path: Path, *, lang: str = "zh",
+           fields: Mapping[str, tuple[str, str]] | None = None) -> Path:
     """Write indicator rows to ``path`` as CSV (UTF-8 with BOM, opens in Excel) or XLSX.
 
     The format follows the suffix (``.csv`` or ``.xlsx``); headers are Chinese by default.
+    ``fields`` (key → (zh, en) header) defaults to the area indicators' :data:`FIELDS`; the
+    unit and post indicators (:mod:`gridmap.supervision.indicators`) pass their own.
     """
     path = Path(path)
     idx = 0 if lang == "zh" else 1
-    headers = [FIELDS[k][idx] for k in FIELDS]
+    cols = fields or FIELDS
+    headers = [cols[k][idx] for k in cols]
     if path.suffix.lower() == ".xlsx":
         wb = Workbook()
         ws = wb.active
@@ -264,14 +269,14 @@ def export(rows: list[dict[str, Any]], path: Path, *, lang: str = "zh") -> Path:
         ws.title = "指标" if lang == "zh" else "indicators"
         ws.append(headers)
         for r in rows:
-            ws.append([r.get(k) for k in FIELDS])
+            ws.append([r.get(k) for k in cols])
         wb.save(path)
     elif path.suffix.lower() == ".csv":
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(headers)
             for r in rows:
-                w.writerow(["" if r.get(k) is None else r.get(k) for k in FIELDS])
+                w.writerow(["" if r.get(k) is None else r.get(k) for k in cols])
     else:
         raise ValidationError("incidents.export_format", params={"suffix": path.suffix})
     return path

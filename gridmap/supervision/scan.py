@@ -18,7 +18,7 @@ One run (:func:`scan`, ``gridmap supervise scan``) at an explicit instant ``now`
 
 Every automatic step is an ``incident_event`` with actor ``system``, the case's state as
 both ``from_state`` and ``to_state`` (the state does not change) and ``data`` =
-``{"auto": step, "reason": message code, "light", …}``. Each step is one SQL statement over
+``{"kind": step, "reason": message code, "light", …}``. Each step is one SQL statement over
 all lit cases (a temporary table holds the lit set), so the scan's cost does not depend on
 a per-case loop. Time-share lights are measured on the natural clock between dispatch and
 the deadline (the deadline itself already follows the working calendar).
@@ -92,7 +92,7 @@ WITH cl AS (
 ), x AS (
     SELECT cl.incident_id, cl.light, i.state FROM cl JOIN incident i ON i.id = cl.incident_id
 ), ev AS (""" + _EVENT.format(src="x", data=(  # noqa: S608
-    "jsonb_build_object('auto', 'supervise.cleared', 'light', x.light, 'reason', "
+    "jsonb_build_object('kind', 'supervise.cleared', 'light', x.light, 'reason', "
     "CASE WHEN x.state = ANY(:states) THEN 'supervise.reason.in_time' "
     "ELSE 'supervise.reason.clock_stopped' END)")) + """)
 SELECT count(*) FROM cl
@@ -134,7 +134,7 @@ WITH r AS (
            """ + _PARAMS + """
     FROM r WHERE COALESCE(r.unit_id, r.centre_id) IS NOT NULL
 ), ev AS (""" + _EVENT.format(src="r", data=(  # noqa: S608
-    "jsonb_build_object('auto', CASE WHEN r.changed THEN 'supervise.light' "
+    "jsonb_build_object('kind', CASE WHEN r.changed THEN 'supervise.light' "
     "ELSE 'supervise.reminder' END, 'light', r.light, 'reason', " + _REASON
     + ", 'unit_id', COALESCE(r.unit_id, r.centre_id), 'due_at', r.due)")) + """)
 SELECT count(*) FROM r
@@ -155,7 +155,7 @@ WITH r AS (
     FROM r CROSS JOIN LATERAL (VALUES (r.parent_id), (r.centre_id)) AS x(uid)
     WHERE x.uid IS NOT NULL AND x.uid IS DISTINCT FROM r.unit_id
 ), ev AS (""" + _EVENT.format(src="r", data=(  # noqa: S608
-    "jsonb_build_object('auto', 'supervise.escalated', 'light', r.light, 'reason', "
+    "jsonb_build_object('kind', 'supervise.escalated', 'light', r.light, 'reason', "
     + _REASON + ", 'from_unit', r.unit_id, 'parent_unit', r.parent_id, "
     "'street_centre', r.centre_id, 'due_at', r.due)")) + """)
 SELECT r.incident_id FROM r ORDER BY r.incident_id

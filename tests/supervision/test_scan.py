@@ -59,7 +59,7 @@ def test_unaccepted_urgent_case_turns_yellow_then_red_and_escalates(conn: Connec
     assert _notes(conn, iid)[1:] == [(ids["CG"], "supervise.red"),
                                      (ids["SC"], "supervise.escalated")]
     events = _auto_events(conn, iid)
-    assert [e["auto"] for e in events] == ["supervise.light", "supervise.light",
+    assert [e["kind"] for e in events] == ["supervise.light", "supervise.light",
                                            "supervise.escalated"]
     assert events[1]["reason"] == "supervise.reason.accept_overdue"
     # escalated once only
@@ -94,7 +94,7 @@ def test_reminders_repeat_after_the_interval_and_clear_when_accepted(conn: Conne
                          "WHERE id = :i"), {"t": T + 93 * MIN, "i": iid})
     out = scan.scan(conn, T + 94 * MIN, params)
     assert out["cleared"] == 1 and _entry(conn, iid)["cleared_at"] == T + 94 * MIN
-    assert _auto_events(conn, iid)[-1] == {"auto": "supervise.cleared", "light": "red",
+    assert _auto_events(conn, iid)[-1] == {"kind": "supervise.cleared", "light": "red",
                                            "reason": "supervise.reason.in_time"}
     # handling deadline near: lit again (yellow), escalation starts afresh
     out = scan.scan(conn, T + 9 * 60 * MIN + 10 * MIN, params)
