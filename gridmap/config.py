@@ -114,6 +114,11 @@ class Settings:
     weekend_days: str = "sat,sun"
     """Rest days of the week unless a 调休 working day (GRIDMAP_WEEKEND_DAYS=sun)."""
 
+    # --- tabular office imports (issue #15, gridmap.imports.cases) -------------
+    outside_tolerance_m: float = 2000.0
+    """Incident points farther than this outside every street/district are refused; closer
+    ones fall to the nearest grid (属地兜底). `gridmap import incidents --outside-tolerance`."""
+
     # --- dispatch engine (issue #13, gridmap.dispatch) -----------------------
     accept_limits: str = "urgent=30 minute,key=2 hour,normal=1 working_day"
     """接单 time limit per order type (应急单=urgent, 重点单=key, 常规单=normal) [seed]/[local]

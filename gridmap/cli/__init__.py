@@ -9,12 +9,14 @@ of library functions and prints in the language of ``GRIDMAP_LANG`` (default zh)
 from gridmap.cli import (  # noqa: F401  (imported for their commands)
     coverage,
     db,
+    geocode,
     grids,
     incidents,
     ingest,
     osm,
     sample,
     serve,
+    tables,
     users,
 )
 from gridmap.cli.app import main

@@ -18,11 +18,12 @@ from gridmap.accounts import scope as scopes
 from gridmap.accounts import users
 from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors, say
 from gridmap.cli.ingest import import_
+from gridmap.cli.tables import handle_problems, print_summary, table_options, write_report
 from gridmap.config import Settings
 from gridmap.demo import synth as synth_lib
 from gridmap.errors import ValidationError
-from gridmap.incidents import hotspots, indicators, write
-from gridmap.incidents.intake import IntakeParams, read_incident_file
+from gridmap.incidents import hotspots, indicators
+from gridmap.incidents.intake import IntakeParams
 from gridmap.reference.workcal import LOCAL_TZ
 
 USER_HELP = "Act for this account: only incidents of its area (default: the whole district)."
@@ -51,23 +52,54 @@ def _date(value: str, name: str) -> dt.datetime:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate, locate and report; write nothing.")
 @click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
-              default="wgs84", show_default=True,
-              help="Lon/lat system of the file; gcj02/bd09 are converted to WGS84 explicitly.")
+              help="Lon/lat system of the file (default: the profile's, else wgs84); "
+              "gcj02/bd09 are converted to WGS84 explicitly.")
 @click.option("--actor", default="cli", show_default=True)
+@table_options
+@click.option("--unmapped-to", help="Import categories nothing maps under this catalogue code,"
+              " flagged for review (default: refuse them, listed with their counts).")
+@click.option("--history", is_flag=True, help="Accept closed/evaluated cases with their "
+              "lifecycle times (filed, dispatched, due, closed …), kept as imported events.")
+@click.option("--reject-file", type=click.Path(path_type=Path), help="Import the good rows and"
+              " write the rejected rows with their reasons here (default: all-or-nothing).")
+@click.option("--outside-tolerance", type=float, help="Metres a point may lie outside every "
+              "street/district before it is refused (default: setting outside_tolerance_m).")
 @pass_app
 @report_errors
-def import_incidents(app: AppContext, file: Path, dry_run: bool, coords: str, actor: str) -> None:
-    """Import incidents from CSV or GeoJSON (Open311 columns accepted), all-or-nothing."""
+@handle_problems
+def import_incidents(app: AppContext, file: Path, dry_run: bool, coords: str | None,
+                     actor: str, profile: str | None, sheet: str | None, encoding: str | None,
+                     separator: str | None, report_file: Path | None, unmapped_to: str | None,
+                     history: bool, reject_file: Path | None,
+                     outside_tolerance: float | None) -> None:
+    """Import incidents from CSV/TSV, Excel or GeoJSON (Open311 columns accepted, any other
+    layout through --map), all-or-nothing unless --reject-file."""
+    from gridmap.imports import cases, problems
+    from gridmap.imports.profiles import load_profile
+
     if not file.exists():
         raise ValidationError("incidents.file_not_found", params={"path": str(file)})
     if file.stat().st_size > app.settings.max_upload_bytes * 20:
         raise ValidationError("incidents.file_too_large", params={"file": file.name})
-    frame = read_incident_file(file)
+    prof = load_profile(profile) if profile else None
+    table = cases.read_table(file, sheet=sheet, encoding=encoding, separator=separator) \
+        if (sheet or encoding or separator) else cases.read_cases(file, prof)
+    options = cases.CaseOptions(profile=prof, coords=coords, unmapped_to=unmapped_to,
+                                history=history, reject=reject_file is not None)
+    overrides = {} if outside_tolerance is None else {"outside_tolerance_m": outside_tolerance}
+    params = IntakeParams.from_settings(app.settings, **overrides)
     with app.transaction() as conn:
-        report = write.import_incidents(conn, frame, actor=actor, coords=coords,
-                                        dry_run=dry_run, source_file=file.name,
-                                        params=_params(app.settings))
-    say("incidents.cli.dry_run" if dry_run else "incidents.cli.imported", report)
+        res = cases.import_cases(conn, table, options, actor=actor, dry_run=dry_run,
+                                 params=params, source_file=file.name)
+    lang = current_lang()
+    if res.problems:
+        print_summary(res.problems, lang)
+    write_report(res.problems, report_file, lang, table.frame, res.source_columns)
+    if reject_file is not None:
+        n = problems.write_rejects(table.frame, res.problems, reject_file, lang=lang)
+        say("tables.cli.rejects_written", {"n": n, "path": str(reject_file)})
+    say("incidents.cli.dry_run" if dry_run else "incidents.cli.imported", res.report)
+    say("tables.cli.located", res.report)
 
 
 @main.group("incidents")

@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from gridmap.cli.app import AppContext, main, pass_app, report_errors
+from gridmap import messages
+from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors
 from gridmap.errors import ValidationError
 
 
@@ -181,13 +182,23 @@ def catalogue_cmd(app: AppContext, kind: str, file: Path, dry_run: bool,
 
 @main.command("export")
 @click.argument("level", type=click.Choice(["district", "street", "community", "estate",
-                                             "building", "facility", "grid"]))
+                                             "building", "facility", "grid", "category-map"]))
 @click.argument("file", type=click.Path(path_type=Path))
 @pass_app
 @report_errors
 def export(app: AppContext, level: str, file: Path) -> None:
-    """Write LEVEL to FILE (.gpkg or .geojson, EPSG:4326), readable by QGIS and re-importable."""
+    """Write LEVEL to FILE (.gpkg or .geojson, EPSG:4326), readable by QGIS and re-importable.
+    ``category-map``: the stored category mapping as CSV (external, code, name_zh)."""
     from gridmap.imports.export import export_level
+
+    if level == "category-map":
+        from gridmap.imports.category_map import export_category_map
+
+        with app.engine.connect() as conn:
+            n = export_category_map(conn, file)
+        click.echo(messages.render("tables.cli.category_map_exported",
+                                   {"n": n, "path": str(file)}, current_lang()))
+        return
 
     with app.transaction() as conn:
         count = export_level(conn, level, file)

@@ -37,6 +37,9 @@ from gridmap.errors import ValidationError
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 SEPARATORS = (",", ";", "\t", "|")
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz", "big5"}
+_CJK_CONFUSED = {"cp949", "euckr", "big5hkscs", "shiftjis", "cp932", "eucjp", "johab",
+                 "iso2022jp", "iso2022kr"}
+"""Other East Asian double-byte guesses for text that is valid GB18030: read as GB18030."""
 _SNIFF_BYTES = 256 * 1024
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 """Day 0 of Excel's 1900 date system (serial 1 = 1900-01-01, with Excel's 1900 leap bug)."""
@@ -143,7 +146,7 @@ def detect_encoding(data: bytes) -> str:
 
     best = from_bytes(data[:_SNIFF_BYTES]).best()
     guess = (best.encoding if best is not None else "").lower().replace("-", "").replace("_", "")
-    if strict_gb and (not guess or guess in _GB_FAMILY or guess.startswith("gb")):
+    if strict_gb and (not guess or guess in _GB_FAMILY or guess in _CJK_CONFUSED):
         return "gb18030"
     if best is None:
         return "gb18030" if strict_gb else "utf-8"

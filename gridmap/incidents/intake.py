@@ -42,7 +42,7 @@ class IntakeParams:
     near_boundary_m: float = Settings.near_boundary_m
     duplicate_radius_m: float = Settings.duplicate_radius_m
     duplicate_window_hours: float = Settings.duplicate_window_hours
-    outside_tolerance_m: float = 2000.0
+    outside_tolerance_m: float = Settings.outside_tolerance_m
     """Points farther than this outside every street/district are refused ("outside the
     district"); closer ones are kept and fall to the nearest grid (属地兜底)."""
     default_time_limit: float = 1.0
@@ -79,6 +79,8 @@ _ALIASES = {
     "address_string": "address", "status": "state", "phone": "reporter_phone",
     "name": "reporter_name",
 }
+ALIASES = _ALIASES
+"""Other names of our columns (Open311 and common English headers) → our column."""
 COLUMNS = ("external_id", "category_code", "lon", "lat", "reported_at", "description",
            "address", "media_url", "state", "source", "urgency", "reporter_name",
            "reporter_phone")
@@ -136,7 +138,7 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 _Flag = Callable[..., None]
-"""``bad(mask, field, code, params=None)``: one problem per flagged row (the first 1000)."""
+"""``bad(mask, field, code, params=None)``: one problem per flagged row (every row)."""
 
 
 def _district_region(conn: Connection) -> tuple[tuple[float, float, float, float] | None, Any]:
@@ -243,7 +245,7 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
 
     def bad(mask: npt.NDArray[np.bool_], field: str, code: str,
             values: dict[str, Any] | None = None) -> None:
-        for r in rownum[mask][:1000]:
+        for r in rownum[mask]:
             problems.append(Problem(code, values or {}, row=int(r), field=field))
 
     out["lon"], out["lat"] = _check_coordinates(conn, df, coords, params, bad, problems)
@@ -251,7 +253,7 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
         "SELECT code, default_urgency FROM event_category"))}
     cat = _stripped(df["category_code"])
     unknown = ~cat.isin(list(known)).to_numpy(dtype=bool)
-    for r, c in zip(rownum[unknown][:1000], cat[unknown][:1000], strict=False):
+    for r, c in zip(rownum[unknown], cat[unknown], strict=True):
         problems.append(Problem("incidents.unknown_category", {"category": c}, row=int(r),
                                 field="category_code") if c else
                         Problem("incidents.missing_category", row=int(r),

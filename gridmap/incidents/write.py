@@ -25,7 +25,12 @@ from sqlalchemy.engine import Connection
 from gridmap.db import bulkcopy
 from gridmap.errors import Problem, ValidationError
 from gridmap.incidents import duplicates, locate
-from gridmap.incidents.intake import IntakeParams, normalise_columns, validate_rows
+from gridmap.incidents.intake import (
+    IntakeParams,
+    normalise_columns,
+    starting_state_only,
+    validate_rows,
+)
 from gridmap.incidents.query import get
 from gridmap.reference import workcal
 
@@ -35,10 +40,12 @@ INCIDENT_COPY_COLS = (
     "geom", "street_id", "community_id", "estate_id", "building_id", "grid_id",
     "grid_version_id", "located_by", "grid_distance_m", "near_boundary", "boundary_distance_m",
     "duplicate_of", "filed_at", "dispatched_at", "due_at", "handled_at", "closed_at",
-    "rework_count", "synthetic", "import_id",
+    "rework_count", "synthetic", "import_id", "evaluated_at", "original_category",
+    "responsible_unit", "satisfaction", "category_review", "location_note",
 )
 EVENT_COPY_COLS = ("incident_id", "at", "actor", "from_state", "to_state", "note")
-_LIFECYCLE = ("filed_at", "dispatched_at", "due_at", "handled_at", "closed_at")
+_LIFECYCLE = ("filed_at", "dispatched_at", "due_at", "handled_at", "closed_at", "evaluated_at")
+_OPTIONAL_TEXT = ("original_category", "responsible_unit", "satisfaction", "location_note")
 
 
 def skip_existing(conn: Connection, df: pd.DataFrame) -> pd.DataFrame:
@@ -83,9 +90,9 @@ _KINDS: dict[str, str] = {
     "street_id": "int4", "community_id": "int4", "estate_id": "int4", "building_id": "int4",
     "grid_id": "int4", "grid_version_id": "int4", "rework_count": "int4", "import_id": "int4",
     "grid_distance_m": "float8", "boundary_distance_m": "float8",
-    "near_boundary": "bool", "synthetic": "bool",
+    "near_boundary": "bool", "synthetic": "bool", "category_review": "bool",
     "reported_at": "ts", "filed_at": "ts", "dispatched_at": "ts", "due_at": "ts",
-    "handled_at": "ts", "closed_at": "ts", "at": "ts",
+    "handled_at": "ts", "closed_at": "ts", "evaluated_at": "ts", "at": "ts",
 }
 COPY_CHUNK_ROWS = 50_000
 """Rows located and encoded per chunk while the previous chunk is being COPYed."""
@@ -102,11 +109,19 @@ def _lap(timings: dict[str, float] | None, stage: str, t0: float) -> float:
 def _deferred_constraints(conn: Connection, n: int, params: IntakeParams) -> list[str]:
     """Drop the secondary indexes, unique and foreign-key constraints of ``incident`` and
     ``incident_event`` when building them once afterwards is cheaper than ``n`` insertions;
-    return the statements that restore them (run in the same transaction)."""
+    return the statements that restore them (run in the same transaction).
+
+    Only into an empty ``incident`` table (a first load): dropping an index takes an ACCESS
+    EXCLUSIVE lock that would lock the web app's readers out of a table holding cases until
+    the import commits. Into a table with data, rows go through the live indexes (readers
+    keep reading; the SHARE ROW EXCLUSIVE lock of :func:`_reserve_ids` stops writers only).
+    """
     existing = conn.execute(sa.text(
         "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'incident'::regclass"
     )).scalar_one()
     if n < params.rebuild_indexes_from_rows or existing > params.rebuild_indexes_max_ratio * n:
+        return []
+    if conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM incident)")).scalar_one():
         return []
     cons = conn.execute(sa.text(
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
@@ -143,6 +158,11 @@ def _add_columns(conn: Connection, df: pd.DataFrame, *, synthetic: bool,
         df[c] = pd.to_datetime(df[c], utc=True) if c in df.columns else pd.NaT
     if "rework_count" not in df.columns:
         df["rework_count"] = 0
+    for c in _OPTIONAL_TEXT:
+        if c not in df.columns:
+            df[c] = None
+    df["category_review"] = (df["category_review"].fillna(False).astype(bool)
+                             if "category_review" in df.columns else False)
     df["synthetic"] = synthetic
     df["import_id"] = pd.array([import_id] * len(df), dtype="Int64")
 
@@ -154,7 +174,7 @@ def _copy_located(conn: Connection, df: pd.DataFrame, locator: locate.Locator,
     n = len(df)
     lon, lat = df["lon"].to_numpy(float), df["lat"].to_numpy(float)
     counts = {"duplicates": int(df["duplicate_of"].notna().sum()), "near_boundary": 0,
-              "nearest_grid": 0}
+              "nearest_grid": 0, "in_grid": 0, "no_grid": 0}
     busy = {"locate": 0.0, "encode": 0.0}
     with bulkcopy.CopyStream(conn, "incident", INCIDENT_COPY_COLS,
                              queued=n > COPY_CHUNK_ROWS) as stream:
@@ -164,6 +184,8 @@ def _copy_located(conn: Connection, df: pd.DataFrame, locator: locate.Locator,
             loc = locator.assign(lon[a:b], lat[a:b], at64[a:b])
             counts["near_boundary"] += int(loc["near_boundary"].sum())
             counts["nearest_grid"] += int((loc["located_by"] == "nearest_grid").sum())
+            counts["in_grid"] += int((loc["located_by"] == "grid").sum())
+            counts["no_grid"] += int((loc["located_by"] == "none").sum())
             part = pd.concat([df.iloc[a:b].reset_index(drop=True), loc], axis=1)
             t1 = time.perf_counter()
             stream.write(bulkcopy.encode_frame(
@@ -176,11 +198,34 @@ def _copy_located(conn: Connection, df: pd.DataFrame, locator: locate.Locator,
     return counts
 
 
+_IMPORTED_EVENTS = sa.text(
+    """
+    INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, note, data)
+    SELECT id, reported_at, :actor, NULL, 'reported', 'intake', NULL FROM incident
+    WHERE id BETWEEN :a AND :b
+    UNION ALL
+    SELECT id, COALESCE(evaluated_at, closed_at, handled_at, dispatched_at, filed_at,
+                        reported_at), :actor, NULL, state, 'imported',
+           jsonb_strip_nulls(jsonb_build_object(
+               'imported', true, 'filed_at', filed_at, 'dispatched_at', dispatched_at,
+               'due_at', due_at, 'handled_at', handled_at, 'closed_at', closed_at,
+               'evaluated_at', evaluated_at, 'import_id', import_id))
+    FROM incident WHERE id BETWEEN :a AND :b AND state <> 'reported'
+    """
+)
+"""History imports: the intake event, then one ``imported`` event carrying the file's
+lifecycle times for every case past 信息收集 (no from_state: never a fake transition)."""
+
+
 def _write_events(conn: Connection, ids: npt.NDArray[np.int64], events: pd.DataFrame | None,
-                  actor: str | None) -> None:
-    """One intake event per new incident, or the given ``events``."""
+                  actor: str | None, history: bool = False) -> None:
+    """One intake event per new incident, or the given ``events``; with ``history`` the
+    intake event plus one imported event per case past 信息收集."""
     n = len(ids)
-    if events is None:  # one intake event per row, written server-side (ids reserved at once)
+    if history:
+        conn.execute(_IMPORTED_EVENTS, {"actor": actor, "a": int(ids[0]),
+                                        "b": int(ids[-1])})
+    elif events is None:  # one intake event per row, written server-side (ids reserved at once)
         first = int(ids[0])
         ev0 = int(conn.execute(sa.text("SELECT nextval('incident_event_id_seq')")).scalar_one())
         conn.execute(sa.text("SELECT setval('incident_event_id_seq', :v)"), {"v": ev0 + n - 1})
@@ -198,14 +243,17 @@ def _write_events(conn: Connection, ids: npt.NDArray[np.int64], events: pd.DataF
 
 def write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
                params: IntakeParams, synthetic: bool = False, import_id: int | None = None,
-               events: pd.DataFrame | None = None, timings: dict[str, float] | None = None
-               ) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
+               events: pd.DataFrame | None = None, timings: dict[str, float] | None = None,
+               history: bool = False) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
     """Locate, flag duplicates, COPY incidents and their first events.
 
     ``df`` is a validated frame (see :func:`~gridmap.incidents.intake.validate_rows`);
     optional lifecycle columns (filed_at, dispatched_at, due_at, handled_at, closed_at,
     rework_count) are copied as given. ``events`` (incident row position, at, actor,
-    from_state, to_state, note) replaces the default single intake event per row.
+    from_state, to_state, note) replaces the default single intake event per row;
+    ``history`` writes imported events (see :data:`_IMPORTED_EVENTS`). An optional
+    ``locate_at`` column is the time whose grid plan locates the row (default its report
+    time).
 
     Everything that reads the database (duplicates, case numbers, the polygons) happens first;
     then chunks of rows are located and encoded while the previous chunk is being COPYed.
@@ -219,8 +267,8 @@ def write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     df = df.reset_index(drop=True).copy()
     ids = _reserve_ids(conn, n)
     lon, lat = df["lon"].to_numpy(float), df["lat"].to_numpy(float)
-    at64 = df["reported_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype(
-        "datetime64[us]")
+    when = df["locate_at"] if "locate_at" in df.columns else df["reported_at"]
+    at64 = when.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
     t = time.perf_counter()
     locator = locate.load_locator(conn, locate.points_bbox(lon, lat),
                                   locate.LocateParams(near_boundary_m=params.near_boundary_m))
@@ -235,7 +283,7 @@ def write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     t = _lap(timings, "drop_indexes", t)
     counts = _copy_located(conn, df, locator, at64, timings)
     t = _lap(timings, "copy", t)
-    _write_events(conn, ids, events, actor)
+    _write_events(conn, ids, events, actor, history)
     t = _lap(timings, "events", t)
     for stmt in restore:
         conn.execute(sa.text(stmt))
@@ -255,6 +303,10 @@ def create(conn: Connection, data: Mapping[str, Any], *, actor: str | None,
     optional ``reported_at`` (default now), ``description``, ``address``, ``media_url``,
     ``source``, ``urgency``, ``reporter_name``, ``reporter_phone``, ``external_id``.
 
+    A ``state``/``status`` key may only name the first state (``reported``/``open``):
+    intake always starts at 信息收集; later states come only through transitions (or a
+    flagged history import).
+
     Raises
     ------
     ValidationError
@@ -264,6 +316,7 @@ def create(conn: Connection, data: Mapping[str, Any], *, actor: str | None,
     """
     params = params or IntakeParams()
     rec = dict(data)
+    rec = starting_state_only(rec)
     rec.setdefault("reported_at", dt.datetime.now(dt.UTC).isoformat())
     if isinstance(rec["reported_at"], dt.datetime):
         rec["reported_at"] = rec["reported_at"].isoformat()
@@ -274,6 +327,9 @@ def create(conn: Connection, data: Mapping[str, Any], *, actor: str | None,
         raise ValidationError("incidents.incident_invalid",
                               [Problem(p.code, p.params, field=p.field) for p in errors])
     if clean["external_id"].iloc[0] is not None:
+        # concurrent replays of one external_id queue here (the lock write_rows takes);
+        # each then sees the case the first one committed and returns it
+        conn.execute(sa.text("LOCK TABLE incident IN SHARE ROW EXCLUSIVE MODE"))
         found = conn.execute(sa.text("SELECT id FROM incident WHERE external_id = :e"),
                              {"e": clean["external_id"].iloc[0]}).scalar()
         if found is not None:
@@ -294,8 +350,7 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
     Returns
     -------
     dict
-        ``rows``, ``inserted``, ``skipped_existing``, ``duplicates``, ``near_boundary``,
-        ``nearest_grid`` (属地兜底), ``dry_run``, ``import_id``.
+        As :func:`write_validated`.
 
     Raises
     ------
@@ -305,15 +360,58 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
     params = params or IntakeParams()
     t = time.perf_counter()
     clean, problems = validate_rows(conn, normalise_columns(frame), coords=coords, params=params)
-    t = _lap(timings, "validate", t)
+    _lap(timings, "validate", t)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ValidationError("incidents.bad_rows", problems,
                               {"n": len({p.row for p in errors})})
-    todo = skip_existing(conn, clean)
+    return write_validated(conn, clean, actor=actor, dry_run=dry_run, source_file=source_file,
+                           params=params, timings=timings)
+
+
+def first_plan_start(conn: Connection) -> dt.datetime | None:
+    """Start of the earliest grid plan ever activated (``None`` when there is none)."""
+    return conn.execute(sa.text(
+        "SELECT min(valid_from) FROM grid_version WHERE status IN ('active', 'retired') "
+        "AND valid_from IS NOT NULL")).scalar()
+
+
+def _before_first_plan(conn: Connection, df: pd.DataFrame) -> int:
+    """Rows reported before the first grid plan are located with the earliest plan and noted
+    ``location_note = 'before_first_plan'`` (sets ``locate_at``); returns their count."""
+    start = first_plan_start(conn)
+    if start is None or not len(df):
+        return 0
+    early = (df["reported_at"] < pd.Timestamp(start)).to_numpy(dtype=bool)
+    if early.any():
+        df["locate_at"] = df["reported_at"].where(~early, pd.Timestamp(start))
+        note = (df["location_note"] if "location_note" in df.columns
+                else pd.Series(None, index=df.index, dtype=object))
+        df["location_note"] = note.where(~early, "before_first_plan")
+    return int(early.sum())
+
+
+def write_validated(conn: Connection, clean: pd.DataFrame, *, actor: str | None,
+                    dry_run: bool = False, source_file: str | None = None,
+                    params: IntakeParams | None = None, timings: dict[str, float] | None = None,
+                    history: bool = False) -> dict[str, Any]:
+    """Write validated rows (see :func:`import_incidents`), skipping stored external ids.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``inserted``, ``skipped_existing``, ``duplicates``, ``near_boundary``,
+        ``in_grid``, ``nearest_grid`` (属地兜底), ``no_grid``, ``before_first_plan``,
+        ``dry_run``, ``import_id``.
+    """
+    params = params or IntakeParams()
+    t = time.perf_counter()
+    todo = skip_existing(conn, clean).copy()
+    early = _before_first_plan(conn, todo)
     _lap(timings, "skip_existing", t)
     report: dict[str, Any] = {"rows": len(clean), "skipped_existing": len(clean) - len(todo),
-                              "dry_run": dry_run, "import_id": None}
+                              "before_first_plan": early, "dry_run": dry_run,
+                              "import_id": None}
     with conn.begin_nested() as sp:
         import_id = None
         if not dry_run:
@@ -321,9 +419,9 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
                 "INSERT INTO import_run (kind, source_file, actor) VALUES ('incidents', :f, :a) "
                 "RETURNING id"), {"f": source_file, "a": actor}).scalar_one()
         ids, counts = write_rows(conn, todo, actor=actor, params=params, import_id=import_id,
-                                  timings=timings) if len(todo) else \
+                                  timings=timings, history=history) if len(todo) else \
             (np.array([], dtype=np.int64), {"duplicates": 0, "near_boundary": 0,
-                                           "nearest_grid": 0})
+                                           "nearest_grid": 0, "in_grid": 0, "no_grid": 0})
         report.update(inserted=len(ids), import_id=import_id, **counts)
         if dry_run:
             sp.rollback()
@@ -332,4 +430,3 @@ def import_incidents(conn: Connection, frame: pd.DataFrame, *, actor: str | None
                                  "WHERE id = :id"),
                          {"r": json.dumps(report), "id": import_id})
     return report
-
