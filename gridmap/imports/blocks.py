@@ -120,6 +120,103 @@ _INSERT_BLOCKS_SQL = sa.text(
 )
 
 
+# The new faces of one import, kept for the statements below (dropped at commit/rollback).
+_NEW_BLOCKS_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS gm_new_block (idx int, area_m2 float8, geom geometry) "
+    "ON COMMIT DROP",
+    "TRUNCATE gm_new_block",
+    "INSERT INTO gm_new_block SELECT n.idx, n.area_m2, ST_Multi(ST_GeomFromEWKB(n.wkb)) FROM "
+    "unnest(CAST(:idx AS int[]), CAST(:areas AS float8[]), CAST(:wkbs AS bytea[])) "
+    "AS n(idx, area_m2, wkb)",
+)
+# stored block b and new face n overlap by more than :eps square metres
+_OVERLAP = ("b.geom && n.geom AND ST_Intersects(b.geom, n.geom) AND "
+            "ST_Area(ST_Intersection(b.geom, n.geom)::geography) > :eps")
+_SAME = ("abs(ST_Area(b.geom::geography) - ST_Area(n.geom::geography)) <= :eps "
+         "AND ST_Area(ST_SymDifference(b.geom, n.geom)::geography) <= :eps")
+_IN_GRID = ("EXISTS (SELECT 1 FROM grid_member m WHERE m.unit_type = 'block' "
+            "AND m.unit_id = b.id)")
+_REBUILD_SQL = {
+    # an old block overlapping new faces takes the geometry of the face it overlaps most,
+    # when it is also that face's largest old block (ids kept: grids keep pointing at them)
+    "updated": f"""
+        WITH ov AS (
+            SELECT b.id, n.idx, ST_Area(ST_Intersection(b.geom, n.geom)::geography) AS a
+            FROM street_block b JOIN gm_new_block n ON {_OVERLAP}
+            WHERE NOT EXISTS (SELECT 1 FROM gm_new_block n WHERE b.geom && n.geom AND {_SAME})
+              AND NOT EXISTS (SELECT 1 FROM street_block b WHERE b.geom && n.geom
+                              AND {_SAME})),
+        best AS (SELECT DISTINCT ON (id) id, idx, a FROM ov ORDER BY id, a DESC, idx),
+        pick AS (SELECT DISTINCT ON (idx) id, idx FROM best ORDER BY idx, a DESC, id)
+        UPDATE street_block b SET geom = n.geom, area_m2 = n.area_m2, source = :source,
+                                  community_id = NULL
+        FROM pick JOIN gm_new_block n ON n.idx = pick.idx
+        WHERE b.id = pick.id RETURNING b.id""",  # noqa: S608 - constant fragments
+    # old blocks still overlapping new faces: removed, or cut back when a grid holds them
+    "removed": f"""
+        DELETE FROM street_block b WHERE NOT {_IN_GRID} AND EXISTS (
+            SELECT 1 FROM gm_new_block n WHERE {_OVERLAP} AND NOT ({_SAME}))
+        RETURNING b.id""",  # noqa: S608
+    "cut": f"""
+        UPDATE street_block b SET geom = ST_Multi(ST_CollectionExtract(ST_Difference(
+            b.geom, (SELECT ST_Union(n.geom) FROM gm_new_block n WHERE {_OVERLAP})), 3))
+        WHERE {_IN_GRID} AND EXISTS (SELECT 1 FROM gm_new_block n WHERE {_OVERLAP}
+                                     AND NOT ({_SAME}))
+        RETURNING b.id""",  # noqa: S608
+}
+_INSERT_NEW_SQL = f"""
+    INSERT INTO street_block (area_m2, source, geom)
+    SELECT n.area_m2, :source, n.geom FROM gm_new_block n
+    WHERE NOT EXISTS (SELECT 1 FROM street_block b WHERE {_OVERLAP})
+    ORDER BY n.idx RETURNING id"""  # noqa: S608
+_PRESENT_SQL = f"""
+    SELECT count(*) FROM gm_new_block n
+    WHERE EXISTS (SELECT 1 FROM street_block b WHERE b.geom && n.geom AND {_SAME})"""  # noqa: S608
+_OVERLAPPING_SQL = f"""
+    SELECT count(*) FROM gm_new_block n
+    WHERE EXISTS (SELECT 1 FROM street_block b WHERE {_OVERLAP})
+      AND NOT EXISTS (SELECT 1 FROM street_block b WHERE {_SAME} AND b.geom && n.geom)"""  # noqa: S608
+
+
+def sync_blocks(conn: Connection, blocks_4326: Geoms, areas_m2: npt.NDArray[np.float64],
+                source: str, *, rebuild: bool, eps_m2: float = 1.0) -> dict[str, int]:
+    """Store the blocks of an import so that ``street_block`` stays a partition.
+
+    A new face equal to a stored block (within ``eps_m2``) is already present. A new face
+    that overlaps stored blocks by more than ``eps_m2`` is, with ``rebuild``, the successor
+    of the block it overlaps most (geometry updated in place, id kept); the other stored
+    blocks it overlaps are removed, or cut back to what lies outside the new faces when a
+    grid holds them. Without ``rebuild`` such a face is left out and counted. Faces
+    overlapping nothing are inserted.
+
+    Returns
+    -------
+    dict
+        ``inserted``, ``present``, ``updated``, ``removed``, ``cut``, ``overlapping`` (faces
+        left out without ``rebuild``).
+    """
+    out = {"inserted": 0, "present": 0, "updated": 0, "removed": 0, "cut": 0,
+           "overlapping": 0}
+    if len(blocks_4326) == 0:
+        return out
+    wkbs = shapely.to_wkb(shapely.set_srid(np.asarray(blocks_4326, dtype=object), 4326),
+                          include_srid=True)
+    binds = {"idx": list(range(len(wkbs))), "areas": [float(a) for a in areas_m2],
+             "wkbs": list(wkbs), "source": source, "eps": eps_m2}
+    with conn.begin_nested():
+        for sql in _NEW_BLOCKS_SQL:
+            conn.execute(sa.text(sql), binds)
+        out["present"] = int(conn.execute(sa.text(
+            _PRESENT_SQL), binds).scalar_one())
+        if rebuild:
+            for key, sql in _REBUILD_SQL.items():
+                out[key] = len(conn.execute(sa.text(sql), binds).all())
+        else:
+            out["overlapping"] = int(conn.execute(sa.text(_OVERLAPPING_SQL), binds).scalar_one())
+        out["inserted"] = len(conn.execute(sa.text(_INSERT_NEW_SQL), binds).all())
+    return out
+
+
 def store_blocks(conn: Connection, blocks_4326: Geoms, areas_m2: npt.NDArray[np.float64],
                  source: str) -> list[int]:
     """Insert blocks (EPSG:4326) into ``street_block`` in one statement.

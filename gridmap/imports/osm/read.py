@@ -10,6 +10,7 @@ plus every key of the facility catalogue's ``osm_tags``). Geometries GDAL cannot
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -43,7 +44,8 @@ BASE_TAG_KEYS: tuple[str, ...] = (
     "name", "name:zh", "name:en", "highway", "building", "building:levels", "height",
     "amenity", "shop", "leisure", "healthcare", "social_facility", "social_facility:for",
     "isced:level", "railway", "station", "subway", "public_transport", "bus", "office",
-    "landuse", "residential", "place", "recycling_type", *NETWORK_TAG_KEYS,
+    "landuse", "residential", "place", "recycling_type", "entrance", "barrier", "addr:street",
+    "addr:housenumber", *NETWORK_TAG_KEYS,
 )
 
 _CLOSED_WAYS_ARE_POLYGONS = (
@@ -51,6 +53,18 @@ _CLOSED_WAYS_ARE_POLYGONS = (
     "natural,office,place,shop,sport,tourism,highway=platform,public_transport=platform"
 )
 SUFFIXES = (".osm.pbf", ".pbf", ".osm")
+"""Usual names; files are recognised by their content (:func:`sniff_osm`), not by these."""
+_UNDECODABLE = {
+    "points": "point without usable coordinates",
+    "lines": "line with fewer than two usable nodes (nodes outside the extract?)",
+    "multipolygons": "undecodable polygon (ring too short or not closed, clipped at the "
+                     "extract edge?)",
+}
+_DEGENERATE = {
+    "points": "empty point",
+    "lines": "degenerate line (no length after repair)",
+    "multipolygons": "degenerate polygon (no area left after repair)",
+}
 
 
 def check_file(path: Path, max_bytes: int | None) -> None:
@@ -64,12 +78,11 @@ def check_file(path: Path, max_bytes: int | None) -> None:
         File over ``max_bytes``.
     """
     problems: list[Problem] = []
-    name = path.name.lower()
-    if not path.exists():
+    if not path.is_file():
         raise ValidationError("imports.osm_file_not_found", params={"path": str(path)})
-    if not name.endswith(SUFFIXES):
-        problems.append(Problem("imports.osm_wrong_suffix", {"name": path.name}, field="file"))
     size = path.stat().st_size
+    if size and sniff_osm(path) is None:
+        problems.append(Problem("layers.osm_not_osm", {"name": path.name}, field="file"))
     if size == 0:
         problems.append(Problem("imports.osm_file_empty", {"name": path.name}, field="file"))
     if max_bytes is not None and size > max_bytes:
@@ -77,6 +90,19 @@ def check_file(path: Path, max_bytes: int | None) -> None:
                             params={"name": path.name, "size": size, "limit": max_bytes})
     if problems:
         raise ValidationError("imports.osm_cannot_import", problems)
+
+
+def sniff_osm(path: Path) -> str | None:
+    """``"pbf"`` or ``"xml"`` when the file's first bytes are those of an OSM PBF (an
+    ``OSMHeader`` blob) or OSM XML (an ``<osm`` root element), whatever its name; else None."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if b"OSMHeader" in head[:64]:
+        return "pbf"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<") and re.search(rb"<osm[\s>]", text):
+        return "xml"
+    return None
 
 
 def osmconf_text(keys: Iterable[str]) -> str:
@@ -101,6 +127,8 @@ class Layer:
     tags: pd.DataFrame
     geoms: Geoms
     osm_ids: npt.NDArray[np.object_]
+    rows_read: int = -1
+    """Features of the layer in the file, before dropping undecodable ones (-1: unknown)."""
 
 
 def _read_layer(path: Path, layer: str, conf: str, keys: list[str]) -> tuple[pd.DataFrame,
@@ -150,8 +178,7 @@ def decode_geometries(
     missing = shapely.is_missing(decoded) if n else np.zeros(0, dtype=bool)
     repaired: list[dict[str, str]] = []
     dropped: list[dict[str, str]] = [
-        {"osm_id": str(osm_ids[i]), "layer": layer,
-         "reason": "undecodable geometry (ring too short, clipped at the extract edge?)"}
+        {"osm_id": str(osm_ids[i]), "layer": layer, "reason": _UNDECODABLE[layer]}
         for i in np.flatnonzero(missing)
     ]
     out = np.full(n, None, dtype=object)
@@ -161,7 +188,9 @@ def decode_geometries(
     gdf = gpd.GeoDataFrame({ROW_COL: present + 1}, geometry=list(decoded[present]), crs=4326)
     fixed, problems = repair_geometries(gdf, allowed_types=_ALLOWED[layer])
     for p in problems:
-        item = {"osm_id": str(osm_ids[(p.row or 1) - 1]), "layer": layer, "reason": p.reason}
+        reason = (_DEGENERATE[layer] if p.code == "imports.geometry_degenerate"
+                  else p.reason)
+        item = {"osm_id": str(osm_ids[(p.row or 1) - 1]), "layer": layer, "reason": reason}
         (repaired if p.code == REPAIRED else dropped).append(item)
     rows = np.asarray(fixed[ROW_COL], dtype=np.int64) - 1
     out[rows] = np.asarray(fixed.geometry.values, dtype=object)
@@ -192,5 +221,5 @@ def read_osm(path: Path, keys: list[str]) -> tuple[dict[str, Layer], list[dict[s
             dropped += drop
             keep = np.array([g is not None for g in geoms], dtype=bool)
             layers[layer] = Layer(frame[keep].reset_index(drop=True), geoms[keep],
-                                  frame["_osm_id"].to_numpy()[keep])
+                                  frame["_osm_id"].to_numpy()[keep], rows_read=len(frame))
     return layers, repaired, dropped

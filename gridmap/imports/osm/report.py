@@ -95,7 +95,8 @@ class OsmImportReport:
         """Human-readable summary, one fact per line."""
         out = [f"OSM import of {self.source}" + (" (dry run: nothing written)" if self.dry_run
                                                  else f" (import run {self.import_id})")]
-        out.append("read: " + ", ".join(f"{k} {v}" for k, v in self.read.items()))
+        out.append("read: " + ", ".join(f"{k} {v}" for k, v in self.read.items())
+                   + f" (before dropping {len(self.dropped)})")
         out.append(("would insert: " if self.dry_run else "inserted: ")
                    + ", ".join(f"{k} {v}" for k, v in self.inserted.items()))
         if any(self.skipped_existing.values()):

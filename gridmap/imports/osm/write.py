@@ -34,6 +34,7 @@ from gridmap.imports import population
 from gridmap.imports.geometry import Progress
 from gridmap.imports.linking import link_buildings_to_estates, link_to_communities
 from gridmap.imports.osm.facilities import parse_osm_tags, write_facilities
+from gridmap.imports.osm.names import name_estates
 from gridmap.imports.osm.read import BASE_TAG_KEYS, NETWORK_TAG_KEYS, Layer, check_file, read_osm
 from gridmap.imports.osm.report import OsmImportParams, OsmImportReport
 from gridmap.imports.osm.rows import (
@@ -117,8 +118,9 @@ def _read(path: Path, keys: list[str], dry_run: bool, progress: Progress | None
             {"name": path.name}) from exc
     report = OsmImportReport(source=path.name, dry_run=dry_run, repaired=repaired,
                              dropped=dropped)
-    report.read = {k: len(v.geoms) for k, v in layers.items()}
-    total_read = sum(report.read.values())
+    report.read = {k: v.rows_read if v.rows_read >= 0 else len(v.geoms)
+                   for k, v in layers.items()}
+    total_read = sum(len(v.geoms) for v in layers.values())
     report_progress(progress, "read", total_read, total_read)
     if total_read == 0:
         raise ValidationError("imports.osm_no_features",
@@ -141,6 +143,10 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
     block_estates = write_blocks(conn, lines, hw, params, metric, report, progress)
     report.inserted["estate"] = estates + block_estates
     report.skipped_existing["estate"] = candidates - estates
+    named = name_estates(conn, report.import_id, layers, metric)
+    if any(named.values()):
+        report.notes.append("unnamed estates named from their " + ", ".join(
+            f"{k} {v}" for k, v in named.items() if v))
     write_facilities(conn, points, polys, types, params, report, progress)
     link_and_finish(conn, metric, report, progress)
 
@@ -290,8 +296,7 @@ def write_estates(conn: Connection, polys: Layer, bmask: Mask, lu_mask: Mask,
     emask = lu_mask | (named_res & ~bmask)
     et = polys.tags[emask]
     origin = np.where(lu_mask[emask], "osm_landuse", "osm_named_area")
-    enames = [n or f"住宅区 {i}" for n, i in zip(first_name(et), polys.osm_ids[emask],
-                                                   strict=True)]
+    enames = first_name(et)  # unnamed: a placeholder, then a readable name (.names)
     esrc = ("unnest(CAST(:ids AS text[]), CAST(:names AS text[]), CAST(:origin AS text[]), "
             "CAST(:wkbs AS bytea[])) AS n(osm_id, name, origin, wkb)")
     ebinds = {"source": f"osm:{report.source}", "import_id": report.import_id,
@@ -299,14 +304,17 @@ def write_estates(conn: Connection, polys: Layer, bmask: Mask, lu_mask: Mask,
               "wkbs": ewkb(polys.geoms[emask])}
     sync_existing(
         conn, "estate", esrc, "t.osm_id = n.osm_id",
-        "t.name IS DISTINCT FROM n.name "
+        "t.name IS DISTINCT FROM coalesce(n.name, t.name) "
         "OR ST_AsEWKB(t.geom) <> ST_AsEWKB(ST_Multi(ST_GeomFromEWKB(n.wkb)))",
-        "name = n.name, geom = ST_Multi(ST_GeomFromEWKB(n.wkb)), import_id = :import_id",
-        ebinds, params.update_existing, report)
+        "name = coalesce(n.name, t.name), name_source = CASE WHEN n.name IS NULL "
+        "THEN t.name_source ELSE 'osm' END, geom = ST_Multi(ST_GeomFromEWKB(n.wkb)), "
+        "import_id = :import_id", ebinds, params.update_existing, report)
     rows = conn.execute(sa.text(
         f"""
-        INSERT INTO estate (osm_id, name, derived_from, source, import_id, geom)
-        SELECT n.osm_id, n.name, n.origin, :source, :import_id, ST_Multi(ST_GeomFromEWKB(n.wkb))
+        INSERT INTO estate (osm_id, name, name_source, derived_from, source, import_id, geom)
+        SELECT n.osm_id, coalesce(n.name, '住宅区 ' || n.osm_id),
+               CASE WHEN n.name IS NULL THEN NULL ELSE 'osm' END, n.origin, :source,
+               :import_id, ST_Multi(ST_GeomFromEWKB(n.wkb))
         FROM {esrc}
         WHERE NOT EXISTS (SELECT 1 FROM estate e WHERE e.osm_id = n.osm_id)
         RETURNING derived_from
@@ -345,10 +353,21 @@ def write_blocks(conn: Connection, lines: Layer, hw: Mask, params: OsmImportPara
     faces = blocks_mod.polygonize_lines(gcrs.to_metric(lines.geoms[bl_mask], metric),
                                         params.blocks)
     faces_4326 = gcrs.from_metric(faces, metric) if len(faces) else faces
-    block_ids = blocks_mod.store_blocks(conn, faces_4326, shapely.area(faces) if len(faces)
-                                        else np.zeros(0), source)
-    report.inserted["street_block"] = len(block_ids)
-    report.skipped_existing["street_block"] = len(faces) - len(block_ids)
+    stored = blocks_mod.sync_blocks(conn, faces_4326, shapely.area(faces) if len(faces)
+                                    else np.zeros(0), source, rebuild=params.update_existing)
+    report.inserted["street_block"] = stored["inserted"]
+    report.skipped_existing["street_block"] = stored["present"]
+    report.changed_existing["street_block"] = stored["overlapping"] + stored["updated"]
+    if stored["updated"] or stored["removed"] or stored["cut"]:
+        report.updated["street_block"] = stored["updated"]
+        report.notes.append(
+            f"street blocks rebuilt where the new roads change them: {stored['updated']} "
+            f"updated in place, {stored['removed']} replaced, {stored['cut']} cut back "
+            "(held by a grid)")
+    elif stored["overlapping"]:
+        report.notes.append(
+            f"{stored['overlapping']} new street blocks overlap stored ones and were left out "
+            "(--update rebuilds them)")
     report_progress(progress, "blocks", len(faces), len(faces))
     n_block_estates = int(conn.execute(
         _BLOCK_ESTATES, {"source": source, "import_id": report.import_id}).rowcount)
