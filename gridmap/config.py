@@ -132,19 +132,6 @@ class Settings:
     recurrence_radius_m: float = 100.0
     recurrence_days: int = 30
 
-    # --- dispatch engine (issue #13, gridmap.dispatch) -----------------------
-    accept_limits: str = "urgent=30 minute,key=2 hour,normal=1 working_day"
-    """接单 time limit per order type (应急单=urgent, 重点单=key, 常规单=normal) [seed]/[local]
-    examples; GRIDMAP_ACCEPT_LIMITS="urgent=15 minute,key=1 hour,normal=4 working_hour"."""
-    category_levels: str = "E04=street"
-    """Initial handling level by category code or group prefix (longest prefix wins; others
-    start at grid): e.g. 突发事件 E04 at street. Empty for all at grid."""
-    recurrence_count: int = 3
-    """Same category within recurrence_radius_m in recurrence_days: this many cases (the new
-    one included) raise the level one step (分级响应)."""
-    recurrence_radius_m: float = 100.0
-    recurrence_days: int = 30
-
     # --- supervision / 督办, notifications, post indicators (issue #13, gridmap.supervision) --
     supervise_yellow_share: float = 0.2
     """Yellow light when less than this share of the time limit is left (acceptance:
@@ -164,6 +151,22 @@ class Settings:
     post_check_limit_minutes: float = 60.0
     """On-time 核查 (监督员): handled → closed/rework within this many minutes [local]."""
 
+    # --- units, staff, posts (issue #13, gridmap.org) --------------------------
+    org_unit_kinds: str = ""
+    """CSV of unit kinds (code,name_zh,name_en,line,level,aliases) replacing the packaged
+    gridmap/data/org_unit_kinds.csv; empty for the packaged one (GRIDMAP_ORG_UNIT_KINDS)."""
+
+    # --- address geocoding (issue #19, gridmap.geocode) -----------------------
+    geocode_auto_min_score: float = 0.8
+    """An address is placed without a person only at this score or above (and at building,
+    lane, road+number or named-place level, with no tie and no 近/附近 cue)."""
+    geocode_tie_margin: float = 0.05
+    """A second candidate elsewhere within this score of the best one is a tie: queued."""
+    geocode_fuzzy_cutoff: float = 60.0
+    """Least edit-distance similarity (0..100) for a road or place name to be a candidate."""
+    geocode_far_m: float = 500.0
+    """A case whose reported point lies farther than this from its address's match is flagged."""
+
     # --- web ---------------------------------------------------------------
     secret_key: str | None = None
     basemap: str = "none"
@@ -173,6 +176,35 @@ class Settings:
     """Language of messages: the CLI prints in it; pages start in it (GRIDMAP_LANG=en).
     Any language without a catalogue falls back to zh."""
     demo: bool = False
+
+    # --- web security (issue #12): sessions, cookie, login throttle, limits ----
+    session_idle_minutes: float = 30.0
+    """A login ends after this long without a request."""
+    session_max_hours: float = 12.0
+    """A login ends this long after it began, active or not."""
+    cookie_secure: bool = True
+    """Session cookie sent over HTTPS only (ignored by ``--demo``, served on plain http)."""
+    trusted_proxies: int = 0
+    """Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed
+    (werkzeug ProxyFix); 0 = the socket address is the client."""
+    login_window_s: float = 600.0
+    """Window over which failed logins are counted."""
+    login_max_per_user_address: int = 10
+    """Failed logins of one username from one address before that pair is refused."""
+    login_max_per_address: int = 30
+    """Failed logins from one address (any usernames: spraying) before it is refused."""
+    login_max_per_user: int = 50
+    """Failed logins of one username from anywhere; beyond it an address that never logged
+    in as that user may try once per ``login_slow_s`` (the owner's addresses keep working)."""
+    login_slow_s: float = 60.0
+    api_max_body_bytes: int = 2 * 1024 * 1024
+    """Largest request body of any page or API request (uploads: ``max_upload_bytes``)."""
+    max_move_units: int = 5000
+    """Most units one grid move request may carry."""
+    db_statement_timeout_ms: int = 15000
+    """statement_timeout of the web app's database sessions (0 = none)."""
+    db_lock_timeout_ms: int = 5000
+    """lock_timeout of the web app's database sessions (0 = none)."""
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,42 @@
+"""Staff posts: assign, revoke, who holds what."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Connection
+
+from gridmap.errors import NotFound, ValidationError
+from gridmap.org import staff, units
+from gridmap.org.staff import Post
+from tests.fixtures.org_world import OrgWorld
+
+
+def test_posts_of_and_staff_with_post(conn: Connection, world: OrgWorld) -> None:
+    u, p = world.units, world.users
+    assert staff.posts_of(conn, p["ow_jwe"]) == [Post(u["JW-E"], "JW-E", "dispatcher"),
+                                                Post(u["JW-E"], "JW-E", "handler")]
+    assert [m.username for m in staff.staff_with_post(conn, u["CG"], "handler")] == ["ow_cg"]
+    assert [m.post for m in staff.staff_of_unit(conn, u["QU"])] == ["dispatcher", "leader"]
+
+
+def test_assign_by_chinese_name_and_revoke(conn: Connection, world: OrgWorld) -> None:
+    u, p = world.units, world.users
+    post = staff.assign_post(conn, p["ow_cg"], u["FG"], "处置人员")
+    assert post == Post(u["FG"], "FG", "handler")
+    staff.revoke_post(conn, p["ow_cg"], u["FG"], "handler")
+    assert staff.posts_of(conn, p["ow_cg"]) == [Post(u["CG"], "CG", "handler")]
+    with pytest.raises(NotFound):
+        staff.revoke_post(conn, p["ow_cg"], u["FG"], "handler")
+
+
+def test_bad_assignment_lists_every_problem(conn: Connection, world: OrgWorld) -> None:
+    with pytest.raises(ValidationError) as err:
+        staff.assign_post(conn, 999999, 999999, "厨师")
+    assert sorted(x.code for x in err.value.problems) == [
+        "org.no_unit_id", "org.no_user_id", "org.unknown_post"]
+
+
+def test_posts_in_inactive_units_do_not_count(conn: Connection, world: OrgWorld) -> None:
+    units.deactivate_unit(conn, world.units["FG"])
+    assert staff.posts_of(conn, world.users["ow_fg"]) == []
+    assert staff.user_id(conn, "OW_FG") == world.users["ow_fg"]
