@@ -16,7 +16,7 @@ from flask import Blueprint, Flask
 
 from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
-from web import db, errors, security
+from web import db, errors, headers, inputguard, limits, security
 from web.api import aggregates, grids, incidents, layers, open311, openapi
 from web.api import planner as planner_api
 from web.views import auth, home, officer, planner, supervisor
@@ -62,7 +62,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     CalendarParams.from_settings(settings)  # a malformed working day fails at start-up
 
     db.init_app(app, settings)
+    limits.init_app(app, settings)  # before CSRF: nothing reads a body over its cap
     security.init_app(app, settings)
+    headers.init_app(app, settings)
+    inputguard.init_app(app)  # NUL, lone surrogates, deep JSON: 400 before any view
     errors.register(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

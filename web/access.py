@@ -18,40 +18,59 @@ once per request.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 
 from gridmap.accounts import scope as scopes
-from gridmap.accounts import users
+from gridmap.accounts import sessions, users
 from gridmap.accounts.users import User
+from gridmap.config import Settings
 from gridmap.errors import NotFound
 from web import db, i18n
-from web.errors import http_error
+from web.errors import http_error, is_api_path
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+SESSION_KEY = "sid"
+"""Key of the session token in the signed cookie (the session itself is in the database)."""
+
+
+def settings() -> Settings:
+    """The app's :class:`~gridmap.config.Settings`."""
+    s: Settings = current_app.extensions["gridmap.settings"]
+    return s
 
 
 def current_user() -> User | None:
     """The logged-in, active user of this request, or ``None``.
 
-    Loaded from the database once per request, so a disabled account loses access at
-    its next request.
+    The cookie holds a session token; the session must be open in ``user_session``
+    (not logged out, not idle too long, not too old, account unchanged), checked once per
+    request, so a logout, password change or disabled account ends it at the next request.
     """
     if "gm_user" in g:
         cached: User | None = g.gm_user
         return cached
     user: User | None = None
-    uid = session.get("uid")
-    if isinstance(uid, int):
-        try:
-            with db.read() as conn:
-                user = users.get(conn, uid)
-        except NotFound:
-            user = None
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        params = sessions.SessionParams.from_settings(settings())
+        with db.write() as conn:
+            uid = sessions.resolve(conn, token, params)
+            if uid is not None:
+                try:
+                    user = users.get(conn, uid)
+                except NotFound:
+                    user = None
         if user is not None and not user.active:
             user = None
+        if user is None:
+            session.pop(SESSION_KEY, None)
     g.gm_user = user
     return user
 
@@ -77,8 +96,12 @@ def actor() -> str:
 
 
 def wants_json() -> bool:
-    """Whether this request is an API call (JSON answers, no redirects)."""
-    return request.path.startswith(("/api/", "/open311/"))
+    """Whether this request is an API call (JSON answers, no redirects).
+
+    ``/api/…``, ``/open311/…`` and any path with an ``/api/`` segment
+    (``/supervisor/api/…``): see :func:`web.errors.is_api_path`.
+    """
+    return is_api_path(request.path)
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -112,8 +135,21 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 login_required = roles_required()
 
 
+_UNSAFE_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only local paths (``/x``), never ``//host`` or ``http://…`` (open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only local paths (``/x``): never ``//host``, ``/\\host``, ``http://…`` (open redirect).
+
+    Any control character, space or backslash refuses the target: browsers drop tabs and
+    newlines (``/\t/evil`` becomes ``//evil``) and read ``\\`` as ``/``; a newline would
+    also break the ``Location`` header.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if _UNSAFE_NEXT.search(target) or "%5c" in target.lower():
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

@@ -12,10 +12,21 @@ from gridmap.config import Settings
 from gridmap.db import database_url, make_engine
 
 
+def session_options(settings: Settings) -> str:
+    """libpq ``options`` of web sessions: statement and lock timeouts from the settings.
+
+    A slow request or one waiting on a lock (e.g. behind a bulk import) gives up and
+    answers 503 instead of holding a worker and a connection.
+    """
+    return (f"-c statement_timeout={int(settings.db_statement_timeout_ms)}"
+            f" -c lock_timeout={int(settings.db_lock_timeout_ms)}")
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     """Create the engine once per app (starting the embedded cluster if needed)."""
     app.extensions["gridmap.engine"] = make_engine(
-        database_url(settings), pool_size=10, max_overflow=10
+        database_url(settings), pool_size=10, max_overflow=10,
+        connect_args={"options": session_options(settings)},
     )
 
 

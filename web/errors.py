@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template_string, request
+from psycopg import errors as pg_errors
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from gridmap import messages
@@ -39,6 +41,9 @@ STATUS: list[tuple[type[GridmapError], int]] = [
     (DatabaseUnavailable, 503),
 ]
 
+RETRY_AFTER_S = 30
+"""``Retry-After`` of a 503 (database down or busy)."""
+
 _PAGE = """<!doctype html>
 <html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><meta charset="utf-8">
 <title>{{ status }}</title><body style="font-family:sans-serif;margin:3em">
@@ -62,8 +67,13 @@ def http_error(status: int, code: str, params: Mapping[str, Any] | None = None
     return exc
 
 
+def is_api_path(path: str) -> bool:
+    """``/api/…``, ``/open311/…`` or any path with an ``/api/`` segment (JSON answers)."""
+    return path.startswith(("/api/", "/open311/")) or "/api/" in path
+
+
 def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/open311/")) or request.is_json
+    return is_api_path(request.path) or request.is_json
 
 
 def _respond(status: int, body: dict[str, Any]) -> Response:
@@ -75,6 +85,16 @@ def _respond(status: int, body: dict[str, Any]) -> Response:
     html = render_template_string(_PAGE, status=status, message=body["error"], lang=lang,
                                   home=t("error.home"))
     return Response(html, status=status)
+
+
+def database_error(exc: sa_exc.DBAPIError) -> DatabaseUnavailable:
+    """A driver error that means "database down or too busy" as a 503 library error.
+
+    A statement or lock timeout (``QueryCanceled``, ``LockNotAvailable``) is "busy"; a
+    refused or lost connection is "unavailable". Neither leaks the driver's text.
+    """
+    busy = isinstance(exc.orig, pg_errors.QueryCanceled | pg_errors.LockNotAvailable)
+    return DatabaseUnavailable("security.db_busy" if busy else "security.db_unavailable")
 
 
 def error_body(exc: BaseException, lang: str) -> tuple[int, dict[str, Any]]:
@@ -102,6 +122,18 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         return _respond(*error_body(exc, current_language()))
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    def _database(exc: sa_exc.DBAPIError) -> Response:
+        app.logger.warning("database unavailable: %s", exc.orig)
+        return _respond(*error_body(database_error(exc), current_language()))
+
+    @app.after_request
+    def _retry_after(resp: Response) -> Response:
+        if resp.status_code == 503:
+            resp.headers.setdefault("Retry-After", str(RETRY_AFTER_S))
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

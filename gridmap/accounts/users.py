@@ -11,6 +11,7 @@ printed once.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -91,6 +92,12 @@ def verify_password(password: str, stored: str) -> bool:
         return check_password_hash(stored, password)
     except (ValueError, TypeError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once: unknown usernames cost one verification."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _verify_legacy(password: str, stored: str) -> bool:
@@ -194,7 +201,7 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
         sa.text(f"SELECT {_COLS}, password_hash FROM app_user"  # noqa: S608
                 " WHERE lower(username) = lower(:u)"), {"u": username}).first()
     if row is None:
-        verify_password(password, hash_password("timing-equaliser"))
+        verify_password(password, _dummy_hash())  # the same scrypt work as a known user
         return None
     if not verify_password(password, row._mapping["password_hash"]) or not row._mapping["active"]:
         return None
@@ -202,37 +209,6 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
         conn.execute(sa.text("UPDATE app_user SET last_login_at = now() WHERE id = :i"),
                      {"i": row._mapping["id"]})
     return _user(row)
-
-
-def record_login_failure(conn: Connection, username: str, client: str,
-                         window_s: float) -> int:
-    """Record a failed login for (username, client); return the failures in the window.
-
-    Stored in the database, so every web worker sees the same count; older rows are pruned.
-    """
-    key = {"u": username.lower()[:64], "c": client[:64], "w": window_s}
-    with conn.begin_nested():
-        conn.execute(sa.text("DELETE FROM login_failure "
-                             "WHERE at < now() - make_interval(secs => :w)"), key)
-        conn.execute(sa.text("INSERT INTO login_failure (username, client) VALUES (:u, :c)"),
-                     key)
-    return recent_login_failures(conn, username, client, window_s)
-
-
-def recent_login_failures(conn: Connection, username: str, client: str,
-                          window_s: float) -> int:
-    """Failed logins for (username, client) in the last ``window_s`` seconds."""
-    return int(conn.execute(sa.text(
-        "SELECT count(*) FROM login_failure WHERE username = :u AND client = :c "
-        "AND at >= now() - make_interval(secs => :w)"),
-        {"u": username.lower()[:64], "c": client[:64], "w": window_s}).scalar_one())
-
-
-def clear_login_failures(conn: Connection, username: str, client: str) -> None:
-    """Forget the failures of (username, client) after a successful login."""
-    with conn.begin_nested():
-        conn.execute(sa.text("DELETE FROM login_failure WHERE username = :u AND client = :c"),
-                     {"u": username.lower()[:64], "c": client[:64]})
 
 
 def list_users(conn: Connection) -> list[User]:

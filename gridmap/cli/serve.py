@@ -17,11 +17,15 @@ from gridmap.errors import ConfigError
 
 
 def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 60) -> list[str]:
-    """The gunicorn command line serving ``web:create_app()``."""
+    """The gunicorn command line serving ``web:create_app()``.
+
+    gunicorn's control socket is off: its default path is one fixed file per user, so a
+    second instance would remove the first one's socket (gridmap never uses it).
+    """
     exe = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     return [exe, "--bind", f"{host}:{port}", "--workers", str(workers), "--timeout",
             str(timeout), "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
-            "web:create_app()"]
+            "--no-control-socket", "web:create_app()"]
 
 
 @main.command()

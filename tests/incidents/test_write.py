@@ -101,3 +101,24 @@ def test_chunked_bulk_import_matches_one_pass_assignment(conn: Connection,
     assert got["near_boundary"].tolist() == want["near_boundary"].tolist()
     assert int(got["dup"].sum()) == rep["duplicates"] > 0
     assert rep["nearest_grid"] == int((want["located_by"] == "nearest_grid").sum()) > 0
+
+
+def test_bulk_import_into_a_table_with_cases_does_not_lock_readers_out(
+        conn: Connection, world: dict[str, int], engine: sa.engine.Engine,
+        tmp_path: Path) -> None:
+    """Issue #12 (14): a big import into a table that already holds cases keeps the live
+    indexes, so a web reader (lock_timeout 1 s) reads ``incident`` while the import's
+    transaction is still open; no ACCESS EXCLUSIVE lock on ``incident``."""
+    new_incident(conn)
+    frame = incidents.read_incident_file(write_csv(tmp_path, GOOD))
+    rep = incidents.import_incidents(conn, frame, params=incidents.IntakeParams(
+        rebuild_indexes_from_rows=1, rebuild_indexes_max_ratio=1e9))
+    assert rep["inserted"] == 2
+    held = conn.execute(sa.text(
+        "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid()"
+        " AND relation IN ('incident'::regclass, 'incident_event'::regclass)")).scalars().all()
+    assert "AccessExclusiveLock" not in held
+    with engine.connect() as reader:
+        reader.execute(sa.text("SET lock_timeout = '1s'"))
+        assert reader.execute(sa.text("SELECT count(*) FROM incident")).scalar_one() >= 0
+        reader.rollback()

@@ -17,10 +17,10 @@ from shapely.geometry import shape
 
 from gridmap import grids
 from gridmap.crs import to_wgs84
-from gridmap.errors import ValidationError
+from gridmap.errors import InputTooLarge, ValidationError
 from gridmap.grids.partition import PartitionParams
 from web import db
-from web.access import actor, roles_required
+from web.access import actor, current_user, roles_required
 from web.api import grid_schemas as schemas
 from web.api.common import json_response, settings, shift_geometries
 from web.api.parsing import describe, parse, use
@@ -29,6 +29,8 @@ from web.i18n import current_language
 
 bp = Blueprint("grids_api", __name__, url_prefix="/api/grids")
 EDITORS = ("officer", "admin")
+INCIDENT_COUNT_ROLES = EDITORS
+"""Roles that get per-grid open-incident counts in an impact preview."""
 
 
 def _rules() -> grids.GridRules:
@@ -77,8 +79,13 @@ def version(version_id: int) -> Response:
 @roles_required()
 @describe(DisplayQuery)
 def units(version_id: int) -> Response:
-    """The version's units (buildings, blocks) with their grid (GeoJSON)."""
-    with db.write() as conn:  # may compute and store the unit cells once
+    """The version's units (buildings, blocks) with their grid (GeoJSON).
+
+    A GET never writes: unit cells a community has no stored copy of yet are computed in
+    this read's transaction and discarded with it (they are stored by the edits that need
+    them: a new draft, a move, an impact preview on a write path).
+    """
+    with db.read() as conn:
         return _json(grids.units_geojson(conn, version_id))
 
 
@@ -99,9 +106,20 @@ def validate(version_id: int) -> Response:
 @roles_required()
 @use(schemas.ImpactQuery)
 def impact(version_id: int, args: dict[str, Any]) -> Response:
-    """Impact of a version against the active one (or ``against``): moves, grid totals."""
+    """Impact of a version against the active one (or ``against``): moves, grid totals.
+
+    Open-incident counts per grid are case data: only the editors (officer, admin), who
+    see every case, get them; for other roles ``open_incidents`` is left out.
+    """
     with db.read() as conn:
-        return _json(grids.impact(conn, version_id, args.get("against")))
+        out = grids.impact(conn, version_id, args.get("against"))
+    user = current_user()
+    if user is None or user.role not in INCIDENT_COUNT_ROLES:
+        for g in out["grids"]:
+            for side in ("before", "after"):
+                if g.get(side):
+                    g[side].pop("open_incidents", None)
+    return _json(out)
 
 
 @bp.get("/versions/<int:version_id>/history")
@@ -162,6 +180,9 @@ def autopartition(community_id: int, body: dict[str, Any]) -> Response:
 @use(schemas.MovesBody, "json")
 def moves(version_id: int, body: dict[str, Any]) -> Response:
     """Move units (buildings, blocks) into a grid (``to_grid`` null: a new grid)."""
+    cap = settings().max_move_units
+    if len(body["units"]) > cap:
+        raise InputTooLarge("security.too_many_units", params={"max": cap, "n": len(body["units"])})
     with db.write() as conn:
         out = grids.move_units(conn, version_id, body["units"], body.get("to_grid"),
                                actor=actor(), expected_lock_version=body["lock_version"])

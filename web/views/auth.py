@@ -1,8 +1,9 @@
 """Login, logout and ``/api/me``.
 
-Failed logins are counted per (username, client address) in the database, so that every
-gunicorn worker counts the same attempts: a hard brake on password guessing. Role checks
-and the current user live in :mod:`web.access`.
+Failed logins are counted in the database (every gunicorn worker counts the same
+attempts) per (username, address), per address and per username: a brake on guessing and
+spraying that lets nobody lock a user out (:mod:`gridmap.accounts.throttle`). Role checks,
+sessions and the current user live in :mod:`web.access`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,13 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from gridmap.accounts import users
+from gridmap import messages
+from gridmap.accounts import sessions, throttle, users
 from web import db, i18n
-from web.access import current_user, safe_next
+from web.access import SESSION_KEY, current_user, safe_next, settings
 from web.errors import http_error
 
 bp = Blueprint("auth", __name__)
-
-MAX_FAILED_LOGINS = 10
-FAILED_LOGIN_WINDOW_S = 600.0
 
 
 @bp.record_once
@@ -48,33 +47,46 @@ def _keep_language_and_clear() -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse | tuple[str, int]:
-    """The login form; on success, the page asked for (``next``) or the user's home."""
+    """The login form; on success, the page asked for (``next``) or the user's home.
+
+    Throttled per (username, address), per address and per username
+    (:mod:`gridmap.accounts.throttle`); a success opens a server-side session
+    (:mod:`gridmap.accounts.sessions`) whose token is all the cookie holds.
+    """
     if request.method != "POST":
         return render_template("login.html", error=None, username="")
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
     client = request.remote_addr or ""
+    limits = throttle.LoginLimits.from_settings(settings())
     with db.write() as conn:
-        if users.recent_login_failures(conn, username, client,
-                                       FAILED_LOGIN_WINDOW_S) >= MAX_FAILED_LOGINS:
-            return render_template("login.html", error=i18n.t("login.throttled"),
-                                   username=username), 429
-        user = users.authenticate(conn, username, password) if username else None
+        refused = throttle.refusal(conn, username, client, limits)
+        if refused is not None:
+            return render_template("login.html", username=username, error=messages.render(
+                refused, None, i18n.current_language())), 429
+        user = users.authenticate(conn, username, password)
         if user is None:
-            users.record_login_failure(conn, username, client, FAILED_LOGIN_WINDOW_S)
+            throttle.record_failure(conn, username, client, limits)
+            token = None
         else:
-            users.clear_login_failures(conn, username, client)
-    if user is None:
+            throttle.clear(conn, username, client)
+            token = sessions.start(conn, user.id, client)
+    if user is None or token is None:
         return render_template("login.html", error=i18n.t("login.failed"),
                                username=username), 401
     _keep_language_and_clear()
-    session["uid"] = user.id
+    session.permanent = True
+    session[SESSION_KEY] = token
     return redirect(safe_next(request.args.get("next")) or url_for("pages.index"))
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    """Log out (the interface language is kept)."""
+    """Log out: the server-side session ends (the interface language is kept)."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        with db.write() as conn:
+            sessions.end(conn, token)
     _keep_language_and_clear()
     flash(i18n.t("logout.done"))
     return redirect(url_for("auth.login"))

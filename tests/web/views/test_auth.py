@@ -217,13 +217,14 @@ def test_repeated_failed_logins_are_throttled_across_workers(web_db: WebDB) -> N
     """Two app instances (two gunicorn workers) share one count of failed logins."""
     import sqlalchemy as sa
 
+    from gridmap.accounts import throttle
+    from gridmap.config import Settings
     from gridmap.db import make_engine
-    from web.views import auth
 
     workers = [make_app(web_db.url).test_client(), make_app(web_db.url).test_client()]
     tokens = [csrf_token(c) for c in workers]
     try:
-        for i in range(auth.MAX_FAILED_LOGINS):  # alternate between the two workers
+        for i in range(Settings.login_max_per_user_address):  # alternate between the two workers
             r = workers[i % 2].post("/login", data={"username": "Admin",
                                                     "password": "guess-guess",
                                                     "csrf_token": tokens[i % 2]})
@@ -235,7 +236,7 @@ def test_repeated_failed_logins_are_throttled_across_workers(web_db: WebDB) -> N
     finally:  # the window passes (here: the rows are removed)
         eng = make_engine(web_db.url)
         with eng.begin() as conn:
-            users.clear_login_failures(conn, "admin", "127.0.0.1")
+            throttle.clear(conn, "admin", "127.0.0.1")
             left = conn.execute(sa.text("SELECT count(*) FROM login_failure")).scalar_one()
         eng.dispose()
     assert left == 0
