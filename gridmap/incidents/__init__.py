@@ -7,6 +7,7 @@ incident generator in :mod:`gridmap.demo.synth`.
 
 from gridmap.incidents.intake import (
     COLUMNS,
+    INTAKE_STATES,
     SOURCE_ALIASES,
     SOURCE_LABELS,
     SOURCES,
@@ -56,6 +57,7 @@ __all__ = [
     "OPEN_STATES",
     "TRANSITIONS",
     "SOURCES",
+    "INTAKE_STATES",
     "SOURCE_LABELS",
     "SOURCE_ALIASES",
     "URGENCIES",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap import crs
+from gridmap import crs, inputs
 from gridmap.config import Settings, params_from_settings
 from gridmap.errors import Problem, ValidationError
 from gridmap.incidents.states import STATES
@@ -137,6 +137,33 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
 # validating input
 # --------------------------------------------------------------------------------------
 
+INTAKE_STATES = ("", "reported", "open")
+"""What a new case may say about its state: nothing, or the first state (信息收集)."""
+
+
+def starting_state_only(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """``rec`` without ``state``/``status``, which may only name the first state.
+
+    A single create (API, Open311) always starts at 信息收集; later states come through
+    transitions, or a flagged history import.
+
+    Raises
+    ------
+    ValidationError
+        ``input.state_not_allowed`` for each of ``state``/``status`` naming anything else.
+    """
+    bad = []
+    for key in ("state", "status"):
+        value = rec.get(key)
+        if value is not None and not (isinstance(value, str)
+                                      and value.strip() in INTAKE_STATES):
+            bad.append(Problem("input.state_not_allowed",
+                               {"field": key, "value": str(value)[:40]}, field=key))
+    if bad:
+        raise ValidationError("incidents.incident_invalid", bad)
+    return {k: v for k, v in rec.items() if k not in ("state", "status")}
+
+
 _Flag = Callable[..., None]
 """``bad(mask, field, code, params=None)``: one problem per flagged row (every row)."""
 
@@ -233,13 +260,18 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
                   ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check every row; return the cleaned frame and every problem found (row numbers 1-based).
 
-    Checks: coordinates present and numeric, not swapped, inside the district (within
+    Checks: every text a single value without NUL or lone surrogates and within its
+    :data:`gridmap.inputs.MAX_LENGTHS` limit, coordinates present and numeric, not swapped,
+    inside the district (within
     ``outside_tolerance_m``), known category, source, urgency and state, parseable
     timestamps not in the future, unique external ids within the input.
     """
     params = params or IntakeParams()
     now = now or dt.datetime.now(dt.UTC)
-    problems: list[Problem] = []
+    # text first (single values, no NUL/lone surrogates, within gridmap.inputs limits):
+    # refused cells are blanked so the checks below never see them
+    df, problems = inputs.check_columns(df, COLUMNS)
+    refused = {(p.row, p.field) for p in problems}
     rownum = np.arange(1, len(df) + 1)
     out = pd.DataFrame(index=df.index)
 
@@ -267,6 +299,8 @@ def validate_rows(conn: Connection, df: pd.DataFrame, *, coords: str = "wgs84",
     out["external_id"] = ext
     for c in ("description", "address", "media_url", "reporter_name", "reporter_phone"):
         out[c] = _stripped(df[c])
+    problems = [p for p in problems  # a refused cell is not also reported as missing
+                if p.code.startswith("input.") or (p.row, p.field) not in refused]
     return out, problems
 
 

@@ -102,10 +102,13 @@ def shape_heat(result: Mapping[str, Any]) -> dict[str, Any]:
 def grid_indicators(args: dict[str, Any]) -> Response:
     """Per-grid indicators (结案率, 按期结案率, 超期未结) as GeoJSON for a choropleth."""
     scope = current_scope()
+    # window=all: every case (intake refuses report times before 2000) up to now
+    start = args["start"] or schemas.EARLIEST_CASE
+    end = args["end"] or datetime.now(UTC)
 
     def compute() -> dict[str, Any]:
         with db.read() as conn:
-            fc = indicators.grid_choropleth(conn, args["start"], args["end"], bbox=args["bbox"],
+            fc = indicators.grid_choropleth(conn, start, end, bbox=args["bbox"],
                                             community_ids=scope.ids())
         for f in fc["features"]:
             f["properties"] = grid_indicator_props(f["properties"])

@@ -18,8 +18,12 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields
 
+from gridmap import inputs
 from gridmap.errors import Problem
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+"""Dates accepted in requests: anything else is refused before any window arithmetic."""
 MAX_BBOX_SPAN_DEG = 2.0
 """Largest accepted incident bbox side (degrees): roughly a whole Chinese district."""
 
@@ -55,19 +59,27 @@ class OneOf(ma.validate.Validator):
         return value
 
 
-class MaxLength(ma.validate.Validator):
-    """Text of at most ``n`` characters (``code`` names the message)."""
+class MaxLength(ma.validate.Length):
+    """Text of at most ``n`` characters (``code`` names the message; documented as the
+    OpenAPI ``maxLength``)."""
 
     def __init__(self, n: int, code: str = "web.too_long") -> None:
+        super().__init__(max=n)
         self.n, self.code = n, code
 
     def __call__(self, value: Any) -> Any:
         if len(value) > self.n:
-            raise fail(self.code, max=self.n)
+            raise fail(self.code, max=self.n, length=len(value))
         return value
 
 
-_DIGITS = re.compile(r"\s*[+-]?\d+\s*")
+def Limit(kind: str) -> MaxLength:  # noqa: N802 - reads like a validator class
+    """The library's length limit of ``kind`` (:data:`gridmap.inputs.MAX_LENGTHS`)."""
+    return MaxLength(inputs.limit(kind), "input.too_long")
+
+
+_DIGITS = re.compile(r"\s*[+-]?\d{1,18}\s*")
+INT32 = 2**31 - 1
 _COMMON = {"required": "web.required", "null": "web.required"}
 
 
@@ -80,6 +92,8 @@ class Int(fields.Integer):
     def __init__(self, *, text: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.text = text
+        if not any(isinstance(v, Range) for v in self.validators):
+            self.validators.append(Range(-INT32 - 1, INT32))  # ids and versions are int4
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -99,11 +113,52 @@ class Num(fields.Float):
         super().__init__(allow_nan=True, **kwargs)
 
 
+def _usable(value: str) -> str:
+    """``value``, unless it holds a NUL or a lone surrogate (``input.*``)."""
+    code = inputs.bad_text(value)
+    if code is not None:
+        raise fail(code)
+    return value
+
+
 class Str(fields.String):
-    """Text."""
+    """Text without NUL or lone surrogates, at most ``short`` characters unless a
+    :class:`MaxLength` is given."""
 
     default_error_messages = {**_COMMON, "invalid": "web.must_be_text",
                               "invalid_utf8": "web.must_be_text"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not any(isinstance(v, ma.validate.Length) for v in self.validators):
+            self.validators.append(Limit("short"))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return _usable(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Text(fields.Field):
+    """One value meant as text: text or a number (passed on as it is, the library reads
+    it), never a list, an object or a boolean; text checked like :class:`Str` against
+    the library's limit of ``kind``."""
+
+    default_error_messages = dict(_COMMON)
+
+    def __init__(self, kind: str, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).update(
+            {"type": ["string", "number"], "maxLength": inputs.limit(kind)})
+        super().__init__(**kwargs)
+        self.kind = kind
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise fail("input.not_text")
+        if isinstance(value, str):
+            _usable(value)
+            n = inputs.limit(self.kind)
+            if len(value) > n:
+                raise fail("input.too_long", max=n, length=len(value))
+        return value
 
 
 class Bool(fields.Boolean):
@@ -139,11 +194,18 @@ class Timestamp(fields.DateTime):
         return super().deserialize(value, attr, data, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise fail(self.code, value=str(value)[:40])
+        _usable(value)
         try:
-            out = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            out = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise fail(self.code, value=str(value)) from None
-        return out if out.tzinfo else out.replace(tzinfo=self.tz)
+            raise fail(self.code, value=value[:40]) from None
+        out = out if out.tzinfo else out.replace(tzinfo=self.tz)
+        if not EARLIEST <= out <= LATEST:  # window arithmetic stays far from year 1 and 9999
+            raise fail("input.date_out_of_range", min=EARLIEST.date().isoformat(),
+                       max=LATEST.date().isoformat())
+        return out
 
 
 def parse_bbox(raw: str, max_span: float | None = None) -> tuple[float, float, float, float]:
@@ -205,7 +267,9 @@ class CSV(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any,
                      **kwargs: Any) -> list[str] | None:
         raws = value if isinstance(value, list) else [value]
-        values = [v.strip() for raw in raws for v in str(raw).split(",") if v.strip()]
+        if not all(isinstance(raw, str) for raw in raws):
+            raise fail("input.not_text")
+        values = [v.strip() for raw in raws for v in _usable(raw).split(",") if v.strip()]
         if not values:
             return None
         if self.allowed is not None:

@@ -5,15 +5,18 @@ the query strings of the reads. Errors are headed ``invalid request`` (``web.inv
 from __future__ import annotations
 
 import datetime as dt
+import math
 from datetime import datetime
 from typing import Any
 
 from gridmap.errors import Problem
-from web.api.fields import Bool, Int, Num, OneOf, Range, Raw, Str, Timestamp
+from gridmap.inputs import bad_text
+from web.api.fields import INT32, Bool, Int, Limit, Num, OneOf, Raw, Str, Timestamp
 from web.api.parsing import Base
-from web.api.schemas import DisplayQuery
+from web.api.schemas import DisplayQuery, check_point
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+UNIT_TYPE_MAX = 32
 
 
 class GridsBase(Base):
@@ -34,7 +37,7 @@ def _effective() -> Timestamp:
 class DraftBody(GridsBase):
     """A new draft: an optional note."""
 
-    note = Str(allow_none=True)
+    note = Str(allow_none=True, validate=Limit("note"))
 
 
 class SeedBody(GridsBase):
@@ -64,12 +67,12 @@ class MovesBody(LockBody):
             data["units"] = units
             return
         for i, u in enumerate(raw, start=1):
-            if (isinstance(u, list) and len(u) == 2 and isinstance(u[0], str)
-                    and isinstance(u[1], int) and not isinstance(u[1], bool)):
-                units.append((u[0], u[1]))
-            elif isinstance(u, dict) and isinstance(u.get("type"), str) and isinstance(
-                    u.get("id"), int):
-                units.append((u["type"], u["id"]))
+            pair = (u[0], u[1]) if isinstance(u, list) and len(u) == 2 else (
+                (u.get("type"), u.get("id")) if isinstance(u, dict) else (None, None))
+            if (isinstance(pair[0], str) and len(pair[0]) <= UNIT_TYPE_MAX
+                    and bad_text(pair[0]) is None and isinstance(pair[1], int)
+                    and not isinstance(pair[1], bool) and 0 < pair[1] <= INT32):
+                units.append((pair[0], pair[1]))
             else:
                 problems.append(Problem("web.unit_item", row=i, field="units"))
         data["units"] = units
@@ -89,14 +92,27 @@ class GeometryBody(LockBody):
         if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
             if not any(p.field == "geometry" for p in problems):
                 problems.append(Problem("web.polygon_required", field="geometry"))
+        elif not finite_coordinates(geom.get("coordinates")):
+            problems.append(Problem("input.not_finite", {"field": "geometry"},
+                                    field="geometry"))
+
+
+def finite_coordinates(coords: Any, depth: int = 0) -> bool:
+    """True if ``coords`` is nested lists (≤ 4 deep) of finite numbers, none of them a
+    boolean (NaN, Infinity or 1e400 in a drawn polygon are refused here, not by GEOS)."""
+    if isinstance(coords, (int, float)) and not isinstance(coords, bool):
+        return math.isfinite(coords)
+    if not isinstance(coords, list) or depth > 4:
+        return False
+    return all(finite_coordinates(c, depth + 1) for c in coords)
 
 
 class GridAttrsBody(LockBody):
     """A grid's name, responsible party (责任主体) or lock."""
 
     locked = Bool(allow_none=True)
-    name = Str(allow_none=True)
-    responsible_party = Str(allow_none=True)
+    name = Str(allow_none=True, validate=Limit("grid_name"))
+    responsible_party = Str(allow_none=True, validate=Limit("responsible_party"))
 
 
 class ActivateBody(LockBody):
@@ -119,11 +135,14 @@ class DiffQuery(GridsBase, DisplayQuery):
 
 
 class AtQuery(GridsBase, DisplayQuery):
-    """A point (WGS84) and a time (default now)."""
+    """A point (WGS84) and a time (default now); swapped coordinates get the swap hint."""
 
-    lon = Num(required=True, validate=Range(-180, 180))
-    lat = Num(required=True, validate=Range(-90, 90))
+    lon = Num(required=True, metadata={"description": "longitude, WGS84 (-180..180)"})
+    lat = Num(required=True, metadata={"description": "latitude, WGS84 (-90..90)"})
     at = _effective()
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        check_point(data, problems)
 
 
 class ImpactQuery(GridsBase, DisplayQuery):

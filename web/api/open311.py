@@ -5,7 +5,8 @@ Endpoints (JSON; ``services.xml`` too):
 - ``GET  /open311/v2/services.json``: the event categories as services.
 - ``GET  /open311/v2/requests.json``: requests, filtered by ``service_request_id``,
   ``service_code``, ``start_date``, ``end_date``, ``status`` (open|closed); default the
-  last 90 days, at most :data:`MAX_REQUESTS` per call (``page`` for more).
+  last 90 days, ``page_size`` per call (default 100, at most
+  :data:`web.api.schemas.MAX_OPEN311_PAGE`; ``page`` for more).
 - ``GET  /open311/v2/requests/<id>.json``: one request (a one-element list, per spec).
 - ``POST /open311/v2/requests.json``: create a request.
 
@@ -51,10 +52,8 @@ from web.security import csrf
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
-MAX_REQUESTS = 1000
 DEFAULT_DAYS = 90
 CREATE_ROLES = ("supervisor", "officer", "admin")
-MAX_DESCRIPTION = 4000
 
 
 def _error(status: int, code: str, **params: Any) -> Response:
@@ -98,9 +97,9 @@ def api_clients() -> dict[str, str]:
     return out
 
 
-def client_for_key(key: str | None) -> str | None:
+def client_for_key(key: Any) -> str | None:
     """The client name of a valid API key (constant-time comparison), else ``None``."""
-    if not key:
+    if not key or not isinstance(key, str):
         return None
     for known, name in api_clients().items():
         if hmac.compare_digest(known.encode(), key.encode()):
@@ -207,7 +206,7 @@ def requests_json(args: dict[str, Any]) -> Response:
     if args.get("status") is not None:
         filters["open"] = args["status"] == "open"
     with db.read() as conn:
-        result = incidents.list_incidents(conn, filters, args["page"], MAX_REQUESTS)
+        result = incidents.list_incidents(conn, filters, args["page"], args["page_size"])
     return jsonify([as_service_request(r) for r in result["items"]])
 
 
@@ -224,7 +223,10 @@ def request_json(service_request_id: str) -> Response:
 
 def _actor(data: Mapping[str, Any]) -> tuple[str | None, str | Response]:
     """``(client, actor)`` of a create request, or ``(None, error response)``."""
-    client = client_for_key(data.get("api_key") or request.headers.get("X-API-Key"))
+    key = data.get("api_key")
+    if key is not None and not isinstance(key, str):
+        return None, _error(400, "input.not_text", field="api_key")
+    client = client_for_key(key or request.headers.get("X-API-Key"))
     if client is not None:
         return client, f"open311:{client}"
     user = current_user()

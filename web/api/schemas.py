@@ -6,12 +6,14 @@ loads requests with them and :mod:`web.api.openapi` documents them.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
+import numpy as np
 
-from gridmap import incidents
+from gridmap import crs, incidents
 from gridmap.errors import Problem
 from web import db
 from web.api.fields import (
@@ -20,12 +22,14 @@ from web.api.fields import (
     BBox,
     IdList,
     Int,
+    Limit,
     MaxLength,
     Num,
     OneOf,
     Range,
     Raw,
     Str,
+    Text,
     Timestamp,
 )
 from web.api.parsing import Base
@@ -35,6 +39,8 @@ DEFAULT_PAGE_SIZE = 100
 MAX_WINDOW_DAYS = 400
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 MAX_NOTE = 2000
+EARLIEST_CASE = datetime(2000, 1, 1, tzinfo=UTC)
+"""Start of ``window=all`` where a start is needed (intake refuses earlier report times)."""
 INT32 = 2**31 - 1
 
 
@@ -159,31 +165,66 @@ class HotspotQuery(FilterQuery):
     level = Str(load_default="grid", validate=OneOf(("grid", "h3")))
 
 
-class LocateQuery(Base):
-    """A point (WGS84) and optionally a time."""
+def check_point(data: dict[str, Any], problems: list[Problem]) -> None:
+    """Range of ``lon``/``lat`` (loaded as plain numbers); coordinates that look swapped (a
+    latitude beyond ±90 with a longitude within it, or a Chinese point given as (lat, lon))
+    get the swap hint ``incidents.swapped_coordinates``, as on intake."""
+    lon, lat = data.get("lon"), data.get("lat")
+    if (lon is not None and lat is not None and math.isfinite(lon) and math.isfinite(lat)
+            and bool(crs.looks_swapped(np.array([lon]), np.array([lat]))[0])):
+        problems.append(Problem("incidents.swapped_coordinates", field="lat"))
+        return
+    for key, value, hi in (("lon", lon, 180), ("lat", lat, 90)):
+        if value is not None and not (math.isfinite(value) and -hi <= value <= hi):
+            problems.append(Problem("web.between", {"field": key, "lo": -hi, "hi": hi},
+                                    field=key))
 
-    lon = Num(required=True, validate=Range(-180, 180))
-    lat = Num(required=True, validate=Range(-90, 90))
+
+class LocateQuery(Base):
+    """A point (WGS84) and optionally a time; swapped coordinates get the swap hint."""
+
+    lon = Num(required=True, metadata={"description": "longitude, WGS84 (-180..180)"})
+    lat = Num(required=True, metadata={"description": "latitude, WGS84 (-90..90)"})
     at = Timestamp()
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        check_point(data, problems)
 
 
 class IncidentBody(Base):
-    """A new incident (checked, located and given a deadline by the library)."""
+    """A new incident (checked, located and given a deadline by the library).
+
+    Every value is one text or number within the library's limits
+    (:data:`gridmap.inputs.MAX_LENGTHS`); a new case always starts at 信息收集, so
+    ``state``/``status`` may only say ``reported`` (or ``open``).
+    """
 
     class Meta:
         unknown = ma.INCLUDE
 
-    category = Raw(metadata={"description": "event category code (required)"})
-    lon = Raw(metadata={"description": "longitude, WGS84 (required)"})
-    lat = Raw(metadata={"description": "latitude, WGS84 (required)"})
-    description = Raw()
-    urgency = Raw()
-    source = Raw()
-    reported_at = Raw()
-    reporter_name = Raw()
-    reporter_phone = Raw()
-    external_id = Raw()
-    media_url = Raw()
+    category = Text("category_code", metadata={"description": "event category code (required)"})
+    lon = Text("lon", metadata={"description": "longitude, WGS84 (required)"})
+    lat = Text("lat", metadata={"description": "latitude, WGS84 (required)"})
+    description = Text("description", allow_none=True)
+    address = Text("address", allow_none=True)
+    urgency = Text("urgency", allow_none=True)
+    source = Text("source", allow_none=True)
+    reported_at = Text("reported_at", allow_none=True)
+    reporter_name = Text("reporter_name", allow_none=True)
+    reporter_phone = Text("reporter_phone", allow_none=True)
+    external_id = Text("external_id", allow_none=True)
+    media_url = Text("media_url", allow_none=True)
+    state = Text("state", allow_none=True, metadata={
+        "description": "only reported (or open): intake always starts at 信息收集"})
+    status = Text("state", allow_none=True, metadata={"description": "alias of state"})
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        for key in ("state", "status"):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip() not in incidents.INTAKE_STATES \
+                    or value is not None and not isinstance(value, str):
+                problems.append(Problem("input.state_not_allowed",
+                                        {"field": key, "value": str(value)[:40]}, field=key))
 
 
 class TransitionBody(Base):
@@ -293,15 +334,20 @@ class WhatIfBody(Base):
 # --------------------------------------------------------------------------- Open311
 
 
-class RequestsQuery(Base):
-    """GeoReport v2 request filters."""
+MAX_OPEN311_PAGE = 200
+"""Most service requests in one Open311 list answer (``page_size``; default 100)."""
 
-    service_request_id = IdList(1000)
+
+class RequestsQuery(Base):
+    """GeoReport v2 request filters and paging (``page``, ``page_size`` ≤ 200)."""
+
+    service_request_id = IdList(MAX_OPEN311_PAGE)
     service_code = CSV()
     start_date = Timestamp()
     end_date = Timestamp()
     status = Str(validate=OneOf(("open", "closed")))
     page = Int(load_default=1, validate=Range(1, 100_000))
+    page_size = Int(load_default=100, validate=Range(1, MAX_OPEN311_PAGE))
 
 
 class Open311Create(Base):
@@ -313,17 +359,17 @@ class Open311Create(Base):
         unknown = ma.INCLUDE
 
     api_key = Str()
-    service_code = Str(required=True)
+    service_code = Str(required=True, validate=Limit("category_code"))
     lat = Num(required=True, validate=Range(-90, 90))
     long = Num(required=True, validate=Range(-180, 180))
-    address_string = Raw()
-    description = Str(allow_none=True, validate=MaxLength(4000))
-    media_url = Raw()
-    first_name = Raw()
-    last_name = Raw()
-    phone = Raw()
-    email = Raw()
-    external_id = Raw()
+    address_string = Text("address", allow_none=True)
+    description = Str(allow_none=True, validate=Limit("description"))
+    media_url = Text("media_url", allow_none=True)
+    first_name = Text("reporter_name", allow_none=True)
+    last_name = Text("reporter_name", allow_none=True)
+    phone = Text("reporter_phone", allow_none=True)
+    email = Text("short", allow_none=True)
+    external_id = Text("external_id", allow_none=True)
 
     def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
         if data.get("service_code") == "":

@@ -117,7 +117,8 @@
       }),
       onEachFeature: (f, layer) => {
         const p = f.properties;
-        layer.bindTooltip(`${p.name || p.unit_type + " " + p.unit_id} · ${p.households} ${t("off.households")}`, { sticky: true });
+        // an element, not a string: Leaflet renders string tooltips as HTML (OSM names are data)
+        layer.bindTooltip(gm.el("span", {}, `${p.name || p.unit_type + " " + p.unit_id} · ${p.households} ${t("off.households")}`), { sticky: true });
         layer.on("click", () => moveUnit(p.unit_type, p.unit_id));
       },
     }).addTo(map);

@@ -272,7 +272,8 @@
       gridLayer = L.geoJSON(fc, {
         style: gridStyle,
         onEachFeature: function (f, layer) {
-          layer.bindTooltip(String(f.properties.name || f.properties.grid_code), { sticky: true });
+          // an element, not a string: Leaflet renders string tooltips as HTML (names are data)
+          layer.bindTooltip(el("span", { text: String(f.properties.name || f.properties.grid_code || "") }), { sticky: true });
           layer.on("click", function (e) { gridPopup(map, e.latlng, f.properties.grid_id); });
         },
       });
