@@ -13,6 +13,7 @@ from gridmap.cli import (  # noqa: F401  (imported for their commands)
     grids,
     incidents,
     ingest,
+    org,
     osm,
     sample,
     serve,
