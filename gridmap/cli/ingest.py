@@ -157,22 +157,30 @@ def boundaries(
 
 @import_.command("catalogue")
 @click.argument("kind", type=click.Choice(["facility-types", "event-categories",
-                                           "work-calendar"]))
+                                           "work-calendar", "divisions"]))
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and count; write nothing.")
 @click.option("--replace-years", is_flag=True,
               help="work-calendar: the file is the whole calendar of the years it covers.")
+@click.option("--sheet", help="Workbook sheet name or 0-based index (default first).")
+@click.option("--encoding", help="Text encoding (default detected).")
+@click.option("--separator", help="Field separator (default detected).")
 @pass_app
 @report_errors
 def catalogue_cmd(app: AppContext, kind: str, file: Path, dry_run: bool,
-                  replace_years: bool) -> None:
+                  replace_years: bool, sheet: str | None, encoding: str | None,
+                  separator: str | None) -> None:
     """Replace or extend a reference catalogue (facility radii, event categories and time
-    limits, holidays) with the city's own CSV; same columns as the files in data/geo/.
-    Stored values survive later `gridmap db migrate` runs."""
-    from gridmap.reference.catalogue import import_catalogue
+    limits, holidays) with the city's own CSV or workbook; same columns as the files in
+    data/geo/. `divisions`: statistical division codes of any province (code, name[, parent];
+    e.g. china-division's areas/streets/villages files). Stored values survive later
+    `gridmap db migrate` runs."""
+    from gridmap.imports.catalogues import import_catalogue_file
 
     with app.transaction() as conn:
-        rep = import_catalogue(conn, kind, file, dry_run=dry_run, replace_years=replace_years)
+        rep = import_catalogue_file(conn, kind, file, dry_run=dry_run,
+                                    replace_years=replace_years, sheet=sheet,
+                                    encoding=encoding, separator=separator)
     verb = "dry run: would add" if dry_run else "added"
     click.echo(f"{kind}: {rep['rows']} row(s) read; {verb} {rep['inserted']}, updated "
                f"{rep['updated']}, removed {rep['removed']}")

@@ -106,11 +106,12 @@ def read_cases(path: Path | str, profile: Profile | None = None) -> Table:
     return read_table(path, **hints)
 
 
-def _categories(conn: Connection, frame: pd.DataFrame, options: CaseOptions,
-                problems: list[Problem]) -> dict[str, int]:
-    """Resolve ``category_code`` in place; the unmapped values with their counts."""
-    raw = frame["category_code"]
-    codes, unmapped = resolve_categories(conn, raw, {})
+def _categories(conn: Connection, frame: pd.DataFrame, raw: pd.Series, profile: Profile,
+                options: CaseOptions, problems: list[Problem]) -> dict[str, int]:
+    """Resolve ``category_code`` of ``frame`` in place from the source texts ``raw``; the
+    unmapped values with their counts."""
+    extra = {**profile.categories, **profile.values.get("category_code", {})}
+    codes, unmapped = resolve_categories(conn, raw, extra)
     frame["original_category"] = raw.where(raw.notna() & (raw != codes), None)
     missing = (codes.isna() & raw.notna()).to_numpy(dtype=bool)
     frame["category_review"] = False
@@ -138,7 +139,12 @@ def prepare_cases(conn: Connection, table: Table, options: CaseOptions,
     mapped, problems = apply_profile(table, profile, FIELDS, required=REQUIRED)
     if file_errors(problems):
         raise ValidationError("tables.cannot_map", problems, {"file": table.path.name})
-    unmapped = _categories(conn, mapped, options, problems)
+    src = mapped.attrs.get("source_columns", {}).get("category_code")
+    raw = mapped["category_code"]
+    if src is not None:  # the file's own text, before the profile's value map
+        raw = table.frame[src].astype(str).str.strip()
+        raw = raw.where(raw != "", None)
+    unmapped = _categories(conn, mapped, raw, profile, options, problems)
     coords = options.coords or profile.coords
     ts = pd.to_datetime(mapped["reported_at"], utc=True)  # intake reads report times as text
     mapped["reported_at"] = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(ts.notna(), None)

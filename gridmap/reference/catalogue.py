@@ -30,7 +30,7 @@ def read_facility_catalogue(path: Path = FACILITY_CATALOGUE) -> list[dict[str, o
     """Parse and validate the facility catalogue; every problem is reported at once."""
     rows: list[dict[str, object]] = []
     problems: list[Problem] = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         for i, rec in enumerate(csv.DictReader(fh), start=1):
             code = (rec.get("code") or "").strip()
             tier = (rec.get("tier") or "").strip()

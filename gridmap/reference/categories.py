@@ -72,7 +72,7 @@ def read_event_categories(path: Path = EVENT_CATEGORIES_CSV) -> list[dict[str, A
     """
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         for i, rec in enumerate(csv.DictReader(fh), start=1):
             rows.append(_read_row(rec, i, problems))
     codes = [r["code"] for r in rows]

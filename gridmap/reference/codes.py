@@ -79,7 +79,7 @@ def read_admin_csvs(directory: Path = ADMIN_CODES_DIR) -> list[dict[str, str]]:
              ("committees", "community", "streetCode"))
     for suffix, level, parent_col in specs:
         for path in sorted(directory.glob(f"*_{suffix}.csv")):
-            with open(path, encoding="utf-8") as fh:
+            with open(path, encoding="utf-8-sig") as fh:
                 for rec in csv.DictReader(fh):
                     rows.append({
                         "code": rec["code"].strip(),

@@ -268,7 +268,7 @@ def read_calendar_csv(path: Path = WORK_CALENDAR_CSV) -> list[dict[str, object]]
     """Parse the holiday file (``#`` lines are comments); every problem is reported at once."""
     rows: list[dict[str, object]] = []
     problems: list[Problem] = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         lines = [ln for ln in fh if not ln.startswith("#")]
     for i, rec in enumerate(csv.DictReader(lines), start=1):
         kind = (rec.get("kind") or "").strip()
