@@ -1,0 +1,114 @@
+"""Matching: every level, scores and reasons, ties and low scores queued, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridmap import crs
+from gridmap.geocode.index import RegisterIndex, build_index
+from gridmap.geocode.match import MatchParams, geocode
+from tests.fixtures.address_world import LANE_138, register_frame
+
+
+@pytest.fixture(scope="module")
+def idx() -> RegisterIndex:
+    return build_index(register_frame())
+
+
+def _dist_m(lon: float, lat: float, lon2: float, lat2: float) -> float:
+    m = crs.metric_crs(121.39, 31.19, 121.45, 31.25)
+    x, y = crs.project_xy(np.array([lon, lon2]), np.array([lat, lat2]), crs.STORAGE_EPSG, m)
+    return float(np.hypot(x[1] - x[0], y[1] - y[0]))
+
+
+def one(idx: RegisterIndex, text: str) -> pd.Series:
+    return geocode(idx, [text]).iloc[0]
+
+
+# (address, level, status, reason)
+LEVELS = [
+    ("上海市普陀区曹杨新村街道兰溪路138弄5号301室", "building", "auto", "building_exact"),
+    ("兰溪路138弄2支弄5号", "building", "auto", "building_exact"),
+    ("梅岭北路梅岭小区3号楼", "building", "auto", "place_building"),
+    ("兰溪路138弄", "lane", "auto", "lane_exact"),
+    ("兰溪路138弄4号", "lane", "auto", "lane_interpolated"),
+    ("兰溪路138弄21号", "lane", "review", "lane_nearest_number"),
+    ("兰溪路150号", "road_number", "auto", "road_number_interpolated"),
+    ("兰溪路900号", "road_number", "review", "road_number_nearest_number"),
+    ("曹杨影城", "place", "auto", "place_exact"),
+    ("梅岭小区", "place", "auto", "place_centre"),
+    ("铜川路近真如路", "road", "review", "road_intersection"),
+    ("兰溪路", "road", "review", "road_middle"),
+    ("曹杨新村街道", "area", "review", "area_name"),
+    ("火星路1号", None, "unmatched", "no_match"),
+]
+
+
+@pytest.mark.parametrize(("text", "level", "status", "reason"), LEVELS, ids=[c[0] for c in LEVELS])
+def test_every_level(idx: RegisterIndex, text: str, level: str | None, status: str,
+                     reason: str) -> None:
+    r = one(idx, text)
+    assert (r["level"] if isinstance(r["level"], str) else None, r["status"], r["reason"]) == \
+        (level, status, f"geocode.reason.{reason}")
+    assert 0.0 <= r["score"] <= 1.0
+
+
+def test_building_lands_on_its_door(idx: RegisterIndex) -> None:
+    r = one(idx, "兰溪路138弄5号")
+    assert _dist_m(r["lon"], r["lat"], *LANE_138[5]) < 1.0
+    assert r["score"] == 1.0 and r["entry_id"] is not None
+
+
+def test_lane_interpolation_between_neighbours(idx: RegisterIndex) -> None:
+    r = one(idx, "兰溪路138弄4号")  # between 3号 and 5号
+    lo, hi = LANE_138[3], LANE_138[5]
+    assert lo[1] < r["lat"] < hi[1]
+
+
+def test_intersection_is_where_the_roads_meet(idx: RegisterIndex) -> None:
+    r = one(idx, "铜川路近真如路")
+    assert _dist_m(r["lon"], r["lat"], 121.430, 31.225) < 5.0
+
+
+def test_perturbed_forms_reach_the_same_door(idx: RegisterIndex) -> None:
+    forms = ["兰溪路一百三十八弄五号", "兰溪路１３８弄５號３楼", "普陀区兰溪路138弄5号3F",
+             "兰西路138弄5号"]  # the last with a typo in the road name
+    out = geocode(idx, forms)
+    assert (out["status"] == "auto").all()
+    assert out["entry_id"].nunique() == 1
+    assert out["score"].iloc[3] < 1.0  # the typo costs score, and the reason says exact door
+
+
+def test_tie_between_two_similar_places_is_never_auto_placed(idx: RegisterIndex) -> None:
+    r = one(idx, "枫x小区1号楼")
+    assert r["status"] == "review"
+    assert len(r["candidates"]) >= 2
+    labels = {c["label"] for c in r["candidates"]}
+    assert {"枫桥小区1号楼", "枫林小区1号楼"} <= labels
+
+
+def test_near_cue_is_never_auto_placed(idx: RegisterIndex) -> None:
+    r = one(idx, "曹杨影城附近")
+    assert (r["level"], r["status"]) == ("place", "review")
+
+
+def test_low_score_is_queued_with_candidates(idx: RegisterIndex) -> None:
+    r = one(idx, "曹杨影诚")  # one wrong character in a four-character name
+    assert r["status"] == "review" and r["score"] < MatchParams().auto_min_score
+    assert r["candidates"][0]["label"] == "曹杨影城"
+
+
+def test_same_address_same_answer(idx: RegisterIndex) -> None:
+    texts = [t for t, *_ in LEVELS] + ["枫x小区1号楼"]
+    a = geocode(idx, texts)
+    b = geocode(build_index(register_frame().sample(frac=1.0, random_state=3)), texts[::-1])
+    pd.testing.assert_frame_equal(a.drop(columns=["candidates"]),
+                                  b.iloc[::-1].reset_index(drop=True).drop(columns=["candidates"]))
+
+
+def test_many_addresses_vectorised(idx: RegisterIndex) -> None:
+    texts = [f"兰溪路138弄{i % 9 + 1}号{i % 5 + 1}01室" for i in range(5000)]
+    out = geocode(idx, texts)
+    assert len(out) == 5000 and out["level"].isin(["building", "lane"]).all()
