@@ -18,6 +18,7 @@ from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
 from web import db, errors, headers, inputguard, limits, security
 from web.api import aggregates, grids, incidents, layers, open311, openapi
+from web.api import org as org_api
 from web.api import planner as planner_api
 from web.views import auth, home, officer, planner, supervisor
 
@@ -33,6 +34,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     grids.bp,
     planner_api.bp,
     open311.bp,
+    org_api.bp,
     openapi.bp,
 )
 
