@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from gridmap.dispatch import events
 from gridmap.dispatch.params import LEVELS, DispatchParams
 from gridmap.dispatch.units import units_at_levels
-from gridmap.errors import IllegalTransition, NotFound
+from gridmap.errors import Conflict, IllegalTransition, NotFound
 from gridmap.incidents.states import CLOSED_STATES
 from gridmap.reference import workcal
 
@@ -107,7 +107,8 @@ def raise_many(conn: Connection, incident_ids: Sequence[int], *, reason: str,
 
 def raise_level(conn: Connection, incident_id: int, *, actor: str | None, reason: str = "requested",
                 note: str | None = None, at: dt.datetime | None = None,
-                params: DispatchParams | None = None) -> dict[str, Any]:
+                params: DispatchParams | None = None, expected_version: int | None = None
+                ) -> dict[str, Any]:
     """Raise one case one level (社区呼叫: the current level asks; C2b's 督办 scan may call it
     with an overdue reason).
 
@@ -115,14 +116,19 @@ def raise_level(conn: Connection, incident_id: int, *, actor: str | None, reason
     ------
     NotFound
         Unknown case.
+    Conflict
+        ``expected_version`` is not the case's ``lock_version`` (someone changed it).
     IllegalTransition
         The case is closed (``dispatch.closed_case``) or already at district level
         (``dispatch.top_level``).
     """
-    cur = conn.execute(sa.text("SELECT state, level FROM incident WHERE id = :id"),
-                       {"id": incident_id}).first()
+    cur = conn.execute(sa.text("SELECT state, level, lock_version FROM incident WHERE id = :id"
+                               " FOR UPDATE"), {"id": incident_id}).first()
     if cur is None:
         raise NotFound("incidents.not_found", {"id": incident_id})
+    if expected_version is not None and expected_version != cur.lock_version:
+        raise Conflict("dispatch.stale_case", {"id": incident_id, "expected": expected_version,
+                                               "current": cur.lock_version})
     if cur.state in CLOSED_STATES:
         raise IllegalTransition("dispatch.closed_case", {"state": cur.state})
     if cur.level == LEVELS[-1]:

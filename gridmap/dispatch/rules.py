@@ -109,10 +109,15 @@ def _check_row(n: int, row: Mapping[str, Any], known: dict[str, set[str]],
     elif v["area_level"] is not None and v["area_code"] not in known[v["area_level"]]:
         probs.append(Problem("dispatch.unknown_area", {"value": v["area_code"],
                              "level": v["area_level"]}, row=n, field="area_code"))
-    for fld, choices in (("urgency", URGENCIES), ("source", SOURCES), ("level", LEVELS)):
-        if v[fld] is not None and v[fld] not in choices:
-            probs.append(Problem(f"dispatch.unknown_{fld}", {"value": v[fld],
-                                 "choices": choices}, row=n, field=fld))
+    if v["urgency"] is not None and v["urgency"] not in URGENCIES:
+        probs.append(Problem("dispatch.unknown_urgency", {"value": v["urgency"],
+                             "choices": URGENCIES}, row=n, field="urgency"))
+    if v["source"] is not None and v["source"] not in SOURCES:
+        probs.append(Problem("dispatch.unknown_source", {"value": v["source"],
+                             "choices": SOURCES}, row=n, field="source"))
+    if v["level"] is not None and v["level"] not in LEVELS:
+        probs.append(Problem("dispatch.unknown_level", {"value": v["level"],
+                             "choices": LEVELS}, row=n, field="level"))
     if v["unit"] is None:
         probs.append(Problem("dispatch.unit_missing", {}, row=n, field="unit"))
     elif v["unit"] not in units:
