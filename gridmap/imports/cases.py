@@ -37,7 +37,7 @@ from gridmap.imports.tables import Table, read_table
 
 __all__ = ["FIELDS", "REQUIRED", "CaseOptions", "CaseResult", "Prepared", "default_profile",
            "import_cases", "prepare_cases", "read_cases", "read_table"]
-from gridmap.incidents import intake
+from gridmap.incidents import addressing, intake
 from gridmap.incidents import write as incident_write
 
 FIELDS: tuple[str, ...] = (*intake.COLUMNS, *history.TIMES, "responsible_unit", "satisfaction",
@@ -78,6 +78,8 @@ class Prepared:
     problems: list[Problem]
     unmapped: dict[str, int]
     source_columns: dict[str, str] = field(default_factory=dict)
+    geo: addressing.Geocoded | None = None
+    """Address geocoding of the rows (issue #19): filled points, rows for the queue."""
 
 
 @dataclass
@@ -137,6 +139,9 @@ def prepare_cases(conn: Connection, table: Table, options: CaseOptions,
     """Map, resolve and validate every row (nothing written). See the module docstring."""
     profile = options.profile or default_profile()
     mapped, problems = apply_profile(table, profile, FIELDS, required=REQUIRED)
+    if "address" in mapped.attrs.get("source_columns", {}):  # issue #19: rows placed by address
+        problems = [p for p in problems if not (p.code == "tables.missing_column"
+                                                and p.field in ("lon", "lat"))]
     if file_errors(problems):
         raise ValidationError("tables.cannot_map", problems, {"file": table.path.name})
     src = mapped.attrs.get("source_columns", {}).get("category_code")
@@ -148,7 +153,10 @@ def prepare_cases(conn: Connection, table: Table, options: CaseOptions,
     coords = options.coords or profile.coords
     ts = pd.to_datetime(mapped["reported_at"], utc=True)  # intake reads report times as text
     mapped["reported_at"] = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(ts.notna(), None)
+    # --- address geocoding (issue #19): points from addresses; unsure rows go to the queue ---
+    mapped, geo = addressing.geocode_intake(conn, mapped, coords=coords)
     clean, found = intake.validate_rows(conn, mapped, coords=coords, params=params)
+    found = addressing.excuse_queued(found, geo)
     unreadable = {(p.row, p.field) for p in problems if p.code == "tables.unreadable_date"}
     problems += [p for p in found if not (p.code == "incidents.missing_report_time"
                                           and (p.row, p.field) in unreadable)]
@@ -158,7 +166,7 @@ def prepare_cases(conn: Connection, table: Table, options: CaseOptions,
         clean[c] = mapped[c].to_numpy()
     problems += history.check(conn, clean, options.history, params)
     return Prepared(clean=clean, problems=problems, unmapped=unmapped,
-                    source_columns=dict(mapped.attrs.get("source_columns", {})))
+                    source_columns=dict(mapped.attrs.get("source_columns", {})), geo=geo)
 
 
 def import_cases(conn: Connection, table: Table, options: CaseOptions, *,
@@ -182,10 +190,15 @@ def import_cases(conn: Connection, table: Table, options: CaseOptions, *,
                               {"n": len(rows)})
     keep = np.ones(len(prep.clean), dtype=bool)
     keep[rows] = False
+    if prep.geo is not None:  # issue #19: queued rows are not written as incidents
+        prep.geo.queued &= keep
+        keep &= ~prep.geo.queued
     report = incident_write.write_validated(
         conn, prep.clean[keep], actor=actor, dry_run=dry_run,
         source_file=source_file or table.path.name, params=params, timings=timings,
         history=options.history)
+    if prep.geo is not None:
+        addressing.finish_import(conn, prep.clean, prep.geo, report, dry_run=dry_run)
     report["rejected"] = len(rows)
     report["review"] = int(prep.clean.loc[keep, "category_review"].sum())
     return CaseResult(report=report, problems=prep.problems, unmapped=prep.unmapped,

@@ -1,9 +1,11 @@
 """Incidents with an address: geocoded at intake, queued when unsure, flagged when far.
 
-The import (:func:`import_with_addresses`) and the single create (:func:`create_or_queue`)
-wrap :func:`gridmap.incidents.write.import_incidents` / :func:`~gridmap.incidents.write.create`:
+The import calls :func:`geocode_intake` before validating, :func:`excuse_queued` on the
+problems and :func:`finish_import` after writing (``gridmap.imports.cases``); the API and
+Open311 call :func:`create_or_queue` instead of :func:`gridmap.incidents.write.create`:
 
 - a row with an address and no coordinates is geocoded against the standard address register
+  (while the register is empty such a row is refused as before: missing coordinates)
   (:mod:`gridmap.geocode`); placed automatically only when the matcher says ``auto``
   (``incident.geocode_status = 'auto'`` with level and score), otherwise it goes to the
   地址待确认 queue (``address_queue``) with its candidates, never onto the map;
@@ -25,6 +27,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap import crs
 from gridmap.config import Settings, params_from_settings
 from gridmap.errors import Problem, ValidationError
 from gridmap.geocode import match as gmatch
@@ -69,8 +72,8 @@ def _geocode_rows(conn: Connection, df: pd.DataFrame, params: AddressParams) -> 
                           "lon": np.nan, "lat": np.nan, "reason": None, "candidates": None})
     count = conn.execute(sa.text(
         "SELECT count(*) FROM address_entry WHERE valid_to IS NULL")).scalar_one()
-    if not has_addr.any() or count == 0:
-        return Geocoded(empty, had, ~had & has_addr)
+    if not has_addr.any() or count == 0:  # no register: a missing point stays an error
+        return Geocoded(empty, had, np.zeros(n, dtype=bool))
     result = empty.copy()
     rows = np.flatnonzero(has_addr)
     found = gmatch.geocode(load_index(conn), addr.iloc[rows].tolist(), params.match)
@@ -80,13 +83,19 @@ def _geocode_rows(conn: Connection, df: pd.DataFrame, params: AddressParams) -> 
     return Geocoded(result, had, queued)
 
 
-def _fill(df: pd.DataFrame, geo: Geocoded) -> pd.DataFrame:
+def _fill(df: pd.DataFrame, geo: Geocoded, coords: str = "wgs84") -> pd.DataFrame:
     auto = ~geo.had_coords & (geo.result["status"] == "auto").to_numpy()
     out = df.copy()
     out["lon"] = out["lon"].astype(object)
     out["lat"] = out["lat"].astype(object)
-    out.loc[auto, "lon"] = geo.result.loc[auto, "lon"].to_numpy()
-    out.loc[auto, "lat"] = geo.result.loc[auto, "lat"].to_numpy()
+    lon = geo.result.loc[auto, "lon"].to_numpy(float)
+    lat = geo.result.loc[auto, "lat"].to_numpy(float)
+    if coords in ("gcj02", "bd09"):
+        lon, lat = crs.wgs84_to_gcj02(lon, lat)
+    if coords == "bd09":
+        lon, lat = crs.gcj02_to_bd09(lon, lat)
+    out.loc[auto, "lon"] = lon
+    out.loc[auto, "lat"] = lat
     return out
 
 
@@ -164,53 +173,48 @@ def _mark(conn: Connection, df: pd.DataFrame, geo: Geocoded, keep: np.ndarray, w
         "placed": sub["placed"].astype(bool).tolist()})
 
 
-def _renumbered(exc: ValidationError, keep_rows: np.ndarray) -> list[Problem]:
-    return [Problem(p.code, p.params, row=(int(keep_rows[p.row - 1]) + 1
-                                           if p.row is not None else None),
-                    field=p.field, severity=p.severity) for p in exc.problems]
+def geocode_intake(conn: Connection, frame: pd.DataFrame, *, coords: str = "wgs84",
+                   params: AddressParams | None = None) -> tuple[pd.DataFrame, Geocoded]:
+    """Hook before validation: rows with an address and no coordinates get the matched point
+    when the matcher places them (``auto``); the others are marked ``queued``.
 
-
-def import_with_addresses(conn: Connection, frame: pd.DataFrame, *, actor: str | None = None,
-                          coords: str = "wgs84", dry_run: bool = False,
-                          source_file: str | None = None, params: IntakeParams | None = None,
-                          address_params: AddressParams | None = None) -> dict[str, Any]:
-    """:func:`~gridmap.incidents.write.import_incidents` with geocoding of addresses.
-
-    Adds ``geocoded`` (placed from the address), ``queued`` (地址待确认) and ``address_far``
-    to the report. All-or-nothing as before: every problem of every row, original row numbers.
+    ``frame`` has intake column names (``lon``, ``lat``, ``address``); returns the frame with
+    the filled coordinates (same index; in the file's ``coords`` system, which validation
+    converts back to WGS84) and the per-row outcome.
     """
-    params, ap = params or IntakeParams(), address_params or AddressParams()
-    df = normalise_columns(frame).reset_index(drop=True)
-    geo = _geocode_rows(conn, df, ap)
-    df = _fill(df, geo)
-    qrows, keep_rows = np.flatnonzero(geo.queued), np.flatnonzero(~geo.queued)
-    problems = _queued_problems(conn, df, qrows, params)
-    with conn.begin_nested() as sp:
-        try:
-            report = write.import_incidents(conn, df.iloc[keep_rows].reset_index(drop=True),
-                                            actor=actor, coords=coords, dry_run=dry_run,
-                                            source_file=source_file, params=params)
-        except ValidationError as exc:
-            problems += _renumbered(exc, keep_rows)
-            report = None
-        if problems:
-            sp.rollback()
-            raise ValidationError("incidents.bad_rows", sorted(
-                problems, key=lambda p: (p.row or 0, p.field or "")),
-                {"n": len({p.row for p in problems if p.severity == "error"})})
-        keep = ~geo.queued
-        if report and report.get("import_id") is not None:
-            _mark(conn, df, geo, keep, "i.import_id = :imp", ap, {"imp": report["import_id"]})
-        queue_ids = [] if dry_run else _queue(conn, df, geo, qrows, "import")
-    assert report is not None
-    report.update(geocoded=int((~geo.had_coords & keep & (geo.result["status"] == "auto")
-                                .to_numpy()).sum()), queued=len(qrows),
-                  queue_ids=queue_ids)
+    df = frame.reset_index(drop=True)
+    geo = _geocode_rows(conn, df, params or AddressParams())
+    filled = _fill(df, geo, coords)
+    filled.index = frame.index
+    return filled, geo
+
+
+def excuse_queued(problems: list[Problem], geo: Geocoded) -> list[Problem]:
+    """Problems without the missing coordinates of queued rows (1-based row numbers)."""
+    queued = set((np.flatnonzero(geo.queued) + 1).tolist())
+    return [p for p in problems if not (p.row in queued and p.code in (
+        "incidents.no_coordinates", "incidents.no_boundaries"))]
+
+
+def finish_import(conn: Connection, frame: pd.DataFrame, geo: Geocoded, report: dict[str, Any],
+                  *, dry_run: bool, params: AddressParams | None = None,
+                  channel: str = "import") -> None:
+    """Hook after the write: geocode columns of the written rows (by import run and address),
+    queued rows into the 地址待确认 queue; adds ``geocoded``, ``queued``, ``address_far``
+    to ``report``."""
+    ap = params or AddressParams()
+    df = frame.reset_index(drop=True)
+    keep = ~geo.queued
     if report.get("import_id") is not None:
+        _mark(conn, df, geo, keep, "i.import_id = :imp", ap, {"imp": report["import_id"]})
         report["address_far"] = int(conn.execute(sa.text(
             "SELECT count(*) FROM incident WHERE import_id = :i AND address_far"),
             {"i": report["import_id"]}).scalar_one())
-    return report
+    qrows = np.flatnonzero(geo.queued)
+    report["queue_ids"] = [] if dry_run else _queue(conn, df, geo, qrows, channel)
+    report["queued"] = len(qrows)
+    report["geocoded"] = int((~geo.had_coords & keep
+                              & (geo.result["status"] == "auto").to_numpy()).sum())
 
 
 def create_or_queue(conn: Connection, data: dict[str, Any], *, actor: str | None,
