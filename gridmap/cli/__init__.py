@@ -9,6 +9,7 @@ of library functions and prints in the language of ``GRIDMAP_LANG`` (default zh)
 from gridmap.cli import (  # noqa: F401  (imported for their commands)
     coverage,
     db,
+    dispatch,
     geocode,
     grids,
     incidents,
