@@ -22,6 +22,7 @@ from gridmap.dispatch.params import DispatchParams
 from gridmap.dispatch.units import unit_ids_by_code
 from gridmap.errors import NotFound
 from gridmap.incidents.intake import IntakeParams
+from gridmap.supervision import notify
 
 USER_HELP = "Act for this account: its area, units and posts (default: unrestricted)."
 
@@ -139,7 +140,7 @@ def act_cmd(app: AppContext, incident_id: int, to_state: str, unit_code: str | N
             conn, _scope(conn, username), incident_id, to_state, actor=actor, note=note,
             unit_id=unit_id, expected_version=version,
             params=DispatchParams.from_settings(app.settings),
-            intake=IntakeParams.from_settings(app.settings))
+            intake=IntakeParams.from_settings(app.settings), notify=notify.send)
     say("dispatch.cli.acted", {"id": incident_id, "state": v["state"], "level": v["level"],
                                "unit": v["unit_code"] or "-",
                                "proposed": v["proposed_unit_code"] or "-"})

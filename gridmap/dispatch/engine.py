@@ -24,6 +24,7 @@ a stale value raises :class:`~gridmap.errors.Conflict` and nothing changes).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,13 @@ from gridmap.incidents import workflow
 from gridmap.incidents.intake import IntakeParams
 from gridmap.incidents.states import check_transition
 from gridmap.reference import workcal
+
+Notifier = Callable[..., Any]
+"""``notify(conn, kind, *, unit_ids, incident_id, params, at)``: how a new 派单 reaches the
+unit (:func:`gridmap.supervision.notify.send`, passed in by the API and the CLI: the
+notification queue lives in the supervision package, which may itself call this one)."""
+NEW_CASE = "dispatch.new_case"
+"""Notification kind (a message code) of a case dispatched to a unit."""
 
 VIEW_SQL = """
 SELECT i.id, i.state, i.urgency, i.category_code, i.level, i.unit_id, u.code AS unit_code,
@@ -122,8 +130,10 @@ def dispatch(conn: Connection, incident_id: int, *, actor: str | None,
              unit_id: int | None = None, reason: str | None = None, note: str | None = None,
              at: dt.datetime | None = None, expected_version: int | None = None,
              params: DispatchParams | None = None, intake: IntakeParams | None = None,
-             calendar: workcal.WorkCalendar | None = None) -> dict[str, Any]:
-    """派遣 (or 改派 after 回退) to the proposed unit, or to ``unit_id`` with a ``reason``.
+             calendar: workcal.WorkCalendar | None = None, notify: Notifier | None = None
+             ) -> dict[str, Any]:
+    """派遣 (or 改派 after 回退) to the proposed unit, or to ``unit_id`` with a ``reason``;
+    the unit is notified through ``notify`` (kind :data:`NEW_CASE`) when one is given.
 
     Raises
     ------
@@ -151,6 +161,10 @@ def dispatch(conn: Connection, incident_id: int, *, actor: str | None,
                         "override": target != cur.proposed_unit_id, "reason": reason,
                         "redispatch": cur.state == "returned",
                         "accept_due_at": accept_due.isoformat()})
+        if notify is not None:
+            notify(conn, NEW_CASE, unit_ids=[target], incident_id=incident_id, at=at,
+                   params={"id": incident_id, "urgency": cur.urgency,
+                           "accept_due_at": accept_due.isoformat()})
     return view(conn, incident_id)
 
 
@@ -193,7 +207,8 @@ def return_case(conn: Connection, incident_id: int, *, actor: str | None, reason
 def act(conn: Connection, incident_id: int, to_state: str, *, actor: str | None,
         note: str | None = None, unit_id: int | None = None, at: dt.datetime | None = None,
         expected_version: int | None = None, params: DispatchParams | None = None,
-        intake: IntakeParams | None = None, **kwargs: Any) -> dict[str, Any]:
+        intake: IntakeParams | None = None, notify: Notifier | None = None, **kwargs: Any
+        ) -> dict[str, Any]:
     """Any transition by target state: 立案, 派遣, 接单 (dispatched → handling) and 回退 go
     through the functions above; the rest (反馈, 核查结案, 返工, 延期 …) through
     :func:`gridmap.incidents.workflow.transition` (``kwargs`` passed on) after the
@@ -204,7 +219,8 @@ def act(conn: Connection, incident_id: int, to_state: str, *, actor: str | None,
                     expected_version=expected_version, params=params, intake=intake)
     if to_state == "dispatched":
         return dispatch(conn, incident_id, actor=actor, unit_id=unit_id, reason=note, at=at,
-                        expected_version=expected_version, params=params, intake=intake)
+                        expected_version=expected_version, params=params, intake=intake,
+                        notify=notify)
     if to_state == "handling" and state == "dispatched":
         return accept(conn, incident_id, actor=actor, note=note, at=at,
                       expected_version=expected_version, intake=intake)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap.dispatch import engine
@@ -13,6 +14,7 @@ from gridmap.dispatch.events import dispatch_events
 from gridmap.dispatch.params import DispatchParams
 from gridmap.errors import Conflict, IllegalTransition, ValidationError
 from gridmap.incidents import query
+from gridmap.supervision import notify
 from tests.fixtures.dispatch_world import MONDAY, DispatchWorld, case
 
 H = dt.timedelta(hours=1)
@@ -111,3 +113,13 @@ def test_initial_level_from_category(conn: Connection, dw: DispatchWorld) -> Non
     assert engine.file(conn, i, actor="a", at=MONDAY)["level"] == "street"
     j = case(conn, "E1", "E0102")   # rule 2 sets level grid
     assert engine.file(conn, j, actor="a", at=MONDAY)["level"] == "grid"
+
+
+def test_dispatch_notifies_the_unit(conn: Connection, dw: DispatchWorld) -> None:
+    i = case(conn, "W1", "E0101", urgency="urgent")
+    engine.file(conn, i, actor="a", at=MONDAY)
+    engine.dispatch(conn, i, actor="d", at=MONDAY, notify=notify.send)
+    rows = conn.execute(sa.text("SELECT unit_id, kind, params FROM notification "
+                                "WHERE incident_id = :i"), {"i": i}).all()
+    assert [(r.unit_id, r.kind) for r in rows] == [(dw.org.units["CG"], engine.NEW_CASE)]
+    assert notify.unread_count(conn, dw.org.users["ow_cg"]) == 1

@@ -22,6 +22,7 @@ from gridmap.dispatch import events, ruleio, rules
 from gridmap.dispatch.params import DispatchParams
 from gridmap.errors import Problem, ValidationError
 from gridmap.incidents.intake import IntakeParams
+from gridmap.supervision import notify
 from web import db
 from web.access import actor, current_scope, roles_required
 from web.api import dispatch_schemas as s
@@ -167,7 +168,7 @@ def act(incident_id: int, body: dict[str, Any]) -> Response:
         scopes.dispatch_act(conn, current_scope(), incident_id, body["to"], actor=actor(),
                             note=body.get("note"), unit_id=body.get("unit_id"),
                             expected_version=body.get("version"), params=params, intake=intake,
-                            **extra)
+                            notify=notify.send, **extra)
         return json_response(_case(conn, incident_id))
 
 
