@@ -20,7 +20,7 @@ from web import db, errors, headers, inputguard, limits, security
 from web.api import aggregates, dispatch, grids, incidents, layers, open311, openapi
 from web.api import org as org_api
 from web.api import planner as planner_api
-from web.views import auth, home, officer, planner, supervisor
+from web.views import auth, home, officer, org_admin, planner, supervisor
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -28,6 +28,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     planner.bp,
     supervisor.bp,
     officer.bp,
+    org_admin.bp,
     layers.bp,
     incidents.bp,
     aggregates.bp,

@@ -139,3 +139,14 @@ def staff_of_unit(conn: Connection, unit_id: int) -> list[Member]:
         _MEMBERS + " ORDER BY array_position(CAST(:posts AS text[]), p.post::text),"
         " lower(a.username)"), {"n": unit_id, "posts": list(POSTS)})
     return [Member(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
+def all_members(conn: Connection) -> list[Member]:
+    """Every active post holder of every active unit (one query), by unit code, post, name."""
+    rows = conn.execute(sa.text(
+        "SELECT a.id, a.username, a.display_name, p.post, p.unit_id FROM staff_post p"
+        " JOIN app_user a ON a.id = p.user_id AND a.active"
+        " JOIN org_unit u ON u.id = p.unit_id AND u.active WHERE p.active"
+        " ORDER BY u.code, array_position(CAST(:posts AS text[]), p.post::text),"
+        " lower(a.username)"), {"posts": list(POSTS)})
+    return [Member(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]

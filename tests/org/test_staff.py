@@ -40,3 +40,10 @@ def test_posts_in_inactive_units_do_not_count(conn: Connection, world: OrgWorld)
     units.deactivate_unit(conn, world.units["FG"])
     assert staff.posts_of(conn, world.users["ow_fg"]) == []
     assert staff.user_id(conn, "OW_FG") == world.users["ow_fg"]
+
+
+def test_all_members_in_one_list(conn: Connection, world: OrgWorld) -> None:
+    members = staff.all_members(conn)
+    assert {(m.username, m.post) for m in members if m.unit_id == world.units["QU"]} == {
+        ("ow_qu", "dispatcher"), ("ow_qu", "leader")}
+    assert len(members) == 15
