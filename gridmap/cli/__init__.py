@@ -14,6 +14,7 @@ from gridmap.cli import (  # noqa: F401  (imported for their commands)
     grids,
     incidents,
     ingest,
+    layers,
     org,
     osm,
     sample,
