@@ -1,6 +1,7 @@
 """``/admin/org`` end to end in headless Chromium: an admin sees the unit tree of the
 hand-made street, adds a unit with a mistake (the problem is shown in Chinese, nothing
-saved), corrects it, and fills the uncovered grid; no script error, nothing from a CDN.
+saved), corrects it, and fills the uncovered grid; no script error, no CSP violation,
+nothing from a CDN.
 
 Screenshots: test-output/screenshots/org_admin_*.png
 """
@@ -18,6 +19,11 @@ from tests.fixtures.web import WebDB, browser_login, screenshot
 
 pytest_plugins = ["tests.fixtures.web"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+_WATCH_CSP = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', e =>
+  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
 
 
 def test_admin_adds_a_unit_and_covers_the_last_grid(browser_page: Any, live_server: str,
@@ -26,6 +32,7 @@ def test_admin_adds_a_unit_and_covers_the_last_grid(browser_page: Any, live_serv
     with eng.begin() as conn:
         build_org_world(conn)
     page = browser_page
+    page.add_init_script(_WATCH_CSP)
     browser_login(page, live_server, "admin", next_path="/admin/org")
     assert page.url.endswith("/admin/org")
     assert "和平街道综治中心" in page.text_content("#org-unit-table")
@@ -58,5 +65,6 @@ def test_admin_adds_a_unit_and_covers_the_last_grid(browser_page: Any, live_serv
         n = conn.execute(sa.text("SELECT count(*) FROM org_unit WHERE code = 'LH'")).scalar()
     eng.dispose()
     assert n == 1
+    assert page.evaluate("window.__csp") == []
     assert page.gm_errors == [], page.gm_errors
     assert page.gm_blocked == [], page.gm_blocked
