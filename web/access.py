@@ -21,7 +21,7 @@ import functools
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 
@@ -147,8 +147,8 @@ def safe_next(target: str | None) -> str | None:
     """
     if not target or not target.startswith("/") or target.startswith("//"):
         return None
-    if _UNSAFE_NEXT.search(target) or "%5c" in target.lower():
-        return None
+    if _UNSAFE_NEXT.search(target) or _UNSAFE_NEXT.search(unquote(target)):
+        return None  # also percent-encoded: a proxy or client may decode them once
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None

@@ -3,7 +3,7 @@
 Every request may carry at most ``Settings.api_max_body_bytes`` (smaller caps for some
 endpoints: :data:`BODY_LIMITS`). A declared ``Content-Length`` over the cap is refused
 before anything is read; a chunked body (no length) is read through werkzeug's limited
-stream, which stops at the cap: either way the answer is 413 with
+stream, which stops reading at the cap (a chunked body that reaches it is refused): either way the answer is 413 with
 ``security.body_too_large``, never "not JSON". The check runs before CSRF and the views.
 """
 
@@ -48,9 +48,11 @@ def check_body(settings: Settings) -> None:
         return
     if request.method in _BODY_METHODS:
         try:
-            request.get_data(cache=True, parse_form_data=False)
+            data = request.get_data(cache=True, parse_form_data=False)
         except RequestEntityTooLarge as exc:
             raise _too_large(limit) from exc
+        if len(data) >= limit:  # the limited stream stops at the cap without an error
+            raise _too_large(limit)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

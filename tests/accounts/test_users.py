@@ -139,3 +139,32 @@ def test_cli_bad_input_exits_1_and_changes_nothing(cli_env) -> None:
     assert "password must have at least" in r.stderr and "needs a scope" in r.stderr
     assert _cli(["users", "list"], env).stdout == ""
     assert _cli(["users", "disable", "ghost"], env).returncode == 1
+
+
+def test_unknown_and_known_usernames_cost_the_same(conn: sa.engine.Connection,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #12 (7): one scrypt verification either way (an unknown username is checked
+    against a dummy hash made once), so the answer time does not tell which names exist."""
+    import hashlib
+    import time
+
+    users.add(conn, "timing_known", "long-enough-pw", "planner")
+    users.authenticate(conn, "nobody-warmup", "x")  # the dummy hash is made once, here
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counting(*a, **kw):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    times: dict[str, list[float]] = {"known": [], "unknown": []}
+    for _ in range(5):
+        for kind, name in (("known", "timing_known"), ("unknown", "no-such-user")):
+            calls.clear()
+            t0 = time.perf_counter()
+            assert users.authenticate(conn, name, "wrong-password") is None
+            times[kind].append(time.perf_counter() - t0)
+            assert len(calls) == 1, kind
+    known, unknown = sorted(times["known"])[2], sorted(times["unknown"])[2]
+    assert 0.5 < unknown / known < 2.0, times
