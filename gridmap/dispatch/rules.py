@@ -230,7 +230,7 @@ def get_rules(conn: Connection, set_id: int | None = None) -> list[dict[str, Any
 
 MATCH_SQL = f"""
 WITH {STREET_CENTRE_CTE},
-rules AS (
+rules AS MATERIALIZED (
     SELECT r.*, CASE r.area_level
         WHEN 'street' THEN (SELECT id FROM street WHERE code = r.area_code)
         WHEN 'community' THEN (SELECT id FROM community WHERE code = r.area_code)
@@ -315,11 +315,14 @@ def rerun(conn: Connection, *, set_id: int | None = None, dry_run: bool = False,
     """
     at = at or dt.datetime.now(dt.UTC)
     tx = conn.begin_nested()
-    try:
+    try:   # JIT compiles the rule predicates for seconds: more than the query itself
+        jit = conn.execute(sa.text("SELECT current_setting('jit')")).scalar_one()
+        conn.execute(sa.text("SELECT set_config('jit', 'off', true)"))
         rows = conn.execute(sa.text(RERUN_SQL), {"open": list(OPEN_STATES), "at": at,
                                                 "set_id": set_id, "dry_run": dry_run}
                             ).mappings().all()
         out = [dict(r) for r in rows]
+        conn.execute(sa.text("SELECT set_config('jit', :v, true)"), {"v": jit})
     except BaseException:
         tx.rollback()
         raise
