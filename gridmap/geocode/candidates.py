@@ -31,7 +31,7 @@ RESULT_COLUMNS = ["level", "score", "lon", "lat", "status", "reason", "entry_id"
                   "building_id", "candidates"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
     """One possible place of an address."""
 
@@ -54,6 +54,10 @@ class Context:
     metric: CRS
     x: npt.NDArray[np.float64]
     y: npt.NDArray[np.float64]
+    lons: list[float] = field(default_factory=list)
+    lats: list[float] = field(default_factory=list)
+    xs: list[float] = field(default_factory=list)
+    ys: list[float] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     building_ids: list[int | None] = field(default_factory=list)
@@ -70,18 +74,20 @@ class Context:
         x, y = crs.project_xy(idx.lon, idx.lat, crs.STORAGE_EPSG, metric)
         f = idx.frame
         bids = f["building_id"].tolist() if "building_id" in f else [None] * len(f)
-        return cls(idx, params, metric, np.asarray(x, float), np.asarray(y, float),
-                   [int(v) for v in f["id"].tolist()], [str(v) for v in f["text"].tolist()],
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        return cls(idx, params, metric, x, y, idx.lon.tolist(), idx.lat.tolist(), x.tolist(),
+                   y.tolist(), [int(v) for v in f["id"].tolist()],
+                   [str(v) for v in f["text"].tolist()],
                    [None if v is None or v != v else int(v) for v in bids])
 
     def at(self, level: str, score: float, reason: str, row: int) -> Candidate:
-        return Candidate(level, round(score, 4), reason, float(self.idx.lon[row]),
-                         float(self.idx.lat[row]), float(self.x[row]), float(self.y[row]), row)
+        return Candidate(level, int(score * 10000 + 0.5) / 10000, reason, self.lons[row],
+                         self.lats[row], self.xs[row], self.ys[row], row)
 
     def between(self, level: str, score: float, reason: str, a: int, b: int, t: float
                 ) -> Candidate:
         i = self.idx
-        return Candidate(level, round(score, 4), reason,
+        return Candidate(level, float(int(score * 10000 + 0.5)) / 10000, reason,
                          float(i.lon[a] + t * (i.lon[b] - i.lon[a])),
                          float(i.lat[a] + t * (i.lat[b] - i.lat[a])),
                          float(self.x[a] + t * (self.x[b] - self.x[a])),
@@ -89,7 +95,7 @@ class Context:
 
     def mean_of(self, level: str, score: float, reason: str, rows: list[int]) -> Candidate:
         r = np.asarray(rows)
-        return Candidate(level, round(score, 4), reason, float(self.idx.lon[r].mean()),
+        return Candidate(level, float(int(score * 10000 + 0.5)) / 10000, reason, float(self.idx.lon[r].mean()),
                          float(self.idx.lat[r].mean()), float(self.x[r].mean()),
                          float(self.y[r].mean()), int(r[0]))
 
@@ -101,7 +107,7 @@ class Context:
     def point(self, level: str, score: float, reason: str, pt: Any, row: int) -> Candidate:
         lon, lat = crs.project_xy(np.array([pt.x]), np.array([pt.y]), self.metric,
                                   crs.STORAGE_EPSG)
-        return Candidate(level, round(score, 4), reason, float(lon[0]), float(lat[0]),
+        return Candidate(level, float(int(score * 10000 + 0.5)) / 10000, reason, float(lon[0]), float(lat[0]),
                          float(pt.x), float(pt.y), row)
 
 
@@ -111,16 +117,25 @@ def _factor(sim: float, confirmed: bool) -> float:
     return 0.75 + 0.25 * sim if confirmed else 0.8 * sim
 
 
+def _unambiguous(key: str, sim: float, names: list[tuple[str, float]]) -> bool:
+    """A fuzzy name is confirmed by the rest of the address only when it is the one similar
+    name: with 学x路 both 学院路 and 学清路 are candidates, and the register may simply lack
+    the door on the right one (清华个路2号 is closer to 清华路 than to 清华东路)."""
+    return sim >= 1.0 or all(k == key for k, _ in names)
+
+
 def _interpolate(known: list[tuple[int, int]], q: int, level: str, base: float, sim: float,
-                 ctx: Context) -> Candidate | None:
+                 sure: bool, ctx: Context) -> Candidate | None:
     """A door number between (or beyond) the known numbers of a lane or road."""
     same = [k for k in known if k[0] % 2 == q % 2] or known
     lo = [k for k in same if k[0] < q]
     hi = [k for k in same if k[0] > q]
     if lo and hi:
         (n0, r0), (n1, r1) = lo[-1], hi[0]
+        span = float(np.hypot(ctx.x[r1] - ctx.x[r0], ctx.y[r1] - ctx.y[r0]))
         gap_penalty = 0.1 if n1 - n0 > 40 else 0.0
-        return ctx.between(level, (base - gap_penalty) * _factor(sim, True),
+        gap_penalty += 0.15 if span > ctx.params.max_interpolation_span_m else 0.0
+        return ctx.between(level, (base - gap_penalty) * _factor(sim, sure),
                            f"geocode.reason.{level}_interpolated", r0, r1, (q - n0) / (n1 - n0))
     n, r = (lo[-1] if lo else hi[0])
     far = abs(n - q) > 10
@@ -134,23 +149,30 @@ def door_candidates(p: ParsedAddress, roads: list[tuple[str, float]], ctx: Conte
     idx, out = ctx.idx, []
     lane, branch = p.lane if p.lane is not None else -1, p.branch if p.branch is not None else -1
     number = p.number if p.number is not None else -1
+    bno = p.building if p.building is not None else -1
     for rk, sim in roads:
-        hit = idx.doors.get((rk, lane, branch, number))
+        sure = _unambiguous(rk, sim, roads)
+        hit = idx.doors.get((rk, lane, branch, number, bno))
         if hit:
-            level = "building" if number >= 0 else "lane"
-            out += [ctx.at(level, _factor(sim, True), f"geocode.reason.{level}_exact", r)
+            level = "building" if number >= 0 or bno >= 0 else "lane"
+            out += [ctx.at(level, _factor(sim, sure), f"geocode.reason.{level}_exact", r)
                     for r in hit]
+            continue
+        group = idx.door_groups.get((rk, lane, branch, number))
+        if group and number >= 0:  # the door of a compound whose buildings are known
+            out.append(ctx.mean_of("building", 0.9 * _factor(sim, sure),
+                                   "geocode.reason.door_centre", group))
             continue
         known = idx.lanes.get((rk, lane, branch)) if lane >= 0 else None
         if known and number >= 0:
-            c = _interpolate(known, number, "lane", 0.9, sim, ctx)
+            c = _interpolate(known, number, "lane", 0.9, sim, sure, ctx)
             out += [c] if c else []
         elif known:
-            out.append(ctx.mean_of("lane", 0.85 * _factor(sim, True),
+            out.append(ctx.mean_of("lane", 0.85 * _factor(sim, sure),
                                    "geocode.reason.lane_centre", [r for _, r in known]))
         elif rk in idx.road_numbers:
             q = lane if lane >= 0 else number
-            c = _interpolate(idx.road_numbers[rk], q, "road_number", 0.85, sim, ctx)
+            c = _interpolate(idx.road_numbers[rk], q, "road_number", 0.85, sim, sure, ctx)
             out += [c] if c else []
     return out
 
@@ -162,7 +184,8 @@ def place_candidates(p: ParsedAddress, places: list[tuple[str, float]], ctx: Con
     for pk, sim in places:
         hit = idx.place_buildings.get((pk, p.building)) if p.building is not None else None
         if hit:
-            out += [ctx.at("building", _factor(sim, True), "geocode.reason.place_building", r)
+            sure = _unambiguous(pk, sim, places)
+            out += [ctx.at("building", _factor(sim, sure), "geocode.reason.place_building", r)
                     for r in hit]
             continue
         penalty = 0.75 if p.building is not None else 1.0  # 3号楼 not known in this 小区

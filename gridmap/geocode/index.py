@@ -41,6 +41,7 @@ class RegisterIndex:
     lon: npt.NDArray[np.float64]
     lat: npt.NDArray[np.float64]
     doors: dict[Key, list[int]] = field(default_factory=dict)
+    door_groups: dict[Key, list[int]] = field(default_factory=dict)
     lanes: dict[Key, list[tuple[int, int]]] = field(default_factory=dict)
     road_numbers: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     places: dict[str, list[int]] = field(default_factory=dict)
@@ -59,15 +60,20 @@ class RegisterIndex:
 
 def _door_entries(idx: RegisterIndex, f: pd.DataFrame, rows: npt.NDArray[np.int64]) -> None:
     doors: dict[Key, list[int]] = defaultdict(list)
+    groups: dict[Key, list[int]] = defaultdict(list)
     lanes: dict[Key, list[tuple[int, int]]] = defaultdict(list)
     numbers: dict[str, list[tuple[int, int]]] = defaultdict(list)
     road = f["road_key"].to_numpy(object)
     lane = [_int(v) for v in f["lane"].tolist()]
     branch = [_int(v) for v in f["branch"].tolist()]
     number = [_int(v) for v in f["number"].tolist()]
+    bno = [_int(v) for v in f["building_no"].tolist()]
     for i in rows.tolist():
         key = (road[i], lane[i], branch[i], number[i])
-        doors[key].append(i)
+        doors[(*key, bno[i])].append(i)
+        if bno[i] >= 0:  # 清华东路27号院1号楼: a numbered building behind door 27
+            groups[key].append(i)
+            continue
         if lane[i] >= 0 and number[i] >= 0:
             lanes[(road[i], lane[i], branch[i])].append((number[i], i))
         elif lane[i] < 0 and number[i] >= 0:
@@ -76,6 +82,7 @@ def _door_entries(idx: RegisterIndex, f: pd.DataFrame, rows: npt.NDArray[np.int6
             # a lane's own number on the road (138弄 is door 138 of the road)
             numbers[road[i]].append((lane[i], i))
     idx.doors = dict(doors)
+    idx.door_groups = dict(groups)
     idx.lanes = {k: sorted(v) for k, v in lanes.items()}
     idx.road_numbers = {k: sorted(v) for k, v in numbers.items()}
 

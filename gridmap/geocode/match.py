@@ -43,6 +43,9 @@ class MatchParams:
     auto_min_score: float = Settings.geocode_auto_min_score
     tie_margin: float = Settings.geocode_tie_margin
     tie_distance_m: float = 100.0
+    max_interpolation_span_m: float = 400.0
+    """Known neighbours farther apart than this make an interpolated number too rough to
+    place without a person."""
     fuzzy_cutoff: float = Settings.geocode_fuzzy_cutoff
     place_fuzzy_cutoff: float = 50.0
     """Place keys are short once 小区/社区 is dropped (枫桥 vs 枫x: 50)."""
@@ -84,8 +87,10 @@ class Resolver:
             road_q.update(r for r in (p.road, p.near) if r)
             place_q.update(self._place_texts(p))
         miss_r = sorted(r for r in road_q if self._exact_road(r) is None)
+        glued = sorted({k[2:] for k in map(name_key, miss_r) if len(k) >= 5})
         miss_p = sorted(q for q in place_q if q not in self._places)
         self.fuzzy_roads = _fuzzy(miss_r, idx.road_names, params, params.fuzzy_cutoff)
+        self.fuzzy_glued = _fuzzy(glued, idx.road_names, params, params.fuzzy_cutoff)
         self.fuzzy_places = _fuzzy(miss_p, idx.place_names, params, params.place_fuzzy_cutoff)
 
     @staticmethod
@@ -100,6 +105,8 @@ class Resolver:
         for pre in self.idx.district_prefixes:  # 普陀真如路 → 真如路 (not 浦东大道 → 大道)
             if key.startswith(pre) and key[len(pre):] in self._roads:
                 return key[len(pre):]
+        if len(key) >= 5 and key[2:] in self._roads:  # 海淀学院路: an unknown district glued on
+            return key[2:]
         return None
 
     def roads(self, road: str | None) -> list[tuple[str, float]]:
@@ -107,7 +114,12 @@ class Resolver:
         if not road:
             return []
         exact = self._exact_road(road)
-        return [(exact, 1.0)] if exact else self.fuzzy_roads.get(road, [])
+        if exact:
+            return [(exact, 1.0)]
+        found = dict(self.fuzzy_roads.get(road, []))
+        for k, sim in self.fuzzy_glued.get(name_key(road)[2:], []):  # 海淀学x路
+            found[k] = max(found.get(k, 0.0), 0.95 * sim)
+        return sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def places(self, text: str | None) -> list[tuple[str, float]]:
         """Register place keys for ``text`` with their similarity, best first."""

@@ -27,18 +27,17 @@ _ROOM_RES = (
     re.compile(r"(\d+)-\d+室"),                 # 5-301室 → 5
     re.compile(r"(?<=号)-?\d+室"),                # 5号301室 / 5号-301室 → 5号
 )
-_DROP_RES = (
-    re.compile(r"\d+单元"),
-    re.compile(r"\d+室"),
-    re.compile(r"(?<!\d)-?\d+(?:楼|层|f)(?![a-z])"),  # 3楼, 3层, 3f (3号楼 has 号 between)
-    re.compile(r"[第]?(?:地下)?\d+(?:楼|层)$"),
-    re.compile(r"(?:室|房间?)$"),
-)
+_DROP_RE = re.compile(
+    r"\d+单元|\d+室"
+    r"|(?<!\d)-?\d+(?:楼|层|f)(?![a-z])"  # 3楼, 3层, 3f (3号楼 has 号 between)
+    r"|第?地下\d+(?:楼|层)$"
+    r"|(?:室|房间?)$")
 _PAREN_RE = re.compile(r"[(\[（【〔](.*?)[)\]）】〕]")
 _PUNCT_RE = re.compile(r"[\s,，。、;；:：·.'\"“”‘’!！?？~～_/\\|]+")
 _HAS_NUMERAL = re.compile(f"[{_NUMERAL}]")
 _LATIN3 = re.compile(r"[a-z]{3,}")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+_SPACE_RE = re.compile(r"\s+")
 _HAS_BUILDING = re.compile(r"[幢栋座]|号楼")
 _HAS_DROP = re.compile(r"[室层楼f单]")
 _NEAR_RE = re.compile(r"(附近|对面|旁边|旁|近|路口|交叉口|交界处|交界|东侧|西侧|南侧|北侧|"
@@ -87,6 +86,8 @@ def normalise(text: str) -> str:
     """
     t = unicodedata.normalize("NFKC", text or "").lower().replace("號", "号")
     t = t.replace("衖", "弄").replace("楼号", "号楼")
+    if _HAN_RE.search(t):
+        t = _SPACE_RE.sub("", t)  # 五十一 号 → 五十一号 before numerals are read
     if _HAS_NUMERAL.search(t):
         t = _numerals(t)
     if _LATIN3.search(t) and not _HAN_RE.search(t):
@@ -100,8 +101,7 @@ def normalise(text: str) -> str:
         t = _ROOM_RES[1].sub(r"\1号", t)
         t = _ROOM_RES[2].sub("", t)
     if _HAS_DROP.search(t):
-        for rx in _DROP_RES:
-            t = rx.sub("", t)
+        t = _DROP_RE.sub("", t)
     return t.strip("-")
 
 
