@@ -43,16 +43,16 @@ def _s(t0: float) -> float:
 
 def build(conn: sa.Connection, streets: int, people: int) -> None:
     """District, streets, communities, grids (set-based SQL) and the staff accounts."""
-    box = "ST_Multi(ST_MakeEnvelope(121, 31, 121.001, 31.001, 4326))"
-    conn.execute(sa.text(f"INSERT INTO district (code, name, geom) VALUES (:d, 'B', {box})"),
-                 {"d": DISTRICT})
     conn.execute(sa.text(
-        f"INSERT INTO street (code, name, district_id, geom) SELECT :d || lpad(s::text, 3, '0'),"
-        f" 'S' || s, (SELECT id FROM district WHERE code = :d), {box}"
-        " FROM generate_series(1, :n) s"), {"d": DISTRICT, "n": streets})
+        "INSERT INTO district (code, name, geom) VALUES (:d, 'B',"
+        " ST_Multi(ST_MakeEnvelope(121, 31, 121.001, 31.001, 4326)))"), {"d": DISTRICT})
     conn.execute(sa.text(
-        f"INSERT INTO community (code, name, street_id, geom) SELECT s.code ||"
-        f" lpad(c::text, 3, '0'), s.name || 'C' || c, s.id, {box} FROM street s,"
+        "INSERT INTO street (code, name, district_id, geom) SELECT d.code ||"
+        " lpad(s::text, 3, '0'), 'S' || s, d.id, d.geom FROM district d,"
+        " generate_series(1, :n) s WHERE d.code = :d"), {"d": DISTRICT, "n": streets})
+    conn.execute(sa.text(
+        "INSERT INTO community (code, name, street_id, geom) SELECT s.code ||"
+        " lpad(c::text, 3, '0'), s.name || 'C' || c, s.id, s.geom FROM street s,"
         " generate_series(1, 10) c"))
     conn.execute(sa.text(
         "INSERT INTO grid_version (community_id, generation, status, valid_from)"
@@ -61,8 +61,9 @@ def build(conn: sa.Connection, streets: int, people: int) -> None:
         "INSERT INTO grid (community_id, grid_seq, grid_code) SELECT c.id, g,"
         " c.code || lpad(g::text, 3, '0') FROM community c, generate_series(1, 10) g"))
     conn.execute(sa.text(
-        f"INSERT INTO grid_geometry (version_id, grid_id, geom) SELECT v.id, g.id, {box}"
-        " FROM grid g JOIN grid_version v ON v.community_id = g.community_id"))
+        "INSERT INTO grid_geometry (version_id, grid_id, geom) SELECT v.id, g.id, c.geom"
+        " FROM grid g JOIN grid_version v ON v.community_id = g.community_id"
+        " JOIN community c ON c.id = g.community_id"))
     conn.execute(sa.text(
         "INSERT INTO app_user (username, password_hash, role) SELECT 'u' || i, '!', 'staff'"
         " FROM generate_series(1, :n) i"), {"n": people})
