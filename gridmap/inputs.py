@@ -167,7 +167,7 @@ def check_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str],
                 problems.append(Problem(code, params, row=int(r) + 1, field=c))
         col = out[c].astype(object).to_numpy(copy=True)
         col[refused] = None
-        out[c] = col
+        out[c] = pd.Series(col, index=out.index, dtype=object)
     return out, problems
 
 

@@ -71,3 +71,44 @@ def test_report_times_zone_rules(values: list[str | None]) -> None:
 def test_naive_report_times_fast_path_are_beijing_time() -> None:
     got = intake._parse_times(pd.Series(["2025-11-20 09:00:00"] * 3, dtype="object"))
     assert (got == pd.Timestamp("2025-11-20 01:00", tz="UTC")).all()
+
+
+def test_every_intake_path_checks_text_with_one_set_of_limits(
+        conn: Connection, world: dict[str, int], tmp_path: Path) -> None:
+    """A file import (the CLI's path) and a single create refuse the same bad texts: NUL,
+    lone surrogates, text over its gridmap.inputs limit; nothing is written."""
+    rows = [dict(GOOD[0], service_request_id="T1", description="a\x00b"),
+            dict(GOOD[0], service_request_id="T2", description="长" * 4001),
+            dict(GOOD[0], service_request_id="T3", address_string="路" * 501),
+            dict(GOOD[0], service_request_id="x" * 129)]
+    frame = pd.DataFrame(rows).fillna("").astype(str)
+    with pytest.raises(ValidationError) as exc:
+        incidents.import_incidents(conn, frame)
+    got = {(p.row, p.field, p.code) for p in exc.value.problems}
+    assert got == {(1, "description", "input.nul_character"),
+                   (2, "description", "input.too_long"),
+                   (3, "address", "input.too_long"),
+                   (4, "external_id", "input.too_long")}
+    long = next(p for p in exc.value.problems if p.row == 2)
+    assert long.params["max"] == 4000 and long.params["length"] == 4001
+    assert "最多 4000" in long.render("zh")
+    point = {"category": "E0102", "lon": 121.415, "lat": 31.205}
+    for bad, code in (({"description": "\ud800"}, "input.invalid_unicode"),
+                      ({"description": ["x"]}, "input.not_text"),
+                      ({"category": {"code": "E0102"}}, "input.not_text"),
+                      ({"reporter_phone": "1" * 41}, "input.too_long")):
+        with pytest.raises(ValidationError) as exc:
+            incidents.create(conn, {**point, **bad}, actor="t")
+        assert [p.code for p in exc.value.problems] == [code], bad  # not also "missing"
+    assert conn.execute(sa.text("SELECT count(*) FROM incident")).scalar_one() == 0
+
+
+def test_a_single_create_starts_at_reported(conn: Connection, world: dict[str, int]) -> None:
+    point = {"category": "E0102", "lon": 121.415, "lat": 31.205}
+    for bad in ({"state": "closed"}, {"status": "evaluated"}, {"status": "filed"},
+                {"state": 3}):
+        with pytest.raises(ValidationError) as exc:
+            incidents.create(conn, {**point, **bad}, actor="t")
+        assert [p.code for p in exc.value.problems] == ["input.state_not_allowed"]
+    assert incidents.create(conn, {**point, "status": "open"}, actor="t")["status"] == "reported"
+    assert intake.starting_state_only({"state": "reported", "a": 1}) == {"a": 1}

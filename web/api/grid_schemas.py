@@ -11,7 +11,7 @@ from typing import Any
 
 from gridmap.errors import Problem
 from gridmap.inputs import bad_text
-from web.api.fields import INT32, Bool, Int, Limit, Num, OneOf, Raw, Str, Timestamp
+from web.api.fields import INT32, Bool, Int, Limit, Num, OneOf, Range, Raw, Str, Timestamp
 from web.api.parsing import Base
 from web.api.schemas import DisplayQuery, check_point
 
@@ -43,7 +43,7 @@ class DraftBody(GridsBase):
 class SeedBody(GridsBase):
     """Auto-partition: the random seed."""
 
-    seed = Int(allow_none=True)
+    seed = Int(allow_none=True, validate=Range(0, INT32))
 
 
 class LockBody(GridsBase):
