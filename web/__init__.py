@@ -17,7 +17,7 @@ from flask import Blueprint, Flask
 from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
 from web import db, errors, headers, inputguard, limits, security
-from web.api import aggregates, dispatch, grids, incidents, layers, open311, openapi
+from web.api import aggregates, dispatch, geocode, grids, incidents, layers, open311, openapi
 from web.api import org as org_api
 from web.api import planner as planner_api
 from web.views import auth, home, officer, org_admin, planner, supervisor
@@ -35,6 +35,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     grids.bp,
     planner_api.bp,
     open311.bp,
+    geocode.bp,
     org_api.bp,
     dispatch.bp,
     openapi.bp,

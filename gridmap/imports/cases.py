@@ -199,6 +199,7 @@ def import_cases(conn: Connection, table: Table, options: CaseOptions, *,
         history=options.history)
     if prep.geo is not None:
         addressing.finish_import(conn, prep.clean, prep.geo, report, dry_run=dry_run)
+    report["rows"] = len(prep.clean)
     report["rejected"] = len(rows)
     report["review"] = int(prep.clean.loc[keep, "category_review"].sum())
     return CaseResult(report=report, problems=prep.problems, unmapped=prep.unmapped,

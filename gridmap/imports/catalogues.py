@@ -61,6 +61,10 @@ def import_catalogue_file(conn: Connection, kind: str, path: Path | str, *,
         raise ValidationError("reference.unknown_catalogue",
                               params={"kind": kind, "choices": KINDS})
     table = read_table(path, sheet=sheet, encoding=encoding, separator=separator)
+    if table.encoding in ("utf-8", "utf-8-sig") and table.separator == ",":
+        # already what the catalogue readers take (BOM-safe; keeps work-calendar comments)
+        return reference_catalogue.import_catalogue(conn, kind, path, dry_run=dry_run,
+                                                    replace_years=replace_years)
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / f"{path.stem}.csv"  # same name in messages
         table.frame.to_csv(plain, index=False, encoding="utf-8")

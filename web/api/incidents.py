@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from gridmap import incidents
 from gridmap.accounts import scope as scopes
+from gridmap.incidents import addressing
 from gridmap.incidents import locate as locate_lib
 from web import db
 from web.access import actor, current_scope, roles_required
@@ -100,9 +101,13 @@ def list_incidents(args: dict[str, Any]) -> Response:
 @use(schemas.IncidentBody, "json")
 def create_incident(body: dict[str, Any]) -> Response:
     """Create an incident (located into street/community/estate/building/grid)."""
-    with db.write() as conn:
-        row = incidents.create(conn, body, actor=actor(), params=intake_params())
-    return json_response(incident_feature(row, current_scope()), 201)
+    with db.write() as conn:  # placed from its address, or queued for a supervisor (#19)
+        out = addressing.create_or_queue(
+            conn, body, actor=actor(), channel="api", params=intake_params(),
+            address_params=addressing.AddressParams.from_settings(settings()))
+    if "queued" in out:
+        return json_response({"queued": out["queued"], "candidates": out["candidates"]}, 202)
+    return json_response(incident_feature(out["incident"], current_scope()), 201)
 
 
 @bp.get("/incidents/<int:incident_id>")

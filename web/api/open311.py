@@ -41,6 +41,7 @@ from werkzeug.exceptions import HTTPException
 from gridmap import incidents
 from gridmap import messages as msgs
 from gridmap.errors import GridmapError
+from gridmap.incidents import addressing
 from web import db
 from web.access import current_user
 from web.api import schemas
@@ -252,8 +253,8 @@ def create_request() -> Response:
     data = parse(schemas.Open311Create, "json_or_form")
     record = {
         "category": data["service_code"],
-        "lon": data["long"],
-        "lat": data["lat"],
+        "lon": data.get("long"),
+        "lat": data.get("lat"),
         "description": data.get("description") or "",
         "media_url": data.get("media_url"),
         "address": data.get("address_string"),
@@ -264,9 +265,17 @@ def create_request() -> Response:
         "external_id": data.get("external_id"),
     }
     params = incidents.IntakeParams.from_settings(settings())
-    with db.write() as conn:
-        row = incidents.create(conn, {k: v for k, v in record.items() if v is not None},
-                               actor=actor, params=params)
+    with db.write() as conn:  # placed from its address, or queued for a supervisor (#19)
+        out = addressing.create_or_queue(
+            conn, {k: v for k, v in record.items() if v is not None}, actor=actor,
+            channel="open311", params=params,
+            address_params=addressing.AddressParams.from_settings(settings()))
+    if "queued" in out:
+        resp = jsonify([{"token": f"address-{out['queued']}", "service_notice": None,
+                         "account_id": None}])
+        resp.status_code = 202
+        return resp
+    row = out["incident"]
     resp = jsonify(
         [{"service_request_id": str(row["id"]), "service_notice": None, "account_id": None}]
     )

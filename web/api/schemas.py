@@ -360,8 +360,10 @@ class Open311Create(Base):
 
     api_key = Str()
     service_code = Str(required=True, validate=Limit("category_code"))
-    lat = Num(required=True, validate=Range(-90, 90))
-    long = Num(required=True, validate=Range(-180, 180))
+    # lat/long may be left out when address_string is given (GeoReport v2): the case is then
+    # placed from the standard address register or queued for a supervisor (issue #19)
+    lat = Num(validate=Range(-90, 90))
+    long = Num(validate=Range(-180, 180))
     address_string = Text("address", allow_none=True)
     description = Str(allow_none=True, validate=Limit("description"))
     media_url = Text("media_url", allow_none=True)
