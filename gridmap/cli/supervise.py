@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from gridmap.accounts import users
 from gridmap.cli.app import AppContext, main, pass_app, report_errors, say
 from gridmap.dispatch import levels
-from gridmap.errors import NotFound, ValidationError
+from gridmap.errors import ValidationError
 from gridmap.incidents.indicators import export
 from gridmap.reference.workcal import LOCAL_TZ
 from gridmap.supervision import access, board, indicators, notify, posts, scan, webhook
@@ -115,21 +115,11 @@ def deliver_cmd(app: AppContext, every: float | None, batch: int) -> None:
 
 
 def _unit_id(conn: Connection, code: str | None) -> int | None:
-    if code is None:
-        return None
-    row = conn.exec_driver_sql("SELECT id FROM org_unit WHERE code = %s", (code,)).first()
-    if row is None:
-        raise NotFound("supervise.unknown_unit", {"code": code})
-    return int(row[0])
+    return None if code is None else board.unit_id(conn, code)
 
 
 def _street_id(conn: Connection, code: str | None) -> int | None:
-    if code is None:
-        return None
-    row = conn.exec_driver_sql("SELECT id FROM street WHERE code = %s", (code,)).first()
-    if row is None:
-        raise NotFound("supervise.unknown_street", {"code": code})
-    return int(row[0])
+    return None if code is None else board.street_id(conn, code)
 
 
 @supervise_group.command("board")

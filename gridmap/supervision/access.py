@@ -9,7 +9,8 @@ library functions of this package, so the CLI and the API apply the same rule:
   (:func:`gridmap.accounts.users.scope_community_ids`) and the units serving their streets
   and communities (``org_unit_area``) with those units' sub-units;
 - **unit staff** (role ``staff``) see the cases handled by their units (every unit they hold
-  an active post in, with its sub-units) and those units.
+  an active post in, with its sub-units) or lying in the streets/communities those units
+  serve (as :func:`gridmap.accounts.scope.scope_for`), and those units.
 
 Everybody additionally sees the units they hold posts in, with their sub-units.
 """
@@ -72,6 +73,12 @@ WITH RECURSIVE roots AS (
 )
 SELECT id FROM tree
 """
+_SERVED = """
+SELECT c.id FROM staff_post p JOIN org_unit_area a ON a.unit_id = p.unit_id
+JOIN community c ON (a.area_level = 'community' AND c.code = a.area_code)
+  OR (a.area_level = 'street' AND c.street_id IN (SELECT id FROM street WHERE code = a.area_code))
+WHERE p.user_id = :uid AND p.active
+"""
 
 
 def viewer_for(conn: Connection, user: User | None) -> Viewer:
@@ -82,6 +89,8 @@ def viewer_for(conn: Connection, user: User | None) -> Viewer:
     if user.role == "admin" or (comms is None and user.role != "staff"):
         return Viewer(user.id)
     comm_set = frozenset(comms or ())
+    if user.role == "staff":  # the cases in the areas their units serve, as accounts.scope
+        comm_set |= {int(r[0]) for r in conn.execute(sa.text(_SERVED), {"uid": user.id})}
     units = frozenset(int(r[0]) for r in conn.execute(sa.text(_SUBTREE), {
         "uid": user.id, "supervisor": user.role == "supervisor", "comms": sorted(comm_set)}))
     return Viewer(user.id, units, comm_set)

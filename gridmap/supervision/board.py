@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.errors import ValidationError
+from gridmap.errors import NotFound, ValidationError
 from gridmap.supervision.access import Viewer, check_unit
 
 LIGHTS = ("yellow", "red")
@@ -115,3 +115,19 @@ def unit_summary(conn: Connection, viewer: Viewer, *, street_id: int | None = No
         + _FROM.format(where=where) + " GROUP BY 1, 2, 3 ORDER BY red DESC, yellow DESC, 2"),
         p).mappings().all()
     return [dict(r) for r in rows]
+
+
+def unit_id(conn: Connection, code: str) -> int:
+    """The id of the unit with ``code`` (``supervise.unknown_unit`` if none)."""
+    row = conn.execute(sa.text("SELECT id FROM org_unit WHERE code = :c"), {"c": code}).first()
+    if row is None:
+        raise NotFound("supervise.unknown_unit", {"code": code})
+    return int(row[0])
+
+
+def street_id(conn: Connection, code: str) -> int:
+    """The id of the street with ``code`` (``supervise.unknown_street`` if none)."""
+    row = conn.execute(sa.text("SELECT id FROM street WHERE code = :c"), {"c": code}).first()
+    if row is None:
+        raise NotFound("supervise.unknown_street", {"code": code})
+    return int(row[0])

@@ -22,11 +22,7 @@ from sqlalchemy.engine import Connection
 
 from gridmap.errors import NotFound, Problem, ValidationError
 
-NOTES_TABLE = "_supervise_notes"
-"""Temporary table of pending notifications (unit_id, user_id, incident_id, kind, params)
-filled by set-based callers (the 督办 scan) and emitted by :func:`emit_pending`."""
-
-_QUEUE = """
+QUEUE = """
 INSERT INTO webhook_delivery (unit_id, notification_id, payload, next_try_at)
 SELECT n.unit_id, n.id,
        jsonb_build_object('id', n.id, 'kind', n.kind, 'unit', u.code,
@@ -36,35 +32,11 @@ SELECT n.unit_id, n.id,
 FROM n JOIN org_unit u ON u.id = n.unit_id
 WHERE u.webhook_url IS NOT NULL AND u.webhook_url <> '' AND u.active
 """
+"""Queue the webhooks of the notifications just inserted by a CTE named ``n`` (its columns
+id, unit_id, incident_id, kind, params, created_at): one delivery per notification to a unit
+with a webhook. Used by :func:`send` and the 督办 scan."""
 _MINE = ("(n.user_id = :uid OR n.unit_id IN "
          "(SELECT p.unit_id FROM staff_post p WHERE p.user_id = :uid AND p.active))")
-
-
-def create_pending(conn: Connection) -> None:
-    """(Re)create the empty temporary table of pending notifications."""
-    conn.execute(sa.text(f"DROP TABLE IF EXISTS pg_temp.{NOTES_TABLE}"))
-    conn.execute(sa.text(
-        f"CREATE TEMP TABLE {NOTES_TABLE} (unit_id integer, user_id integer, "
-        "incident_id bigint, kind text NOT NULL, params jsonb)"))
-
-
-def emit_pending(conn: Connection, at: dt.datetime) -> tuple[int, int]:
-    """Insert the pending notifications and queue their webhooks (two statements).
-
-    Returns
-    -------
-    (notifications, deliveries)
-    """
-    n = conn.execute(sa.text(f"SELECT count(*) FROM {NOTES_TABLE}")).scalar_one()  # noqa: S608
-    if not n:
-        return 0, 0
-    queued = conn.execute(sa.text(
-        "WITH n AS (INSERT INTO notification (unit_id, user_id, incident_id, kind, params, "  # noqa: S608
-        f"created_at) SELECT unit_id, user_id, incident_id, kind, params, :at FROM {NOTES_TABLE} "
-        "RETURNING id, unit_id, incident_id, kind, params, created_at) " + _QUEUE
-        + " RETURNING id"), {"at": at}).all()
-    conn.execute(sa.text(f"TRUNCATE {NOTES_TABLE}"))
-    return int(n), len(queued)
 
 
 def send(conn: Connection, kind: str, *, unit_ids: Iterable[int] = (),
@@ -86,7 +58,7 @@ def send(conn: Connection, kind: str, *, unit_ids: Iterable[int] = (),
         "n AS (INSERT INTO notification (unit_id, user_id, incident_id, kind, params, created_at) "
         "SELECT unit_id, user_id, :inc, :kind, CAST(:params AS jsonb), :at FROM t "
         "RETURNING id, unit_id, incident_id, kind, params, created_at), "
-        "q AS (" + _QUEUE + ") SELECT id FROM n ORDER BY id"),
+        "q AS (" + QUEUE + ") SELECT id FROM n ORDER BY id"),
         {"units": units, "users": users_, "inc": incident_id, "kind": kind,
          "params": json.dumps(dict(params or {}), default=str),
          "at": at or dt.datetime.now(dt.UTC)}).all()

@@ -31,6 +31,7 @@ ancestor of the case's unit.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -69,19 +70,36 @@ _LIT = _CENTRES + """, c AS (
            i.dispatched_at AS start
     FROM incident i
     WHERE i.state = ANY(:states) AND i.dispatched_at IS NOT NULL
-)
-SELECT c.id AS incident_id, c.unit_id, c.street_id, c.state, c.case_no, c.accepting, c.due,
-       CASE WHEN c.due <= :now THEN 'red' ELSE 'yellow' END AS light,
-       o.parent_id, COALESCE(ac.unit_id, sa.anc_id) AS centre_id, false AS changed
-FROM c
-LEFT JOIN org_unit o ON o.id = c.unit_id
-LEFT JOIN area_centre ac ON ac.street_id = c.street_id
-LEFT JOIN street_anc sa ON sa.unit_id = c.unit_id
-WHERE c.due IS NOT NULL AND (c.due <= :now OR (c.due - :now) < (c.due - c.start) * :share)
-"""  # noqa: S608
+), lit AS (
+    SELECT c.id AS incident_id, c.unit_id, c.street_id, c.state, c.case_no, c.accepting, c.due,
+           CASE WHEN c.due <= :now THEN 'red' ELSE 'yellow' END AS light,
+           o.parent_id, COALESCE(ac.unit_id, sa.anc_id) AS centre_id
+    FROM c
+    LEFT JOIN org_unit o ON o.id = c.unit_id
+    LEFT JOIN area_centre ac ON ac.street_id = c.street_id
+    LEFT JOIN street_anc sa ON sa.unit_id = c.unit_id
+    WHERE c.due IS NOT NULL AND (c.due <= :now OR (c.due - :now) < (c.due - c.start) * :share)
+)"""  # noqa: S608
 
-_EVENT = """INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, data)
-SELECT {src}.incident_id, :now, 'system', {src}.state, {src}.state, {data} FROM {src}"""
+_SCAN = _LIT + """, old AS (
+    SELECT l.*, s.incident_id IS NOT NULL AND s.cleared_at IS NULL AS live,
+           s.light AS old_light, s.unit_id AS old_unit, s.since AS old_since,
+           s.reminders AS old_reminders, s.last_reminded_at, s.escalated_to AS old_escalated_to,
+           s.escalated_at AS old_escalated_at
+    FROM lit l LEFT JOIN supervision s ON s.incident_id = l.incident_id
+), flags AS (
+    SELECT o.*, NOT live OR old_light <> light OR old_unit IS DISTINCT FROM unit_id AS changed,
+           light = 'red' AND COALESCE(parent_id, centre_id) IS NOT NULL
+               AND (NOT live OR old_escalated_at IS NULL) AS escalate
+    FROM old o
+)
+SELECT f.*, COALESCE(f.unit_id, f.centre_id) AS notify_unit,
+       changed OR last_reminded_at IS NULL
+           OR last_reminded_at <= :now - make_interval(secs => :remind_s) AS remind
+FROM flags f
+"""  # noqa: S608
+"""The lit cases with their 督办 entry: what changes (light/unit), who is reminded and who
+is escalated in this run."""
 
 _CLEAR = """
 WITH cl AS (
@@ -89,98 +107,112 @@ WITH cl AS (
     WHERE s.cleared_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM _supervise_scan t WHERE t.incident_id = s.incident_id)
     RETURNING s.incident_id, s.light
-), x AS (
-    SELECT cl.incident_id, cl.light, i.state FROM cl JOIN incident i ON i.id = cl.incident_id
-), ev AS (""" + _EVENT.format(src="x", data=(  # noqa: S608
-    "jsonb_build_object('kind', 'supervise.cleared', 'light', x.light, 'reason', "
-    "CASE WHEN x.state = ANY(:states) THEN 'supervise.reason.in_time' "
-    "ELSE 'supervise.reason.clock_stopped' END)")) + """)
-SELECT count(*) FROM cl
-"""
-
-_LIGHT = """
-WITH up AS (
-    INSERT INTO supervision AS s (incident_id, light, since, unit_id)
-    SELECT incident_id, light, :now, unit_id FROM _supervise_scan
-    ON CONFLICT (incident_id) DO UPDATE SET
-        light = EXCLUDED.light, since = :now, unit_id = EXCLUDED.unit_id, cleared_at = NULL,
-        escalated_to = CASE WHEN s.cleared_at IS NULL THEN s.escalated_to END,
-        escalated_at = CASE WHEN s.cleared_at IS NULL THEN s.escalated_at END
-    WHERE s.cleared_at IS NOT NULL OR s.light <> EXCLUDED.light
-       OR s.unit_id IS DISTINCT FROM EXCLUDED.unit_id
-    RETURNING s.incident_id
 )
-UPDATE _supervise_scan t SET changed = true FROM up WHERE up.incident_id = t.incident_id
+INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, data)
+SELECT cl.incident_id, :now, 'system', i.state, i.state,
+       jsonb_build_object('kind', 'supervise.cleared', 'light', cl.light, 'reason',
+           CASE WHEN i.state = ANY(:states) THEN 'supervise.reason.in_time'
+                ELSE 'supervise.reason.clock_stopped' END)
+FROM cl JOIN incident i ON i.id = cl.incident_id
 """
 
-_REASON = ("CASE WHEN r.light = 'red' AND r.accepting THEN 'supervise.reason.accept_overdue' "
-           "WHEN r.light = 'red' THEN 'supervise.reason.overdue' "
-           "WHEN r.accepting THEN 'supervise.reason.accept_near' "
+_UPSERT = """
+INSERT INTO supervision AS s (incident_id, light, since, unit_id, reminders, last_reminded_at,
+                              escalated_to, escalated_at, cleared_at)
+SELECT t.incident_id, t.light,
+       CASE WHEN t.changed THEN :now ELSE t.old_since END, t.unit_id,
+       CASE WHEN t.live THEN t.old_reminders ELSE COALESCE(t.old_reminders, 0) END
+           + CASE WHEN t.remind AND t.notify_unit IS NOT NULL THEN 1 ELSE 0 END,
+       CASE WHEN t.remind AND t.notify_unit IS NOT NULL THEN :now ELSE t.last_reminded_at END,
+       CASE WHEN t.escalate THEN COALESCE(t.parent_id, t.centre_id)
+            WHEN t.live THEN t.old_escalated_to END,
+       CASE WHEN t.escalate THEN :now WHEN t.live THEN t.old_escalated_at END,
+       NULL
+FROM _supervise_scan t WHERE t.changed OR t.remind OR t.escalate
+ON CONFLICT (incident_id) DO UPDATE SET
+    light = EXCLUDED.light, since = EXCLUDED.since, unit_id = EXCLUDED.unit_id,
+    reminders = EXCLUDED.reminders, last_reminded_at = EXCLUDED.last_reminded_at,
+    escalated_to = EXCLUDED.escalated_to, escalated_at = EXCLUDED.escalated_at,
+    cleared_at = NULL
+"""
+
+_REASON = ("CASE WHEN t.light = 'red' AND t.accepting THEN 'supervise.reason.accept_overdue' "
+           "WHEN t.light = 'red' THEN 'supervise.reason.overdue' "
+           "WHEN t.accepting THEN 'supervise.reason.accept_near' "
            "ELSE 'supervise.reason.near_due' END")
-_PARAMS = ("jsonb_build_object('case_no', r.case_no, 'light', r.light, 'due_at', r.due, "
-           "'phase', CASE WHEN r.accepting THEN 'accept' ELSE 'handle' END)")
+_PARAMS = ("jsonb_build_object('case_no', t.case_no, 'light', t.light, 'due_at', t.due, "
+           "'phase', CASE WHEN t.accepting THEN 'accept' ELSE 'handle' END)")
 
-_REMIND = """
-WITH r AS (
-    UPDATE supervision s SET reminders = s.reminders + 1, last_reminded_at = :now
-    FROM _supervise_scan t
-    WHERE t.incident_id = s.incident_id
-      AND (t.changed OR s.last_reminded_at IS NULL
-           OR s.last_reminded_at <= :now - make_interval(secs => :remind_s))
-    RETURNING t.*
-), n AS (
-    INSERT INTO _supervise_notes (unit_id, incident_id, kind, params)
-    SELECT COALESCE(r.unit_id, r.centre_id), r.incident_id, 'supervise.' || r.light,
-           """ + _PARAMS + """
-    FROM r WHERE COALESCE(r.unit_id, r.centre_id) IS NOT NULL
-), ev AS (""" + _EVENT.format(src="r", data=(  # noqa: S608
-    "jsonb_build_object('kind', CASE WHEN r.changed THEN 'supervise.light' "
-    "ELSE 'supervise.reminder' END, 'light', r.light, 'reason', " + _REASON
-    + ", 'unit_id', COALESCE(r.unit_id, r.centre_id), 'due_at', r.due)")) + """)
-SELECT count(*) FROM r
-"""
+_EVENTS = """
+INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, data)
+SELECT t.incident_id, :now, 'system', t.state, t.state,
+       jsonb_build_object('kind', CASE WHEN t.changed THEN 'supervise.light'
+                                       ELSE 'supervise.reminder' END,
+                          'light', t.light, 'reason', """ + _REASON + """,
+                          'unit_id', t.notify_unit, 'due_at', t.due)
+FROM _supervise_scan t WHERE t.remind AND t.notify_unit IS NOT NULL
+UNION ALL
+SELECT t.incident_id, :now, 'system', t.state, t.state,
+       jsonb_build_object('kind', 'supervise.escalated', 'light', t.light,
+                          'reason', """ + _REASON + """, 'from_unit', t.unit_id,
+                          'parent_unit', t.parent_id, 'street_centre', t.centre_id,
+                          'due_at', t.due)
+FROM _supervise_scan t WHERE t.escalate
+"""  # noqa: S608
 
-_ESCALATE = """
-WITH r AS (
-    UPDATE supervision s SET escalated_to = COALESCE(t.parent_id, t.centre_id),
-                             escalated_at = :now
-    FROM _supervise_scan t
-    WHERE t.incident_id = s.incident_id AND t.light = 'red' AND s.escalated_at IS NULL
-      AND COALESCE(t.parent_id, t.centre_id) IS NOT NULL
-    RETURNING t.*
-), n AS (
-    INSERT INTO _supervise_notes (unit_id, incident_id, kind, params)
-    SELECT DISTINCT x.uid, r.incident_id, 'supervise.escalated',
-           """ + _PARAMS + """ || jsonb_build_object('from_unit', r.unit_id)
-    FROM r CROSS JOIN LATERAL (VALUES (r.parent_id), (r.centre_id)) AS x(uid)
-    WHERE x.uid IS NOT NULL AND x.uid IS DISTINCT FROM r.unit_id
-), ev AS (""" + _EVENT.format(src="r", data=(  # noqa: S608
-    "jsonb_build_object('kind', 'supervise.escalated', 'light', r.light, 'reason', "
-    + _REASON + ", 'from_unit', r.unit_id, 'parent_unit', r.parent_id, "
-    "'street_centre', r.centre_id, 'due_at', r.due)")) + """)
-SELECT r.incident_id FROM r ORDER BY r.incident_id
-"""
+_NOTICES = """
+WITH n AS (
+    INSERT INTO notification (unit_id, incident_id, kind, params, created_at)
+    SELECT t.notify_unit, t.incident_id, 'supervise.' || t.light, """ + _PARAMS + """, :now
+    FROM _supervise_scan t WHERE t.remind AND t.notify_unit IS NOT NULL
+    UNION ALL
+    SELECT DISTINCT x.uid, t.incident_id, 'supervise.escalated',
+           """ + _PARAMS + """ || jsonb_build_object('from_unit', t.unit_id), :now
+    FROM _supervise_scan t CROSS JOIN LATERAL (VALUES (t.parent_id), (t.centre_id)) AS x(uid)
+    WHERE t.escalate AND x.uid IS NOT NULL AND x.uid IS DISTINCT FROM t.unit_id
+    RETURNING id, unit_id, incident_id, kind, params, created_at
+), q AS (""" + notify.QUEUE + """ RETURNING 1)
+SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM q)
+"""  # noqa: S608
 
 Escalated = Callable[[Connection, list[int], dt.datetime], Any]
 """Hook called with the newly escalated case ids (e.g. the dispatch engine's level raise)."""
 
 
 def _lit(conn: Connection, now: dt.datetime, params: ScanParams) -> dict[str, int]:
-    """Build the temporary table of lit cases; counts per light."""
+    """Build the temporary table of lit cases with their flags; counts."""
     conn.execute(sa.text(f"DROP TABLE IF EXISTS pg_temp.{SCAN_TABLE}"))
-    conn.execute(sa.text(f"CREATE TEMP TABLE {SCAN_TABLE} AS " + _LIT),
+    conn.execute(sa.text(f"CREATE TEMP TABLE {SCAN_TABLE} AS " + _SCAN),
                  {"now": now, "share": params.supervise_yellow_share,
-                  "states": list(SUPERVISED_STATES)})
+                  "states": list(SUPERVISED_STATES),
+                  "remind_s": params.supervise_remind_hours * 3600.0})
     conn.execute(sa.text(f"CREATE UNIQUE INDEX ON {SCAN_TABLE} (incident_id)"))
     conn.execute(sa.text(f"ANALYZE {SCAN_TABLE}"))
-    rows = conn.execute(sa.text(f"SELECT light, count(*) FROM {SCAN_TABLE} GROUP BY 1")).all()  # noqa: S608
-    counts = {"yellow": 0, "red": 0}
-    counts.update({str(k): int(v) for k, v in rows})
-    return counts
+    row = conn.execute(sa.text(
+        "SELECT count(*) FILTER (WHERE light = 'yellow'), count(*) FILTER (WHERE light = 'red'), "  # noqa: S608
+        "count(*) FILTER (WHERE changed), "
+        "count(*) FILTER (WHERE remind AND notify_unit IS NOT NULL) "
+        f"FROM {SCAN_TABLE}")).one()  # noqa: S608
+    return {"yellow": int(row[0]), "red": int(row[1]), "changed": int(row[2]),
+            "reminded": int(row[3])}
+
+
+class _Clock:
+    """Seconds per step into ``timings`` (when given)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings, self.t = timings, time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[step] = round(now - self.t, 3)
+            self.t = now
 
 
 def scan(conn: Connection, now: dt.datetime | None = None, params: ScanParams | None = None,
-         *, on_escalated: Escalated | None = None) -> dict[str, Any]:
+         *, on_escalated: Escalated | None = None,
+         timings: dict[str, float] | None = None) -> dict[str, Any]:
     """Run the 督办 scan at ``now`` (default: the current time) in the caller's transaction.
 
     Parameters
@@ -190,6 +222,8 @@ def scan(conn: Connection, now: dt.datetime | None = None, params: ScanParams | 
     on_escalated:
         Called with the ids of the cases escalated in this run (for example to raise their
         handling level); runs in the same transaction.
+    timings:
+        Filled with the seconds of each step (benchmarks).
 
     Returns
     -------
@@ -200,17 +234,23 @@ def scan(conn: Connection, now: dt.datetime | None = None, params: ScanParams | 
     """
     now = now or dt.datetime.now(dt.UTC)
     params = params or ScanParams()
+    clock = _Clock(timings)
     with conn.begin_nested():
         out: dict[str, Any] = _lit(conn, now, params)
+        clock("lights")
         p = {"now": now, "states": list(SUPERVISED_STATES)}
-        out["cleared"] = int(conn.execute(sa.text(_CLEAR), p).scalar_one())
-        out["changed"] = int(conn.execute(sa.text(_LIGHT), p).rowcount or 0)
-        notify.create_pending(conn)
-        out["reminded"] = int(conn.execute(sa.text(_REMIND), {
-            **p, "remind_s": params.supervise_remind_hours * 3600.0}).scalar_one())
-        ids = [int(r[0]) for r in conn.execute(sa.text(_ESCALATE), p)]
+        out["cleared"] = int(conn.execute(sa.text(_CLEAR), p).rowcount or 0)
+        clock("cleared")
+        conn.execute(sa.text(_UPSERT), p)
+        clock("entries")
+        conn.execute(sa.text(_EVENTS), p)
+        clock("events")
+        n, q = conn.execute(sa.text(_NOTICES), p).one()
+        out["notifications"], out["webhooks"] = int(n), int(q)
+        clock("notifications")
+        ids = [int(r[0]) for r in conn.execute(sa.text(
+            f"SELECT incident_id FROM {SCAN_TABLE} WHERE escalate ORDER BY 1"))]  # noqa: S608
         out["escalated"], out["escalated_ids"] = len(ids), ids
-        out["notifications"], out["webhooks"] = notify.emit_pending(conn, now)
         if ids and on_escalated is not None:
             on_escalated(conn, ids, now)
         conn.execute(sa.text(f"DROP TABLE IF EXISTS pg_temp.{SCAN_TABLE}"))
