@@ -74,10 +74,12 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.BigInteger, primary_key=True),
         sa.Column("light", sa.String(8), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("unit_id", sa.Integer, sa.ForeignKey("org_unit.id")),
+        # unit ids without FK (as incident_event.incident_id): written only by the 督办 scan,
+        # set-based, from existing units; an FK check per row was most of the scan's time
+        sa.Column("unit_id", sa.Integer),
         sa.Column("reminders", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_reminded_at", sa.DateTime(timezone=True)),
-        sa.Column("escalated_to", sa.Integer, sa.ForeignKey("org_unit.id")),
+        sa.Column("escalated_to", sa.Integer),
         sa.Column("escalated_at", sa.DateTime(timezone=True)),
         sa.Column("cleared_at", sa.DateTime(timezone=True)),
         sa.CheckConstraint("light IN ('yellow','red')", name="ck_supervision_light"),
@@ -86,7 +88,7 @@ def upgrade() -> None:
     op.create_table(
         "notification",
         sa.Column("id", sa.BigInteger, primary_key=True),
-        sa.Column("unit_id", sa.Integer, sa.ForeignKey("org_unit.id")),
+        sa.Column("unit_id", sa.Integer),  # no FK: bulk-written by the 督办 scan (see above)
         sa.Column("user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE")),
         sa.Column("incident_id", sa.BigInteger),
         sa.Column("kind", sa.String(24), nullable=False),
