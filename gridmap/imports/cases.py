@@ -19,6 +19,7 @@ rows with errors are left out and returned for the reject file.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,10 @@ def import_cases(conn: Connection, table: Table, options: CaseOptions, *,
         and ``options.reject`` is off, or when the file itself cannot be mapped.
     """
     params = params or intake.IntakeParams()
+    t = time.perf_counter()
     prep = prepare_cases(conn, table, options, params)
+    if timings is not None:
+        timings["map + validate"] = time.perf_counter() - t
     errors = [p for p in prep.problems if p.severity == "error"]
     rows = bad_rows(prep.problems)
     if file_errors(prep.problems) or (errors and not options.reject):
