@@ -219,12 +219,19 @@ class IncidentBody(Base):
     status = Text("state", allow_none=True, metadata={"description": "alias of state"})
 
     def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
-        for key in ("state", "status"):
-            value = data.get(key)
-            if isinstance(value, str) and value.strip() not in incidents.INTAKE_STATES \
-                    or value is not None and not isinstance(value, str):
-                problems.append(Problem("input.state_not_allowed",
-                                        {"field": key, "value": str(value)[:40]}, field=key))
+        refuse_later_state(data, problems)
+
+
+def refuse_later_state(data: dict[str, Any], problems: list[Problem]) -> None:
+    """``input.state_not_allowed`` for a ``state``/``status`` other than the first state:
+    intake (API, Open311) always starts at 信息收集 (same rule as
+    :func:`gridmap.incidents.intake.starting_state_only`)."""
+    for key in ("state", "status"):
+        value = data.get(key)
+        if value is not None and not (isinstance(value, str)
+                                      and value.strip() in incidents.INTAKE_STATES):
+            problems.append(Problem("input.state_not_allowed",
+                                    {"field": key, "value": str(value)[:40]}, field=key))
 
 
 class TransitionBody(Base):
@@ -377,3 +384,6 @@ class Open311Create(Base):
         if data.get("service_code") == "":
             problems.append(Problem("web.required", {"field": "service_code"},
                                     field="service_code"))
+    status = Text("state", allow_none=True, metadata={
+        "description": "only open (or reported): a new request always starts at 信息收集"})
+        refuse_later_state(data, problems)
