@@ -119,6 +119,11 @@ class Settings:
     """Incident points farther than this outside every street/district are refused; closer
     ones fall to the nearest grid (属地兜底). `gridmap import incidents --outside-tolerance`."""
 
+    # --- layer office imports (issue #15, gridmap.imports.layers) ---------------
+    facility_dedup_m: float = 30.0
+    """A POI this close to a stored facility of the same type is a duplicate (reported, not
+    inserted). `gridmap import facilities --dedup-m`."""
+
     # --- dispatch engine (issue #13, gridmap.dispatch) -----------------------
     accept_limits: str = "urgent=30 minute,key=2 hour,normal=1 working_day"
     """接单 time limit per order type (应急单=urgent, 重点单=key, 常规单=normal) [seed]/[local]

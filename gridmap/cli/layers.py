@@ -110,3 +110,33 @@ def _layer_command(kind: str) -> Any:
 
 for _kind in ("buildings", "streets", "estates"):
     _layer_command(_kind)
+
+
+@import_.command("facilities")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--map", "profile", help="Column profile (YAML/TOML/JSON); values.type or "
+              "values.typecode may map Amap types/codes to catalogue codes.")
+@click.option("--coords", type=_COORDS, help="Lon/lat system of the file (Amap: gcj02, Baidu: "
+              "bd09); default the profile's, else wgs84.")
+@click.option("--source", help="Source name kept per row (default: the file name).")
+@click.option("--licence", help="Licence/terms of the data, kept per row.")
+@click.option("--dedup-m", type=float, help="Distance within which a stored facility of the "
+              "same type makes a POI a duplicate (default: setting facility_dedup_m).")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@pass_app
+@report_errors
+def facilities_cmd(app: AppContext, file: Path, profile: str | None, coords: str | None,
+                   source: str | None, licence: str | None, dedup_m: float | None,
+                   dry_run: bool) -> None:
+    """Import facilities from a POI table (CSV in any encoding, XLSX): types from the
+    catalogue's amap_types or a mapping; duplicates of stored facilities reported."""
+    from gridmap.imports.layers.facilities import FacilityImportParams, import_facilities
+
+    params = FacilityImportParams(
+        source=source, licence=licence, coords=coords, actor="cli",
+        dedup_m=app.settings.facility_dedup_m if dedup_m is None else dedup_m)
+    with app.transaction() as conn:
+        rep = import_facilities(conn, file, profile=profile, params=params, dry_run=dry_run)
+    _print_report(rep)
+    if not dry_run and rep.inserted:
+        say("layers.report.refresh_coverage")

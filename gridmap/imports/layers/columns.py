@@ -21,7 +21,7 @@ from gridmap.imports.profiles import Profile, apply_profile, load_profile
 
 ALIASES: Mapping[str, tuple[str, ...]] = {
     "key": ("code", "id", "编码", "编号", "代码", "楼栋编码", "建筑编码", "房屋编码", "小区编码",
-            "道路编码", "bm", "osmid", "osm_id", "objectid", "fid"),
+            "道路编码", "poi编号", "poi_id", "poiid", "bm", "osmid", "osm_id", "objectid", "fid"),
     "name": ("name", "名称", "mc", "小区名称", "建筑名称", "楼栋名称", "道路名称", "路名",
              "name:zh", "poi名称"),
     "floors": ("floors", "levels", "building:levels", "层数", "楼层数", "地上层数", "cs"),
@@ -40,6 +40,7 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "type": ("type", "类型", "类别", "poi类型", "分类", "amap_type"),
     "typecode": ("typecode", "类型编码", "type_code", "分类编码", "poi类型编码"),
     "address": ("address", "地址", "详细地址"),
+    "location": ("location", "经纬度", "坐标", "lnglat"),
     "age_0_3": ("age_0_3", "0-3岁", "0~3岁", "0至3岁", "婴幼儿"),
     "age_3_6": ("age_3_6", "3-6岁", "3~6岁", "3至6岁", "学龄前儿童"),
     "age_60_plus": ("age_60_plus", "60岁以上", "60岁及以上", "60+", "老年人口"),
