@@ -35,19 +35,20 @@ READ_ROLES = ("supervisor", "officer")
 i18n.register({
     "zh": {
         "addrq.title": "地址待确认", "addrq.hint": "地址无法可靠定位的案件：点击一行，在地图上"
-        "选择候选位置，或在地图上点击手动放置。", "addrq.address": "地址", "addrq.level": "匹配级别",
+        "选择候选位置，或拖动标记手动放置。", "addrq.address": "地址", "addrq.level": "匹配级别",
         "addrq.score": "得分", "addrq.received": "接收时间", "addrq.choose": "选择此位置",
-        "addrq.by_hand": "在地图上点击以手动放置", "addrq.place_here": "放置在此处",
+        "addrq.by_hand": "手动放置：拖动地图上的标记", "addrq.place_here": "放置在此处",
         "addrq.add_register": "同时加入标准地址库", "addrq.dismiss": "不予定位（关闭）",
         "addrq.placed": "已定位，事件编号", "addrq.none": "没有待确认的地址",
         "addrq.no_candidates": "没有候选位置", "addrq.candidate": "候选",
     },
     "en": {
         "addrq.title": "Addresses to confirm", "addrq.hint": "Cases whose address could not be "
-        "placed with confidence: click a row, pick a candidate on the map, or click the map to "
+        "placed with confidence: click a row, pick a candidate on the map, or drag a marker to "
         "place the case by hand.", "addrq.address": "Address", "addrq.level": "Match level",
         "addrq.score": "Score", "addrq.received": "Received", "addrq.choose": "Place here",
-        "addrq.by_hand": "Click the map to place by hand", "addrq.place_here": "Place here",
+        "addrq.by_hand": "Place by hand: drag the marker on the map",
+        "addrq.place_here": "Place here",
         "addrq.add_register": "Also add to the address register",
         "addrq.dismiss": "Do not place (close)", "addrq.placed": "Placed, incident",
         "addrq.none": "No addresses to confirm", "addrq.no_candidates": "No candidates",

@@ -2,7 +2,7 @@
  *
  * Cases whose address could not be placed with confidence are listed; a click shows the
  * candidates as numbered markers on the map with their level, score and reason; the
- * supervisor picks one, or clicks the map to place the case by hand, optionally adding the
+ * supervisor picks one, or drags a marker to place the case by hand, optionally adding the
  * address to the standard address register; or closes the case without placing it.
  * Every string from data goes into the DOM as text (gm.el → textContent); popups get DOM
  * nodes, never HTML strings.
@@ -12,7 +12,7 @@
   const gm = window.gm || {};
   const t = (key, fallback) => (gm.i18n && gm.i18n[key]) || fallback || key;
   const $ = (id) => document.getElementById(id);
-  const state = { layer: null, item: null, handMarker: null, handMode: false };
+  const state = { layer: null, item: null, handMarker: null };
 
   function theMap() {
     if (gm.map) return gm.map;
@@ -40,7 +40,7 @@
         box.textContent = "";
         box.appendChild(gm.el("p", { class: "addrq-placed" }, t("addrq.placed", "已定位，事件编号") + " " + out.incident_id));
         state.item = null;
-        state.handMode = false;
+        clearMap(theMap());
         return load();
       }).catch(showError);
   }
@@ -86,7 +86,6 @@
 
   function detail(map, item) {
     state.item = item;
-    state.handMode = true;
     clearMap(map);
     const box = $("addrq-detail");
     box.hidden = false;
@@ -109,7 +108,9 @@
     reg.appendChild(cb);
     reg.appendChild(document.createTextNode(" " + t("addrq.add_register", "同时加入标准地址库")));
     box.appendChild(reg);
-    box.appendChild(gm.el("p", { class: "sup-hint" }, t("addrq.by_hand", "在地图上点击以手动放置")));
+    const hand = gm.el("button", { type: "button", class: "addrq-hand" }, t("addrq.by_hand", "手动放置：拖动地图上的标记"));
+    hand.addEventListener("click", function () { hand.disabled = true; handMarker(map, item, box); });
+    box.appendChild(hand);
     const dismiss = gm.el("button", { type: "button", class: "addrq-dismiss" }, t("addrq.dismiss", "不予定位（关闭）"));
     dismiss.addEventListener("click", function () {
       gm.api("/api/address-queue/" + encodeURIComponent(item.id) + "/dismiss", { json: {} })
@@ -120,19 +121,20 @@
     markers(map, item);
   }
 
-  function onMapClick(e) {
-    const map = theMap();
-    if (!state.handMode || !state.item || !map) return;
+  /* Place by hand: a draggable marker (map clicks belong to the grid popups of supervisor.js). */
+  function handMarker(map, item, box) {
     if (state.handMarker) map.removeLayer(state.handMarker);
-    const item = state.item;
-    const pop = gm.el("div", { class: "addrq-popup" });
-    pop.appendChild(gm.el("b", {}, item.address));
+    const first = item.candidates.find((c) => c.lat !== null && c.lon !== null);
+    const at = first ? L.latLng(first.lat, first.lon) : map.getCenter();
+    state.handMarker = L.marker(at, { draggable: true, autoPan: true, title: item.address }).addTo(map);
+    const node = state.handMarker.getElement();
+    if (node) node.classList.add("addrq-hand-marker");
     const btn = gm.el("button", { type: "button", class: "addrq-place-here" }, t("addrq.place_here", "放置在此处"));
     btn.addEventListener("click", function () {
-      place(item, { lon: e.latlng.lng, lat: e.latlng.lat });
+      const ll = state.handMarker.getLatLng();
+      place(item, { lon: ll.lng, lat: ll.lat });
     });
-    pop.appendChild(btn);
-    state.handMarker = L.marker(e.latlng).addTo(map).bindPopup(pop).openPopup();
+    box.appendChild(btn);
   }
 
   function load() {
@@ -161,7 +163,6 @@
   function start() {
     const map = theMap();
     if (!$("addrq-body")) return;
-    if (map) map.on("click", onMapClick);
     load();
   }
 
