@@ -228,7 +228,7 @@ def get_rules(conn: Connection, set_id: int | None = None) -> list[dict[str, Any
 
 # --------------------------------------------------------------------------- matching
 
-MATCH_SQL = f"""
+_MATCH = f"""
 WITH {STREET_CENTRE_CTE},
 rules AS MATERIALIZED (
     SELECT r.*, CASE r.area_level
@@ -238,16 +238,16 @@ rules AS MATERIALIZED (
     FROM routing_rule r
     WHERE r.set_id = COALESCE(CAST(:set_id AS integer),
                               (SELECT id FROM routing_rule_set WHERE active))
-)
-SELECT i.id AS incident_id, m.id AS rule_id, m.set_id, m.position, m.level AS rule_level,
-       COALESCE(m.unit_id, sc.unit_id, (SELECT unit_id FROM top_unit)) AS unit_id,
-       CASE WHEN m.id IS NOT NULL THEN 'rule' WHEN sc.unit_id IS NOT NULL THEN 'street_centre'
-            WHEN (SELECT unit_id FROM top_unit) IS NOT NULL THEN 'district' ELSE 'none' END
-           AS reason
-FROM incident i
-LEFT JOIN LATERAL (
-    SELECT r.id, r.set_id, r.position, r.unit_id, r.level FROM rules r
-    WHERE (r.category IS NULL OR left(i.category_code, length(r.category)) = r.category)
+),
+rule_category AS MATERIALIZED (
+    SELECT c.code, r.* FROM rules r JOIN event_category c
+    ON r.category IS NULL OR left(c.code, length(r.category)) = r.category
+),
+m AS (
+    SELECT DISTINCT ON (i.id) i.id AS incident_id, r.id, r.set_id, r.position, r.unit_id,
+           r.level
+    FROM incident i JOIN rule_category r ON r.code = i.category_code
+    WHERE CASES
       AND (r.area_level IS NULL
            OR (r.area_level = 'street' AND r.area_id = i.street_id)
            OR (r.area_level = 'community' AND r.area_id = i.community_id)
@@ -257,9 +257,24 @@ LEFT JOIN LATERAL (
       AND (r.keywords IS NULL OR EXISTS (
            SELECT 1 FROM unnest(r.keywords) k
            WHERE strpos(COALESCE(i.description, '') || ' ' || COALESCE(i.address, ''), k) > 0))
-    ORDER BY r.position LIMIT 1) m ON true
+    ORDER BY i.id, r.position
+)
+SELECT i.id AS incident_id, m.id AS rule_id, m.set_id, m.position, m.level AS rule_level,
+       COALESCE(m.unit_id, sc.unit_id, (SELECT unit_id FROM top_unit)) AS unit_id,
+       CASE WHEN m.id IS NOT NULL THEN 'rule' WHEN sc.unit_id IS NOT NULL THEN 'street_centre'
+            WHEN (SELECT unit_id FROM top_unit) IS NOT NULL THEN 'district' ELSE 'none' END
+           AS reason
+FROM incident i
+LEFT JOIN m ON m.incident_id = i.id
 LEFT JOIN street_centre sc ON sc.street_id = i.street_id
+WHERE CASES
 """  # noqa: S608  (constant fragments only, no input)
+"""First matching rule per case, as joins: each rule is expanded to the category codes it
+covers (a hash join on the case's category instead of testing every rule on every case), the
+remaining conditions filter, ``DISTINCT ON`` keeps the lowest position. ``CASES`` is replaced
+by one of the constant case filters below."""
+MATCH_IDS_SQL = _MATCH.replace("CASES", "i.id = ANY(:ids)")
+MATCH_OPEN_SQL = _MATCH.replace("CASES", "i.state = ANY(:open)")
 
 
 def propose(conn: Connection, incident_ids: Sequence[int], set_id: int | None = None
@@ -280,13 +295,13 @@ def propose(conn: Connection, incident_ids: Sequence[int], set_id: int | None = 
     """
     if not incident_ids:
         return {}
-    rows = conn.execute(sa.text(MATCH_SQL + " WHERE i.id = ANY(:ids)"),
+    rows = conn.execute(sa.text(MATCH_IDS_SQL),
                         {"ids": list(incident_ids), "set_id": set_id}).mappings().all()
     return {int(r["incident_id"]): dict(r) for r in rows}
 
 
 RERUN_SQL = f"""
-WITH p AS ({MATCH_SQL} WHERE i.state = ANY(:open)),
+WITH p AS ({MATCH_OPEN_SQL}),
 changed AS (
     UPDATE incident i SET proposed_unit_id = p.unit_id
     FROM p WHERE i.id = p.incident_id AND i.proposed_unit_id IS DISTINCT FROM p.unit_id
