@@ -76,8 +76,16 @@ def today() -> dt.date:
 def write_assignments(conn: Connection, inputs: Sequence[AssignmentInput]) -> tuple[int, int]:
     """Write validated assignments; one still valid for the same user, grid, role and estate
     is updated (duty, dates) instead of duplicated. Returns ``(created, updated)``."""
+    ids = write_assignment_ids(conn, inputs)
+    created = sum(1 for _, new in ids if new)
+    return created, len(ids) - created
+
+
+def write_assignment_ids(conn: Connection, inputs: Sequence[AssignmentInput]
+                         ) -> list[tuple[int, bool]]:
+    """:func:`write_assignments`, returning ``(id, created)`` of every row written."""
     if not inputs:
-        return 0, 0
+        return []
     cols = {"u": [a.user_id for a in inputs], "g": [a.grid_code for a in inputs],
             "e": [a.estate_id for a in inputs], "r": [a.role for a in inputs],
             "d": [a.duty for a in inputs], "f": [a.valid_from for a in inputs],
@@ -89,14 +97,14 @@ def write_assignments(conn: Connection, inputs: Sequence[AssignmentInput]) -> tu
             " AND a.estate_id IS NOT DISTINCT FROM x.e"
             " AND (a.valid_to IS NULL OR a.valid_to >= x.f)")
     updated = conn.execute(sa.text(
-        "UPDATE grid_assignment a SET duty = x.d, valid_to = x.t" + x + " WHERE " + same),  # noqa: S608
-        cols).rowcount
+        "UPDATE grid_assignment a SET duty = x.d, valid_to = x.t" + x + " WHERE " + same  # noqa: S608
+        + " RETURNING a.id"), cols).all()
     created = conn.execute(sa.text(
         "INSERT INTO grid_assignment (user_id, grid_code, estate_id, role, duty, valid_from,"  # noqa: S608
         " valid_to) SELECT x.u, x.g, x.e, x.r, x.d, x.f, x.t" + x +
-        " WHERE NOT EXISTS (SELECT 1 FROM grid_assignment a WHERE " + same + ")"),
-        cols).rowcount
-    return int(created or 0), int(updated or 0)
+        " WHERE NOT EXISTS (SELECT 1 FROM grid_assignment a WHERE " + same + ") RETURNING id"),
+        cols).all()
+    return [(int(r[0]), False) for r in updated] + [(int(r[0]), True) for r in created]
 
 
 def save_assignments(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
@@ -153,12 +161,14 @@ def assign_grid(conn: Connection, user_id: int, grid_code: str, *, role: str = "
     Raises ValidationError with every problem (unknown user, grid not in an active version,
     estate outside the grid's community, bad role or dates).
     """
-    save_assignments(conn, [{"user_id": user_id, "grid_code": grid_code, "role": role,
-                             "estate": estate, "duty": duty, "valid_from": valid_from,
-                             "valid_to": valid_to}])
-    found = [a for a in list_assignments(conn, grid_code=grid_code, user_id=user_id)
-             if a.valid_to is None or a.valid_to >= (valid_from or today())]
-    return max(found, key=lambda a: a.id)
+    inputs, problems = validate_assignments(conn, [{
+        "user_id": user_id, "grid_code": grid_code, "role": role, "estate": estate,
+        "duty": duty, "valid_from": valid_from, "valid_to": valid_to}])
+    if any(p.severity == "error" for p in problems):
+        raise ValidationError("org.assignments_invalid", problems)
+    with conn.begin_nested():
+        written = write_assignment_ids(conn, inputs)
+    return get_assignment(conn, max(i for i, _ in written))
 
 
 def end_assignment(conn: Connection, assignment_id: int, on: dt.date | None = None

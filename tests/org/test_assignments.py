@@ -61,3 +61,14 @@ def test_same_assignment_twice_updates_the_duty(conn: Connection, world: OrgWorl
     assert asg.save_assignments(conn, [row]) == (0, 1)
     [a] = asg.list_assignments(conn, grid_code=GRID["W1"])
     assert (a.duty, a.estate_code) == ("夜班", ESTATE["W"])
+
+
+def test_assign_returns_the_assignment_it_wrote(conn: Connection, world: OrgWorld) -> None:
+    u = world.users["ow_gw_e"]
+    head = asg.assign_grid(conn, u, GRID["E2"], role="楼长", valid_from=DAY)
+    again = asg.assign_grid(conn, u, GRID["E1"], estate="东苑小区", duty="早班",
+                            valid_from=DAY)
+    assert (head.role, head.grid_code) == ("building_head", GRID["E2"])
+    assert (again.role, again.grid_code, again.duty, again.estate_code) == (
+        "grid_worker", GRID["E1"], "早班", ESTATE["E"])
+    assert len(asg.list_assignments(conn, user_id=u, grid_code=GRID["E1"])) == 1

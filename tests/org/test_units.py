@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap.config import Settings
 from gridmap.errors import Conflict, ValidationError
 from gridmap.org import units
-from gridmap.org.kinds import load_kinds
+from gridmap.org.kinds import DEFAULT_KINDS, kinds_from_settings, load_kinds
 from gridmap.org.unit_input import Area
 from tests.fixtures.org_world import COMMUNITY, GRID, STREET, OrgWorld
 
@@ -92,3 +93,12 @@ def test_kinds_catalogue_is_data_and_validated(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as err:
         load_kinds(bad)
     assert sorted(p.code for p in err.value.problems) == ["org.kinds_missing_value"]
+
+
+def test_kinds_from_settings(tmp_path: Path) -> None:
+    assert kinds_from_settings(Settings.load({})) is DEFAULT_KINDS
+    own = tmp_path / "k.csv"
+    own.write_text("code,name_zh,name_en,line,level\nwater,水务所,water,tiao,street\n",
+                   encoding="utf-8")
+    assert kinds_from_settings(Settings.load({"org_unit_kinds": str(own)})).codes() == (
+        "water",)

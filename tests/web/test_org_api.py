@@ -113,3 +113,19 @@ def test_catalogues_and_openapi(app: Flask, world: OrgWorld) -> None:
     assert "/api/org/units/{unit_id}" in doc["paths"]
     body = doc["paths"]["/api/org/units"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]
+
+
+def test_odd_input_is_a_clear_400_or_404(app: Flask, world: OrgWorld) -> None:
+    admin = login(app.test_client(), "admin")
+    assert admin.get("/api/org/units/99999999999").status_code in (400, 404)
+    r = post(admin, "/api/org/units", {"code": "Y", "name": "y", "kind": "police",
+                                      "areas": {"level": "street"}})
+    assert r.status_code == 400 and r.get_json()["problems"][0]["code"] == "org.bad_areas"
+    r = post(admin, "/api/org/units", {"code": "Y", "name": "y", "kind": "police",
+                                      "areas": [["x"], 5, {"code": None}]})
+    assert r.status_code == 400
+    assert {p["code"] for p in r.get_json()["problems"]} == {"org.bad_area"}
+    r = post(admin, "/api/org/staff-posts", {"user_id": 2**31, "unit_id": 1, "post": "x"})
+    assert r.status_code == 400
+    r = post(admin, "/api/org/assignments", [1, 2])
+    assert r.status_code == 400
