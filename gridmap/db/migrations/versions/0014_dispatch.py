@@ -98,9 +98,9 @@ def upgrade() -> None:
         sa.Column("read_at", sa.DateTime(timezone=True)),
     )
     op.create_index("ix_notification_unit_unread", "notification", ["unit_id"],
-                    postgresql_where=sa.text("read_at IS NULL"))
+                    postgresql_where=sa.text("read_at IS NULL AND unit_id IS NOT NULL"))
     op.create_index("ix_notification_user_unread", "notification", ["user_id"],
-                    postgresql_where=sa.text("read_at IS NULL"))
+                    postgresql_where=sa.text("read_at IS NULL AND user_id IS NOT NULL"))
     op.create_table(
         "webhook_delivery",
         sa.Column("id", sa.BigInteger, primary_key=True),
