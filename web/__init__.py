@@ -20,6 +20,7 @@ from web import db, errors, headers, inputguard, limits, security
 from web.api import aggregates, dispatch, geocode, grids, incidents, layers, open311, openapi
 from web.api import org as org_api
 from web.api import planner as planner_api
+from web.api import supervision as supervision_api
 from web.views import auth, home, officer, org_admin, planner, supervisor
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -38,6 +39,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     geocode.bp,
     org_api.bp,
     dispatch.bp,
+    supervision_api.bp,
     openapi.bp,
 )
 

@@ -127,11 +127,13 @@ def get_incident(incident_id: int) -> Response:
 @roles_required(*WRITE_ROLES)
 @use(schemas.TransitionBody, "json")
 def transition(incident_id: int, body: dict[str, Any]) -> Response:
-    """Move a case to another state (only legal transitions): ``{"to": state, "note"}``."""
+    """Move a case to another state (only legal transitions): ``{"to": state, "note"}``;
+    评价 (``to=evaluated``) records ``satisfaction`` 1–5 and ``solved``."""
     scope = current_scope()
     with db.write() as conn:
         scopes.transition(conn, scope, incident_id, body["to"], actor=actor(),
-                          note=body.get("note"), params=intake_params())
+                          note=body.get("note"), params=intake_params(),
+                          satisfaction=body.get("satisfaction"), solved=body.get("solved"))
         row = incidents.get(conn, incident_id)
     return json_response(incident_feature(row, scope))
 

@@ -20,6 +20,7 @@ from web.api.fields import (
     CSV,
     MAX_BBOX_SPAN_DEG,
     BBox,
+    Bool,
     IdList,
     Int,
     Limit,
@@ -235,10 +236,21 @@ def refuse_later_state(data: dict[str, Any], problems: list[Problem]) -> None:
 
 
 class TransitionBody(Base):
-    """``{"to": state, "note": text}``."""
+    """``{"to": state, "note": text}``; at 评价 (closed → evaluated) also
+    ``"satisfaction": 1–5`` and ``"solved": true/false`` (both required there)."""
 
     to = Str(required=True, validate=OneOf(incidents.STATES))
     note = _note()
+    satisfaction = Int(allow_none=True, text=False, validate=Range(1, 5),
+                       metadata={"description": "满意度 1–5 (only with to=evaluated)"})
+    solved = Bool(allow_none=True, metadata={"description": "problem solved (to=evaluated)"})
+
+    def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        if data.get("to") != "evaluated":
+            return
+        for key in ("satisfaction", "solved"):
+            if data.get(key) is None and not any(p.field == key for p in problems):
+                problems.append(Problem("supervise.evaluation_required", field=key))
 
 
 class LocationBody(Base):
