@@ -113,6 +113,8 @@ def test_catalogues_and_openapi(app: Flask, world: OrgWorld) -> None:
     assert "/api/org/units/{unit_id}" in doc["paths"]
     body = doc["paths"]["/api/org/units"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]
+    assert "201" in doc["paths"]["/api/org/units"]["post"]["responses"]
+    assert "201" in doc["paths"]["/api/org/assignments"]["post"]["responses"]
 
 
 def test_odd_input_is_a_clear_400_or_404(app: Flask, world: OrgWorld) -> None:

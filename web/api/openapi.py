@@ -96,7 +96,8 @@ def _operation(app: Flask, rule: Rule, method: str) -> dict[str, Any]:
     elif roles is not None:
         op["security"] = [{"session": [], "csrf": []} if state_changing else {"session": []}]
     ok = "201" if method in _CREATED and rule.endpoint.endswith(
-        ("create_incident", "create_request", "create_draft", "autopartition", "revert")) else "200"
+        ("create_incident", "create_request", "create_draft", "autopartition", "revert",
+         "create_unit", "create_assignment")) else "200"
     err = _OPEN311_ERROR if open311 else _ERROR
     op["responses"] = {ok: {"description": "success"},
                        **{str(c): err for c in (400, 401, 403, 404, 409, 413)}}
