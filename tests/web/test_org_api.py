@@ -4,6 +4,8 @@ every bad field at once; the routes are in the OpenAPI document."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gridmap.db import make_engine
-from tests.fixtures.org_world import GRID, STREET, OrgWorld, build_org_world
+from tests.fixtures.org_world import (
+    GRID,
+    STAFF,
+    STREET,
+    UNITS,
+    OrgWorld,
+    build_geography,
+    build_org_world,
+    org_rows,
+    write_org_xlsx,
+)
 from tests.fixtures.web import WebDB, login
 
 pytest_plugins = ["tests.fixtures.web"]
@@ -131,3 +143,40 @@ def test_odd_input_is_a_clear_400_or_404(app: Flask, world: OrgWorld) -> None:
     assert r.status_code == 400
     r = post(admin, "/api/org/assignments", [1, 2])
     assert r.status_code == 400
+
+
+def test_import_a_workbook_through_the_api(app: Flask, web_db: WebDB, tmp_path: Path) -> None:
+    engine = make_engine(web_db.url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        build_geography(conn)
+    engine.dispose()
+    admin = login(app.test_client(), "admin")
+    book = write_org_xlsx(tmp_path / "org.xlsx").read_bytes()
+
+    def upload(data: bytes, **form: str) -> Any:
+        return admin.post("/api/org/import", headers={"X-CSRFToken": admin.csrf},  # type: ignore[attr-defined]
+                          data={"file": (io.BytesIO(data), "org.xlsx"), **form},
+                          content_type="multipart/form-data")
+
+    dry = upload(book, dry_run="true")
+    assert dry.status_code == 200 and dry.get_json()["units_created"] == len(UNITS)
+    assert dry.get_json()["passwords"] == []
+    assert admin.get("/api/org/units").get_json()["units"] == []
+    r = upload(book)
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["users_created"] == len(STAFF) + 1 and len(body["passwords"]) == len(STAFF) + 1
+    ow_cg = next(p for p in body["passwords"] if p["username"] == "ow_cg")
+    staff_client = login(app.test_client(), "ow_cg", ow_cg["temporary_password"])
+    assert staff_client.get("/api/org/units").status_code == 200
+    rows = org_rows()
+    rows["人员"].append(("bad name", "x", "NOPE", "厨师"))
+    bad = tmp_path / "bad.xlsx"
+    r = upload(write_org_xlsx(bad, rows).read_bytes())
+    assert r.status_code == 400
+    assert {(p["field"], p["code"]) for p in r.get_json()["problems"]} == {
+        ("人员:用户名", "org.bad_username"), ("人员:所属单位", "org.unknown_unit"),
+        ("人员:岗位", "org.unknown_post")}
+    r = admin.post("/api/org/import", headers={"X-CSRFToken": admin.csrf},  # type: ignore[attr-defined]
+                   data={}, content_type="multipart/form-data")
+    assert r.status_code == 400 and r.get_json()["problems"][0]["code"] == "org.file_missing"

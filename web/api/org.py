@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
-from gridmap.org import areas, posts, staff, tree, units
+from gridmap.accounts.users import hash_password
+from gridmap.errors import Problem, ValidationError
+from gridmap.org import areas, importing, posts, staff, tree, units
 from gridmap.org import assignments as asg
 from gridmap.org.kinds import kinds_from_settings
+from gridmap.org.sheets import read_org_file
 from web import db
 from web.access import roles_required
 from web.api import org_schemas as schemas
 from web.api.common import json_response, settings
-from web.api.parsing import use
+from web.api.parsing import describe, parse, use
 from web.i18n import current_language
 
 bp = Blueprint("org_api", __name__, url_prefix="/api/org")
@@ -228,3 +233,37 @@ def coverage(args: dict[str, Any]) -> Response:
     return json_response({
         "level": args["level"], "target": 1.0,
         "coverage": [{**_plain(c), "share": c.share} for c in rows], "gaps": _plain(gaps)})
+
+
+# --------------------------------------------------------------------------- import
+
+
+@bp.post("/import")
+@roles_required(ADMIN)
+@describe(schemas.ImportForm, "form")
+def import_file() -> Response:
+    """Import units, staff and grid assignments from a file (multipart ``file``).
+
+    One XLSX with the sheets 单位, 人员, 网格分配 or a CSV (form ``kind`` when its headers do not
+    tell); ``dry_run`` validates and counts without writing. Every problem of every sheet at
+    once (400, nothing written). New accounts' temporary passwords are in the answer, once.
+    """
+    form = parse(schemas.ImportForm, "form")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationError("org.import_invalid", [Problem("org.file_missing", field="file")])
+    suffix = Path(upload.filename).suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"org{suffix}"
+        upload.save(path)
+        sheets, problems = read_org_file(path, form.get("kind"))
+        with db.write() as conn:
+            report = importing.import_org(conn, sheets, hash_password=hash_password,
+                                          kinds=kinds_from_settings(settings()),
+                                          dry_run=form["dry_run"], read_problems=problems)
+    lang = current_language()
+    body = {k: v for k, v in dataclasses.asdict(report).items()
+            if k not in ("passwords", "warnings")}
+    body["warnings"] = [w.as_dict(lang) for w in report.warnings]
+    body["passwords"] = [{"username": u, "temporary_password": p} for u, p in report.passwords]
+    return json_response(body, 200 if form["dry_run"] else 201)

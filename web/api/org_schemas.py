@@ -8,6 +8,7 @@ from typing import Any
 
 from gridmap.errors import Problem
 from gridmap.org.assignment_input import parse_date
+from gridmap.org.sheets import KINDS_OF_SHEET
 from web.api.fields import Bool, Int, OneOf, Raw, Str
 from web.api.parsing import Base
 
@@ -133,3 +134,11 @@ class CoverageQuery(OrgBase):
 
     def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
         _date(data, "on", problems)
+
+
+class ImportForm(OrgBase):
+    """Form fields of an org file upload (the file itself is the multipart ``file`` part)."""
+
+    kind = Str(allow_none=True, validate=OneOf(KINDS_OF_SHEET), metadata={
+        "description": "kind of a single-table file (default: sheet names or headers)"})
+    dry_run = Bool(load_default=False)
