@@ -140,3 +140,30 @@ def facilities_cmd(app: AppContext, file: Path, profile: str | None, coords: str
     _print_report(rep)
     if not dry_run and rep.inserted:
         say("layers.report.refresh_coverage")
+
+
+@import_.command("population")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--level", type=click.Choice(["building", "estate", "community"]), required=True,
+              help="What each row describes: a building, a 小区 or a 居委会.")
+@click.option("--map", "profile", help="Column profile (YAML/TOML/JSON).")
+@click.option("--source", help="Source of the figures (default: the file name).")
+@click.option("--date", "date_", help="Date of the figures (YYYY-MM-DD) unless a column has it.")
+@click.option("--dry-run", is_flag=True, help="Validate, join and report; write nothing.")
+@pass_app
+@report_errors
+def population_cmd(app: AppContext, file: Path, level: str, profile: str | None,
+                   source: str | None, date_: str | None, dry_run: bool) -> None:
+    """Import official households and residents (and the 0–3, 3–6, 60+, 80+ age groups) by
+    building, estate or community; totals are spread over residential buildings by floor
+    area and replace the OSM estimates."""
+    from gridmap.imports.layers.official import OfficialPopulationParams, import_population
+    from gridmap.imports.population import PopulationParams
+
+    params = OfficialPopulationParams(
+        source=source, date=_date(date_), actor="cli",
+        population=PopulationParams.from_settings(app.settings))
+    with app.transaction() as conn:
+        rep = import_population(conn, file, level, profile=profile, params=params,
+                                dry_run=dry_run)
+    _print_report(rep)
