@@ -8,7 +8,6 @@ EPSG:4326, never convert GCJ-02/BD-09 silently, flag swapped lon/lat (the last o
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from gridmap.errors import InputTooLarge, Problem, ValidationError
 from gridmap.imports.columns import DEFAULT_FIELDS, FieldMap, canonical_columns
 from gridmap.imports.geometry import ROW_COL, to_storage
 from gridmap.imports.levels import check_level
+from gridmap.imports.tables import read_table
 
 FORMATS = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".csv")
 _GEOGRAPHIC_STORAGE = (4326, 4490)  # CGCS2000 is taken as WGS84 (reference/crs.md §2)
@@ -206,17 +206,14 @@ def _read_ogr(path: Path, level: str, problems: list[Problem], wanted: str | Non
 
 
 def _decode_csv(path: Path) -> pd.DataFrame:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
-                               encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-        except Exception as exc:  # pandas' parser errors have no common base class
-            raise ValidationError("imports.csv_unreadable",
-                                  params={"name": path.name, "detail": str(exc)}) from exc
-    raise ValidationError("imports.csv_encoding", params={"name": path.name})
+    """Text cells of a CSV in any encoding (BOM, GB18030 …) and separator (``read_table``)."""
+    try:
+        return read_table(path).frame
+    except ValidationError as exc:
+        if exc.code == "tables.undecodable":
+            raise ValidationError("imports.csv_encoding", params={"name": path.name}) from exc
+        raise ValidationError("imports.csv_unreadable", params={
+            "name": path.name, "detail": str(exc.params.get("error", exc))}) from exc
 
 
 def _read_csv(path: Path, problems: list[Problem]) -> gpd.GeoDataFrame:

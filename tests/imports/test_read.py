@@ -43,6 +43,14 @@ def test_read_csv_needs_crs_then_reads_wkt_and_lonlat(tmp_path: Path) -> None:
     assert [(p.row, p.reason) for p in out.attrs["problems"]] == [(2, "lon/lat is not a number")]
 
 
+def test_read_csv_saved_by_a_chinese_excel(tmp_path: Path) -> None:
+    """GB18030 with ';' separators (a European-locale or hand-edited export) reads too."""
+    path = tmp_path / "街道.csv"
+    path.write_bytes(f"code;name;wkt\n310107;普陀区;{DISTRICT.wkt}\n".encode("gb18030"))
+    out = read_file(path, level="district", crs="EPSG:4326")
+    assert out.loc[0, "name"] == "普陀区" and out.geometry.iloc[0].equals(DISTRICT)
+
+
 def test_read_zipped_shapefile_and_refuse_one_without_prj(tmp_path: Path) -> None:
     shp_dir = tmp_path / "shp"
     shp_dir.mkdir()
