@@ -26,6 +26,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap.geocode.normalise import normalise
 from gridmap.geocode.register import ENTRY_COLUMNS, entry_key, write_entries
 
 _ROAD_HIGHWAYS = ("motorway", "trunk", "primary", "secondary", "tertiary", "unclassified",
@@ -126,7 +127,8 @@ def read_osm_addresses(path: Path) -> pd.DataFrame:
                                  "lon": shapely.get_x(pts), "lat": shapely.get_y(pts)}))
     frame = pd.concat(out, ignore_index=True) if out else pd.DataFrame(
         columns=["address", "lon", "lat"])
-    return frame.drop_duplicates("address", keep="first").reset_index(drop=True)
+    key = [normalise(a) for a in frame["address"]]  # a building and its entrance: one row
+    return frame.loc[~pd.Series(key).duplicated().to_numpy()].reset_index(drop=True)
 
 
 def _address(t: dict[str, str]) -> str:

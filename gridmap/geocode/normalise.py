@@ -35,7 +35,7 @@ _DROP_RE = re.compile(
 _PAREN_RE = re.compile(r"[(\[（【〔](.*?)[)\]）】〕]")
 _PUNCT_RE = re.compile(r"[\s,，。、;；:：·.'\"“”‘’!！?？~～_/\\|]+")
 _HAS_NUMERAL = re.compile(f"[{_NUMERAL}]")
-_LATIN3 = re.compile(r"[a-z]{3,}")
+_LATIN = re.compile(r"[a-z]")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 _SPACE_RE = re.compile(r"\s+")
 _HAS_BUILDING = re.compile(r"[幢栋座]|号楼")
@@ -90,7 +90,7 @@ def normalise(text: str) -> str:
         t = _SPACE_RE.sub("", t)  # 五十一 号 → 五十一号 before numerals are read
     if _HAS_NUMERAL.search(t):
         t = _numerals(t)
-    if _LATIN3.search(t) and not _HAN_RE.search(t):
+    if _LATIN.search(t) and not _HAN_RE.search(t):
         return _english(t)
     t = _PUNCT_RE.sub("", t)
     if _HAS_BUILDING.search(t):

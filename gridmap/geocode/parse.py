@@ -29,7 +29,7 @@ _BRANCH_RE = re.compile(r"^(\d+)支弄")
 _NUMBER_RE = re.compile(r"^(?:甲|乙|丙)?(\d+)(?:号(?!楼)(?:院)?|-(?=\d))")
 _BUILDING_RE = re.compile(r"(\d+)号楼")
 _PLACE_NUMBER_RE = re.compile(r"^(.*?\D)(\d+)号(?!楼)(?:院)?$")
-_EN_RE = re.compile(r"^(\d+)[a-z]?\s+(.+)$")
+_EN_RE = re.compile(r"^(\d+)([a-z]?)\s+(.+)$")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 _NOT_ROAD = re.compile(r"(?:小区|新村|花园|公寓|家园|大厦|中心|村)$")
 
@@ -101,7 +101,9 @@ def parse(text: str) -> ParsedAddress:
     if not _HAN_RE.search(t):
         m = _EN_RE.match(t)
         if m:
-            return ParsedAddress(text=t, road=m.group(2), number=int(m.group(1)), alt=alt)
+            # 135A West 29th Street: the letter tells 135A from 135 (kept as the place)
+            return ParsedAddress(text=t, road=m.group(3), number=int(m.group(1)),
+                                 place=m.group(2) or None, alt=alt)
         return ParsedAddress(text=t, road=t or None, alt=alt)
     admin, rest = _admin(t)
     rest, near, cue = split_near(rest)

@@ -36,6 +36,7 @@ def test_normalise(raw: str, norm: str) -> None:
 def test_english_abbreviations() -> None:
     assert normalise("123 W 20th St, New York, NY") == "123 west 20th street"
     assert normalise("123 West 20th Street Apt 4B") == "123 west 20th street"
+    assert normalise("135 W 29th St") == "135 west 29th street"
 
 
 def test_parentheses_split() -> None:
