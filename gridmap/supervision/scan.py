@@ -161,19 +161,27 @@ FROM _supervise_scan t WHERE t.escalate
 """  # noqa: S608
 
 _NOTICES = """
-WITH n AS (
-    INSERT INTO notification (unit_id, incident_id, kind, params, created_at)
-    SELECT t.notify_unit, t.incident_id, 'supervise.' || t.light, """ + _PARAMS + """, :now
-    FROM _supervise_scan t WHERE t.remind AND t.notify_unit IS NOT NULL
-    UNION ALL
-    SELECT DISTINCT x.uid, t.incident_id, 'supervise.escalated',
-           """ + _PARAMS + """ || jsonb_build_object('from_unit', t.unit_id), :now
-    FROM _supervise_scan t CROSS JOIN LATERAL (VALUES (t.parent_id), (t.centre_id)) AS x(uid)
-    WHERE t.escalate AND x.uid IS NOT NULL AND x.uid IS DISTINCT FROM t.unit_id
-    RETURNING id, unit_id, incident_id, kind, params, created_at
-), q AS (""" + notify.QUEUE + """ RETURNING 1)
-SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM q)
+INSERT INTO notification (unit_id, incident_id, kind, params, created_at)
+SELECT t.notify_unit, t.incident_id, 'supervise.' || t.light, """ + _PARAMS + """, :now
+FROM _supervise_scan t WHERE t.remind AND t.notify_unit IS NOT NULL
+UNION ALL
+SELECT DISTINCT x.uid, t.incident_id, 'supervise.escalated',
+       """ + _PARAMS + """ || jsonb_build_object('from_unit', t.unit_id), :now
+FROM _supervise_scan t CROSS JOIN LATERAL (VALUES (t.parent_id), (t.centre_id)) AS x(uid)
+WHERE t.escalate AND x.uid IS NOT NULL AND x.uid IS DISTINCT FROM t.unit_id
 """  # noqa: S608
+
+_QUEUE = """
+WITH n AS (
+    SELECT n.id, n.unit_id, n.incident_id, n.kind, n.params, n.created_at
+    FROM notification n
+    WHERE n.id > :since AND n.created_at = :now AND n.kind = ANY(:kinds)
+      AND n.unit_id IN (SELECT id FROM org_unit WHERE webhook_url IS NOT NULL)
+) """ + notify.QUEUE  # noqa: S608
+"""The webhooks of this run's notices: read back by id range (runs are serialised by an
+advisory lock), so the notices are written without a RETURNING of every row."""
+KINDS = ("supervise.yellow", "supervise.red", "supervise.escalated")
+LOCK_KEY = 0x5355_5045  # 'SUPE': one scan at a time
 
 Escalated = Callable[[Connection, list[int], dt.datetime], Any]
 """Hook called with the newly escalated case ids (e.g. the dispatch engine's level raise)."""
@@ -236,6 +244,7 @@ def scan(conn: Connection, now: dt.datetime | None = None, params: ScanParams | 
     params = params or ScanParams()
     clock = _Clock(timings)
     with conn.begin_nested():
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         out: dict[str, Any] = _lit(conn, now, params)
         clock("lights")
         p = {"now": now, "states": list(SUPERVISED_STATES)}
@@ -245,8 +254,11 @@ def scan(conn: Connection, now: dt.datetime | None = None, params: ScanParams | 
         clock("entries")
         conn.execute(sa.text(_EVENTS), p)
         clock("events")
-        n, q = conn.execute(sa.text(_NOTICES), p).one()
-        out["notifications"], out["webhooks"] = int(n), int(q)
+        since = conn.execute(sa.text("SELECT COALESCE(max(id), 0) FROM notification")
+                             ).scalar_one()
+        out["notifications"] = int(conn.execute(sa.text(_NOTICES), p).rowcount or 0)
+        out["webhooks"] = int(conn.execute(sa.text(_QUEUE), {
+            **p, "since": since, "kinds": list(KINDS)}).rowcount or 0)
         clock("notifications")
         ids = [int(r[0]) for r in conn.execute(sa.text(
             f"SELECT incident_id FROM {SCAN_TABLE} WHERE escalate ORDER BY 1"))]  # noqa: S608
