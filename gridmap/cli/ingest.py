@@ -165,22 +165,26 @@ def boundaries(
 @click.option("--sheet", help="Workbook sheet name or 0-based index (default first).")
 @click.option("--encoding", help="Text encoding (default detected).")
 @click.option("--separator", help="Field separator (default detected).")
+@click.option("--map", "profile", help="Import profile renaming the file's columns/values to "
+              "the catalogue's (YAML/TOML/JSON; see docs/office-data.md).")
 @pass_app
 @report_errors
 def catalogue_cmd(app: AppContext, kind: str, file: Path, dry_run: bool,
                   replace_years: bool, sheet: str | None, encoding: str | None,
-                  separator: str | None) -> None:
+                  separator: str | None, profile: str | None) -> None:
     """Replace or extend a reference catalogue (facility radii, event categories and time
     limits, holidays) with the city's own CSV or workbook; same columns as the files in
     data/geo/. `divisions`: statistical division codes of any province (code, name[, parent];
     e.g. china-division's areas/streets/villages files). Stored values survive later
     `gridmap db migrate` runs."""
     from gridmap.imports.catalogues import import_catalogue_file
+    from gridmap.imports.profiles import load_profile
 
+    prof = load_profile(profile) if profile else None
     with app.transaction() as conn:
         rep = import_catalogue_file(conn, kind, file, dry_run=dry_run,
                                     replace_years=replace_years, sheet=sheet,
-                                    encoding=encoding, separator=separator)
+                                    encoding=encoding, separator=separator, profile=prof)
     verb = "dry run: would add" if dry_run else "added"
     click.echo(f"{kind}: {rep['rows']} row(s) read; {verb} {rep['inserted']}, updated "
                f"{rep['updated']}, removed {rep['removed']}")

@@ -3,7 +3,8 @@
 Public API::
 
     import_catalogue_file(conn, kind, path, *, dry_run=False, replace_years=False,
-                          sheet=None, encoding=None, separator=None) -> dict
+                          sheet=None, encoding=None, separator=None, profile=None) -> dict
+    catalogue_fields(kind) -> list[str]
     read_divisions(path, **read_options) -> (rows, skipped, problems)
     import_divisions(conn, path, *, dry_run=False, **read_options) -> dict
 
@@ -31,8 +32,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap.errors import Problem, ValidationError
-from gridmap.imports.tables import normalise, read_table
+from gridmap.imports.profiles import Profile, apply_profile
+from gridmap.imports.tables import Table, normalise, read_table
 from gridmap.reference import catalogue as reference_catalogue
+from gridmap.reference import categories
 
 KINDS = (*reference_catalogue.CATALOGUES, "divisions")
 _LEVEL_BY_LENGTH = {6: "district", 9: "street", 12: "community"}
@@ -41,11 +44,38 @@ _NAME = ("name", "名称", "区划名称", "单位名称")
 _PARENT = ("parent_code", "parent", "上级代码", "上级区划代码", "streetCode", "areaCode")
 
 
+_SHIPPED = {"facility-types": reference_catalogue.FACILITY_CATALOGUE,
+            "event-categories": categories.EVENT_CATEGORIES_CSV}
+
+
+def catalogue_fields(kind: str) -> list[str]:
+    """The columns of catalogue ``kind``: those of the shipped file (``divisions``: code, name,
+    parent_code)."""
+    if kind == "divisions":
+        return ["code", "name", "parent_code"]
+    if kind == "work-calendar":  # its shipped file starts with comment lines
+        return ["day", "kind", "name", "source"]
+    return [str(c) for c in read_table(_SHIPPED[kind]).frame.columns]
+
+
+def _mapped(table: Table, kind: str, profile: Profile) -> Table:
+    """The table with its columns renamed and values mapped by ``profile``."""
+    fields = catalogue_fields(kind)
+    frame, problems = apply_profile(table, profile, fields, required=fields[:1])
+    if problems:
+        raise ValidationError("tables.cannot_map", problems, {"file": table.path.name})
+    frame = frame.loc[:, [f for f in fields if frame[f].notna().any()]]
+    return Table(frame=frame.astype(object).where(frame.notna(), ""), path=table.path,
+                 encoding="mapped", columns=list(frame.columns))
+
+
 def import_catalogue_file(conn: Connection, kind: str, path: Path | str, *,
                           dry_run: bool = False, replace_years: bool = False,
                           sheet: str | None = None, encoding: str | None = None,
-                          separator: str | None = None) -> dict[str, Any]:
-    """Import catalogue ``kind`` from ``path`` (any encoding, separator or workbook).
+                          separator: str | None = None,
+                          profile: Profile | None = None) -> dict[str, Any]:
+    """Import catalogue ``kind`` from ``path`` (any encoding, separator or workbook; with
+    ``profile``, any column names and values).
 
     Returns
     -------
@@ -53,14 +83,15 @@ def import_catalogue_file(conn: Connection, kind: str, path: Path | str, *,
         As :func:`gridmap.reference.catalogue.import_catalogue` (``divisions``: see
         :func:`import_divisions`).
     """
-    if kind == "divisions":
-        return import_divisions(conn, path, dry_run=dry_run, sheet=sheet, encoding=encoding,
-                                separator=separator)
     path = Path(path)
-    if kind not in reference_catalogue.CATALOGUES:
+    if kind not in KINDS:
         raise ValidationError("reference.unknown_catalogue",
                               params={"kind": kind, "choices": KINDS})
     table = read_table(path, sheet=sheet, encoding=encoding, separator=separator)
+    if profile is not None:
+        table = _mapped(table, kind, profile)
+    if kind == "divisions":
+        return import_divisions(conn, table, dry_run=dry_run)
     if table.encoding in ("utf-8", "utf-8-sig") and table.separator == ",":
         # already what the catalogue readers take (BOM-safe; keeps work-calendar comments)
         return reference_catalogue.import_catalogue(conn, kind, path, dry_run=dry_run,
@@ -86,10 +117,11 @@ def _shorten(code: str) -> str:
     return code
 
 
-def read_divisions(path: Path | str, **read_options: Any
+def read_divisions(path: Path | str | Table, **read_options: Any
                    ) -> tuple[list[dict[str, str]], int, list[Problem]]:
-    """The division rows of a file, the number of skipped province/city rows, the problems."""
-    table = read_table(path, **read_options)
+    """The division rows of a file (or a table read already), the number of skipped
+    province/city rows, the problems."""
+    table = path if isinstance(path, Table) else read_table(path, **read_options)
     cols = [str(c) for c in table.frame.columns]
     code_col, name_col = _column(cols, _CODE), _column(cols, _NAME)
     parent_col = _column(cols, _PARENT)
@@ -131,7 +163,7 @@ def read_divisions(path: Path | str, **read_options: Any
     return rows, skipped, problems
 
 
-def import_divisions(conn: Connection, path: Path | str, *, dry_run: bool = False,
+def import_divisions(conn: Connection, path: Path | str | Table, *, dry_run: bool = False,
                      **read_options: Any) -> dict[str, Any]:
     """Upsert the division codes of ``path`` into ``admin_division`` (idempotent).
 
@@ -148,7 +180,8 @@ def import_divisions(conn: Connection, path: Path | str, *, dry_run: bool = Fals
     """
     rows, skipped, problems = read_divisions(path, **read_options)
     if problems:
-        raise ValidationError("tables.divisions_invalid", problems, {"file": Path(path).name})
+        name = path.path.name if isinstance(path, Table) else Path(path).name
+        raise ValidationError("tables.divisions_invalid", problems, {"file": name})
     unique = list({r["code"]: r for r in rows}.values())
     before = set(conn.execute(sa.text("SELECT code FROM admin_division WHERE code = ANY(:c)"),
                               {"c": [r["code"] for r in unique]}).scalars())

@@ -94,3 +94,24 @@ def test_bad_division_file_lists_every_problem(conn: Connection, tmp_path: Path)
     with pytest.raises(ValidationError) as err:
         import_divisions(conn, path)
     assert err.value.code == "tables.division_columns"
+
+
+def test_catalogue_with_a_profile_renaming_columns(conn: Connection, tmp_path: Path) -> None:
+    from gridmap.imports.profiles import load_profile
+
+    prof = tmp_path / "cal.yaml"
+    prof.write_text("columns:\n  day: [日期]\n  kind: [类型]\n  name: [名称]\n"
+                    "values:\n  kind: {放假: holiday, 调休上班: workday}\n", encoding="utf-8")
+    path = tmp_path / "日历.xlsx"
+    pd.DataFrame({"日期": ["2031-01-01", "2031-01-05"], "类型": ["放假", "调休上班"],
+                  "名称": ["元旦", "调休"]}).to_excel(path, index=False)
+    rep = import_catalogue_file(conn, "work-calendar", path, profile=load_profile(prof))
+    assert rep["inserted"] == 2
+    got = conn.execute(sa.text("SELECT kind FROM work_calendar WHERE day = '2031-01-05'"))
+    assert got.scalar_one() == "workday"
+    div = tmp_path / "d.csv"
+    div.write_text("区划,单位\n110108,海淀区\n", encoding="utf-8")
+    dprof = tmp_path / "d.yaml"
+    dprof.write_text("columns: {code: [区划], name: [单位]}\n", encoding="utf-8")
+    assert import_catalogue_file(conn, "divisions", div,
+                                 profile=load_profile(dprof))["levels"] == {"district": 1}
