@@ -81,6 +81,15 @@ def test_reimport_adds_nothing(fresh_db_url: str) -> None:
     assert again.skipped_existing["building"] >= 3900
 
 
+def test_reimport_adds_nothing_on_the_shared_database(conn: Connection) -> None:
+    # the leftover above: street blocks now match stored ones by overlap, not by a point
+    osm.import_osm(conn, CHELSEA)
+    before = _counts(conn)
+    again = osm.import_osm(conn, CHELSEA)
+    assert _counts(conn) == before
+    assert all(v == 0 for v in again.inserted.values())
+
+
 def test_peoples_square_drive_network(conn: Connection) -> None:
     before = _counts(conn)
     report = osm.import_osm(conn, PEOPLES_SQUARE)
