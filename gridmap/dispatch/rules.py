@@ -273,8 +273,44 @@ WHERE CASES
 covers (a hash join on the case's category instead of testing every rule on every case), the
 remaining conditions filter, ``DISTINCT ON`` keeps the lowest position. ``CASES`` is replaced
 by one of the constant case filters below."""
-MATCH_IDS_SQL = _MATCH.replace("CASES", "i.id = ANY(:ids)")
 MATCH_OPEN_SQL = _MATCH.replace("CASES", "i.state = ANY(:open)")
+
+_LATERAL = f"""
+WITH {STREET_CENTRE_CTE},
+rules AS MATERIALIZED (
+    SELECT r.*, CASE r.area_level
+        WHEN 'street' THEN (SELECT id FROM street WHERE code = r.area_code)
+        WHEN 'community' THEN (SELECT id FROM community WHERE code = r.area_code)
+        WHEN 'grid' THEN (SELECT id FROM grid WHERE grid_code = r.area_code) END AS area_id
+    FROM routing_rule r
+    WHERE r.set_id = COALESCE(CAST(:set_id AS integer),
+                              (SELECT id FROM routing_rule_set WHERE active))
+)
+SELECT i.id AS incident_id, m.id AS rule_id, m.set_id, m.position, m.level AS rule_level,
+       COALESCE(m.unit_id, sc.unit_id, (SELECT unit_id FROM top_unit)) AS unit_id,
+       CASE WHEN m.id IS NOT NULL THEN 'rule' WHEN sc.unit_id IS NOT NULL THEN 'street_centre'
+            WHEN (SELECT unit_id FROM top_unit) IS NOT NULL THEN 'district' ELSE 'none' END
+           AS reason
+FROM incident i
+LEFT JOIN LATERAL (
+    SELECT r.id, r.set_id, r.position, r.unit_id, r.level FROM rules r
+    WHERE (r.category IS NULL OR left(i.category_code, length(r.category)) = r.category)
+      AND (r.area_level IS NULL
+           OR (r.area_level = 'street' AND r.area_id = i.street_id)
+           OR (r.area_level = 'community' AND r.area_id = i.community_id)
+           OR (r.area_level = 'grid' AND r.area_id = i.grid_id))
+      AND (r.urgency IS NULL OR r.urgency = i.urgency)
+      AND (r.source IS NULL OR r.source = i.source)
+      AND (r.keywords IS NULL OR EXISTS (
+           SELECT 1 FROM unnest(r.keywords) k
+           WHERE strpos(COALESCE(i.description, '') || ' ' || COALESCE(i.address, ''), k) > 0))
+    ORDER BY r.position LIMIT 1) m ON true
+LEFT JOIN street_centre sc ON sc.street_id = i.street_id
+WHERE i.id = ANY(:ids)
+"""  # noqa: S608  (constant fragments only, no input)
+"""First matching rule for a few cases (a LATERAL over the rules in position order): for one
+case at 立案 this beats expanding every rule to its categories (1.8 vs 4.7 ms at 1M cases)."""
+MATCH_IDS_SQL = _LATERAL
 
 
 def propose(conn: Connection, incident_ids: Sequence[int], set_id: int | None = None

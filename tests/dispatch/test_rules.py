@@ -89,3 +89,15 @@ def test_no_active_set_falls_back_to_street_centre(conn: Connection, dw: Dispatc
     conn.execute(sa.text("UPDATE routing_rule_set SET active = false"))
     i = case(conn, "W1", "E0101")
     assert rules.propose(conn, [i])[i]["unit_id"] == dw.org.units["JD"]
+
+
+def test_set_based_and_single_case_matching_agree(conn: Connection, dw: DispatchWorld) -> None:
+    ids = [case(conn, g, c, **kw) for g, c, kw in (
+        ("W1", "E0101", {}), ("E1", "E0102", {}), ("W2", "E0103", {"description": "房屋漏水"}),
+        ("W2", "E0501", {"urgency": "urgent", "source": "hotline_12345"}), ("E2", "C0101", {}),
+        ("E1", "E0101", {"address": "漏水"}))]
+    single = rules.propose(conn, ids)
+    many = {r["id"]: (r["unit_id"], r["reason"], r["position"])
+            for r in rules.rerun(conn, dry_run=True)}
+    assert {i: (single[i]["unit_id"], single[i]["reason"], single[i]["position"])
+            for i in ids} == {i: many[i] for i in ids}
