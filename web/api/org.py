@@ -240,7 +240,7 @@ def coverage(args: dict[str, Any]) -> Response:
 
 @bp.post("/import")
 @roles_required(ADMIN)
-@describe(schemas.ImportForm, "form")
+@describe(schemas.OrgImportForm, "form")
 def import_file() -> Response:
     """Import units, staff and grid assignments from a file (multipart ``file``).
 
@@ -248,7 +248,7 @@ def import_file() -> Response:
     tell); ``dry_run`` validates and counts without writing. Every problem of every sheet at
     once (400, nothing written). New accounts' temporary passwords are in the answer, once.
     """
-    form = parse(schemas.ImportForm, "form")
+    form = parse(schemas.OrgImportForm, "form")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationError("org.import_invalid", [Problem("org.file_missing", field="file")])
@@ -266,4 +266,6 @@ def import_file() -> Response:
             if k not in ("passwords", "warnings")}
     body["warnings"] = [w.as_dict(lang) for w in report.warnings]
     body["passwords"] = [{"username": u, "temporary_password": p} for u, p in report.passwords]
-    return json_response(body, 200 if form["dry_run"] else 201)
+    resp = json_response(body, 200 if form["dry_run"] else 201)
+    resp.headers["Cache-Control"] = "no-store"  # temporary passwords: never cached
+    return resp

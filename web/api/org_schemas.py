@@ -136,7 +136,7 @@ class CoverageQuery(OrgBase):
         _date(data, "on", problems)
 
 
-class ImportForm(OrgBase):
+class OrgImportForm(OrgBase):
     """Form fields of an org file upload (the file itself is the multipart ``file`` part)."""
 
     kind = Str(allow_none=True, validate=OneOf(KINDS_OF_SHEET), metadata={

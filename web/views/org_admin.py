@@ -9,20 +9,34 @@ Self-contained until the admin shell of the pages issue exists: one page, four s
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 
+from gridmap.accounts.users import hash_password
 from gridmap.config import Settings
-from gridmap.errors import GridmapError, ValidationError
+from gridmap.errors import GridmapError, Problem, ValidationError
 from gridmap.org import assignments as asg
-from gridmap.org import posts, staff, tree, units
+from gridmap.org import importing, posts, staff, tree, units
 from gridmap.org.assignment_input import ROLES, parse_date
 from gridmap.org.kinds import LEVELS, LINES, kinds_from_settings
+from gridmap.org.sheets import read_org_file
 from web import db, i18n
 from web.access import roles_required
 from web.views.org_admin_text import MESSAGES
@@ -72,6 +86,13 @@ class AssignmentForm(FlaskForm):
     valid_to = StringField()
 
 
+class ImportForm(FlaskForm):
+    """Upload a workbook (单位, 人员, 网格分配) or a CSV; ``dry_run`` only checks."""
+
+    file = FileField()
+    dry_run = BooleanField()
+
+
 class ActionForm(FlaskForm):
     """A button that changes something (deactivate, revoke, end): the CSRF token only."""
 
@@ -90,13 +111,17 @@ def _choices(forms: dict[str, FlaskForm], unit_list: list[units.Unit]) -> None:
     forms["assignment"].role.choices = i18n.labels("orgadmin.role", ROLES)
 
 
-def _forms() -> dict[str, FlaskForm]:
-    return {"unit": UnitForm(prefix="unit"), "post": PostForm(prefix="post"),
-            "assignment": AssignmentForm(prefix="asg"), "action": ActionForm()}
+def _forms(blank: bool = False) -> dict[str, FlaskForm]:
+    """The page's forms, filled from the request (``blank``: empty, after a success)."""
+    kw: dict[str, Any] = {"formdata": None} if blank else {}
+    return {"unit": UnitForm(prefix="unit", **kw), "post": PostForm(prefix="post", **kw),
+            "assignment": AssignmentForm(prefix="asg", **kw),
+            "import": ImportForm(prefix="imp", **kw), "action": ActionForm(**kw)}
 
 
 def _page(forms: dict[str, FlaskForm], *, problems: list[str] | None = None,
-          editing: units.Unit | None = None, status: int = 200) -> tuple[str, int]:
+          editing: units.Unit | None = None, status: int = 200,
+          report: importing.OrgImportReport | None = None) -> tuple[str, int]:
     with db.read() as conn:
         roots = tree.tree(conn, include_inactive=True)
         members = staff.all_members(conn)
@@ -112,7 +137,8 @@ def _page(forms: dict[str, FlaskForm], *, problems: list[str] | None = None,
     return render_template(
         "admin/org.html", forms=forms, rows=rows, members=members, by_id=by_id,
         assignments=current, coverage=coverage, gaps=gaps, problems=problems or [],
-        editing=editing, kind_labels=kind_labels, post_labels=post_labels), status
+        editing=editing, kind_labels=kind_labels, post_labels=post_labels, report=report,
+        warnings=[w.describe(lang) for w in report.warnings] if report else []), status
 
 
 _LABELS = {"contact_name": "contact", "contact_phone": "phone", "webhook_url": "webhook",
@@ -252,3 +278,32 @@ def end_assignment(assignment_id: int) -> BaseResponse | tuple[str, int]:
     day = parse_date(request.form.get("on", "")) if request.form.get("on") else None
     return _run(lambda conn: asg.end_assignment(conn, assignment_id, day),
                 "orgadmin.assignment_ended", _forms())
+
+
+@bp.post("/import")
+@roles_required("admin")
+def import_file() -> BaseResponse | tuple[str, int]:
+    """Import an uploaded file; the report (and new accounts' passwords) shown once, never
+    stored in the session."""
+    forms = _forms()
+    f: Any = forms["import"]
+    upload = f.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return _page(forms, problems=_fail(ValidationError(
+            "org.import_invalid", [Problem("org.file_missing", field="file")])), status=400)
+    suffix = Path(upload.filename).suffix.lower() or ".csv"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"org{suffix}"
+            upload.save(path)
+            sheets, found = read_org_file(path)
+            with db.write() as conn:
+                report = importing.import_org(conn, sheets, hash_password=hash_password,
+                                              kinds=kinds_from_settings(settings()),
+                                              dry_run=bool(f.dry_run.data),
+                                              read_problems=found)
+    except GridmapError as exc:
+        return _page(forms, problems=_fail(exc), status=400)
+    resp = make_response(_page(_forms(blank=True), report=report))
+    resp.headers["Cache-Control"] = "no-store"  # temporary passwords: never cached
+    return resp

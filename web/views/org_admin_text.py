@@ -68,6 +68,20 @@ _ZH = {
     "orgadmin.assignment_ended": "网格分配已结束。",
     "orgadmin.bad_request": "请求无效。",
     "orgadmin.empty": "暂无。",
+    "orgadmin.import": "批量导入",
+    "orgadmin.file": "文件（XLSX 含“单位”“人员”“网格分配”表，或 CSV）",
+    "orgadmin.file_help": "支持中文表头；所有问题一次列出，出错时不写入任何内容",
+    "orgadmin.dry_run": "只检查（试运行，不写入）",
+    "orgadmin.import_button": "导入",
+    "orgadmin.import_done": "导入完成：",
+    "orgadmin.import_dry_run": "试运行结果（未写入）：",
+    "orgadmin.n_created": "新建 {n}",
+    "orgadmin.n_updated": "更新 {n}",
+    "orgadmin.n_linked": "关联已有账号 {n}",
+    "orgadmin.accounts": "账号",
+    "orgadmin.assignments_short": "网格分配",
+    "orgadmin.passwords": "新账号的临时密码只显示这一次，请转交本人并要求其修改：",
+    "orgadmin.temp_password": "临时密码",
 }
 
 _EN = {
@@ -136,6 +150,22 @@ _EN = {
     "orgadmin.assignment_ended": "Grid assignment ended.",
     "orgadmin.bad_request": "Invalid request.",
     "orgadmin.empty": "None yet.",
+    "orgadmin.import": "Import",
+    "orgadmin.file": "File (XLSX with the sheets 单位, 人员, 网格分配, or a CSV)",
+    "orgadmin.file_help": "Chinese headers accepted; every problem listed at once; nothing is "
+                          "written on error",
+    "orgadmin.dry_run": "Check only (dry run, nothing written)",
+    "orgadmin.import_button": "Import",
+    "orgadmin.import_done": "Imported:",
+    "orgadmin.import_dry_run": "Dry run (nothing written):",
+    "orgadmin.n_created": "{n} new",
+    "orgadmin.n_updated": "{n} updated",
+    "orgadmin.n_linked": "{n} existing linked",
+    "orgadmin.accounts": "Accounts",
+    "orgadmin.assignments_short": "Grid assignments",
+    "orgadmin.passwords": "Temporary passwords of the new accounts, shown only now; hand them "
+                          "over and ask for a change:",
+    "orgadmin.temp_password": "Temporary password",
 }
 
 MESSAGES = {"zh": _ZH, "en": _EN}

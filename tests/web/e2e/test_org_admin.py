@@ -8,13 +8,14 @@ Screenshots: test-output/screenshots/org_admin_*.png
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from gridmap.db import make_engine
-from tests.fixtures.org_world import GRID, build_org_world
+from tests.fixtures.org_world import GRID, STAFF, build_geography, build_org_world, write_org_xlsx
 from tests.fixtures.web import WebDB, browser_login, screenshot
 
 pytest_plugins = ["tests.fixtures.web"]
@@ -68,3 +69,28 @@ def test_admin_adds_a_unit_and_covers_the_last_grid(browser_page: Any, live_serv
     assert page.evaluate("window.__csp") == []
     assert page.gm_errors == [], page.gm_errors
     assert page.gm_blocked == [], page.gm_blocked
+
+
+def test_admin_imports_the_workbook(browser_page: Any, live_server: str, web_db: WebDB,
+                                    tmp_path: Path) -> None:
+    eng = make_engine(web_db.url, poolclass=sa.pool.NullPool)
+    with eng.begin() as conn:
+        build_geography(conn)
+    eng.dispose()
+    page = browser_page
+    page.add_init_script(_WATCH_CSP)
+    browser_login(page, live_server, "admin", next_path="/admin/org")
+    page.set_input_files("#imp-file", str(write_org_xlsx(tmp_path / "org.xlsx")))
+    page.check("#imp-dry_run")
+    page.click("#org-import-form button[type=submit]")
+    page.wait_for_selector("#org-report")
+    assert "试运行" in page.text_content("#org-report")
+    assert page.query_selector("tr[data-code=CG]") is None
+    page.set_input_files("#imp-file", str(tmp_path / "org.xlsx"))
+    page.click("#org-import-form button[type=submit]")
+    page.wait_for_selector("#org-passwords")
+    assert page.locator("#org-passwords tbody tr").count() == len(STAFF) + 1
+    assert page.query_selector("tr[data-code=CG]") is not None
+    screenshot(page, "org_admin_import")
+    assert page.evaluate("window.__csp") == []
+    assert page.gm_errors == [], page.gm_errors

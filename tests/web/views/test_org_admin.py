@@ -3,7 +3,9 @@ Chinese texts, data shown as text, library problems on the page, forms that chan
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +14,14 @@ from flask.testing import FlaskClient
 
 from gridmap.db import make_engine
 from gridmap.org import units
-from tests.fixtures.org_world import GRID, OrgWorld, build_org_world
+from tests.fixtures.org_world import (
+    GRID,
+    STAFF,
+    OrgWorld,
+    build_geography,
+    build_org_world,
+    write_org_xlsx,
+)
 from tests.fixtures.web import XSS_NAME, WebDB, login
 
 pytest_plugins = ["tests.fixtures.web"]
@@ -90,3 +99,31 @@ def test_forms_change_units_posts_and_assignments(app: Flask, world: OrgWorld) -
         "user_id": str(world.users["ow_cg"]), "unit_id": str(world.units["FG"]),
         "post": "handler"})
     assert out.startswith("302")
+
+
+def test_import_form_reports_and_shows_passwords_once(app: Flask, web_db: WebDB,
+                                                      tmp_path: Path) -> None:
+    engine = make_engine(web_db.url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        build_geography(conn)
+    engine.dispose()
+    client = login(app.test_client(), "admin")
+    book = write_org_xlsx(tmp_path / "org.xlsx").read_bytes()
+
+    def upload(**form: str) -> tuple[int, str]:
+        html = client.get("/admin/org").get_data(as_text=True)
+        m = _TOKEN.search(html)
+        assert m
+        resp = client.post("/admin/org/import", content_type="multipart/form-data", data={
+            "imp-file": (io.BytesIO(book), "org.xlsx"), "csrf_token": m.group(1) or m.group(2),
+            **form})
+        assert resp.headers.get("Cache-Control") == "no-store" or resp.status_code != 200
+        return resp.status_code, resp.get_data(as_text=True)
+
+    status, html = upload(**{"imp-dry_run": "y"})
+    assert status == 200 and "试运行结果（未写入）" in html and 'id="org-passwords"' not in html
+    assert "和平城管中队" not in html.split('id="org-unit-table"')[1]
+    status, html = upload()
+    assert status == 200 and "导入完成" in html
+    assert html.count("<code>") == len(STAFF) + 1 and "和平城管中队" in html
+    assert "<code>" not in client.get("/admin/org").get_data(as_text=True)
