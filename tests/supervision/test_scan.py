@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap.dispatch import engine
 from gridmap.errors import ValidationError
 from gridmap.supervision import notify, scan
 from gridmap.supervision.params import ScanParams
+from tests.fixtures.incident_world import new_incident
 from tests.fixtures.supervision_world import build_street, dispatched_case
 
 T = dt.datetime(2025, 11, 20, 1, 0, tzinfo=dt.UTC)
@@ -128,3 +130,28 @@ def test_unit_webhook_is_queued_with_each_notice(conn: Connection) -> None:
 def test_bad_share_is_refused(share: float) -> None:
     with pytest.raises(ValidationError):
         ScanParams(supervise_yellow_share=share)
+
+
+def test_case_dispatched_by_the_engine_turns_yellow_red_and_escalates(conn: Connection) -> None:
+    """The whole path with the dispatch engine: 立案, 派遣 of an 应急单 to the 城管中队 (the unit
+    is notified), no 接单 → yellow → red → escalated to the street centre; 接单 clears it."""
+    ids = build_street(conn)
+    iid = int(new_incident(conn, urgency="urgent")["id"])  # type: ignore[call-overload]
+    engine.file(conn, iid, actor="acc", at=T)
+    engine.dispatch(conn, iid, actor="disp", unit_id=ids["CG"], reason="城管执法", at=T,
+                    notify=notify.send)
+    due = conn.execute(sa.text("SELECT accept_due_at FROM incident WHERE id = :i"),
+                       {"i": iid}).scalar_one()
+    assert due == T + 30 * MIN  # 应急单: 30 minutes to accept
+    assert _notes(conn, iid) == [(ids["CG"], "dispatch.new_case")]
+    assert scan.scan(conn, T + 20 * MIN)["yellow"] == 0
+    assert scan.scan(conn, T + 25 * MIN)["yellow"] == 1
+    out = scan.scan(conn, T + 30 * MIN)
+    assert (out["red"], out["escalated"]) == (1, 1)
+    assert _entry(conn, iid)["escalated_to"] == ids["SC"]
+    assert [k for u, k in _notes(conn, iid)] == [
+        "dispatch.new_case", "supervise.yellow", "supervise.red", "supervise.escalated"]
+    assert [e["kind"] for e in _auto_events(conn, iid)] == [
+        "dispatch.proposed", "supervise.light", "supervise.light", "supervise.escalated"]
+    engine.accept(conn, iid, actor="cg1", at=T + 40 * MIN)
+    assert scan.scan(conn, T + 41 * MIN)["cleared"] == 1
