@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap import incidents
-from gridmap.errors import IllegalTransition
+from gridmap.errors import IllegalTransition, ValidationError
 from gridmap.reference.workcal import LOCAL_TZ
 from tests.fixtures.incident_world import new_incident
 
@@ -75,3 +75,26 @@ def test_every_illegal_transition_is_refused(conn: Connection, world: dict[str, 
         assert incidents.get(conn, iid)["status"] == frm  # nothing changed
     assert refused == 144 - sum(len(v) for v in incidents.TRANSITIONS.values())
     assert len(incidents.history(conn, iid)) == 1
+
+
+def test_evaluation_records_satisfaction_and_solved(conn: Connection,
+                                                    world: dict[str, int]) -> None:
+    """评价 (closed → evaluated) stores satisfaction 1–5 and solved; bad values are all
+    reported at once and change nothing; other transitions refuse them."""
+    iid = int(new_incident(conn)["id"])  # type: ignore[call-overload]
+    at = dt.datetime(2025, 11, 21, 9, 0, tzinfo=LOCAL_TZ)
+    for s in ("filed", "dispatched", "handling", "handled"):
+        incidents.transition(conn, iid, s, actor="x", at=at)
+    with pytest.raises(ValidationError) as err:
+        incidents.transition(conn, iid, "closed", actor="x", at=at, satisfaction=3)
+    assert [p.code for p in err.value.problems] == ["supervise.evaluation_only"]
+    incidents.transition(conn, iid, "closed", actor="x", at=at)
+    with pytest.raises(ValidationError) as err:
+        incidents.transition(conn, iid, "evaluated", actor="x", at=at, satisfaction=6,
+                             solved="yes")  # type: ignore[arg-type]
+    assert [p.field for p in err.value.problems] == ["satisfaction", "solved"]
+    assert incidents.get(conn, iid)["status"] == "closed"
+    incidents.transition(conn, iid, "evaluated", actor="x", at=at, satisfaction=5, solved=True)
+    row = conn.execute(sa.text("SELECT satisfaction_score, solved, evaluated_at FROM incident "
+                               "WHERE id = :i"), {"i": iid}).one()
+    assert tuple(row) == (5, True, at)
