@@ -49,7 +49,7 @@ class ReadBody(Base):
 
     def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
         ids = data.get("ids")
-        if data["all"]:
+        if data.get("all"):  # absent when "all" itself was refused
             if ids is not None:
                 problems.append(Problem("supervise.ids_or_all", field="ids"))
             data["ids"] = None
