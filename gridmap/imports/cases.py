@@ -153,7 +153,9 @@ def prepare_cases(conn: Connection, table: Table, options: CaseOptions,
     unmapped = _categories(conn, mapped, raw, profile, options, problems)
     coords = options.coords or profile.coords
     ts = pd.to_datetime(mapped["reported_at"], utc=True)  # intake reads report times as text
-    mapped["reported_at"] = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(ts.notna(), None)
+    iso = np.datetime_as_string(ts.dt.tz_localize(None).to_numpy("datetime64[us]"), unit="us")
+    mapped["reported_at"] = pd.Series(np.char.add(iso.astype(object), "Z"), index=ts.index,
+                                      dtype=object).where(ts.notna(), None)
     # --- address geocoding (issue #19): points from addresses; unsure rows go to the queue ---
     mapped, geo = addressing.geocode_intake(conn, mapped, coords=coords)
     clean, found = intake.validate_rows(conn, mapped, coords=coords, params=params)
@@ -164,7 +166,7 @@ def prepare_cases(conn: Connection, table: Table, options: CaseOptions,
     extra = ("original_category", "category_review", "responsible_unit", "satisfaction",
              *history.TIMES)
     for c in extra:
-        clean[c] = mapped[c].to_numpy()
+        clean[c] = mapped[c]  # same index: no conversion (to_numpy boxes timestamps)
     problems += history.check(conn, clean, options.history, params)
     return Prepared(clean=clean, problems=problems, unmapped=unmapped,
                     source_columns=dict(mapped.attrs.get("source_columns", {})), geo=geo)

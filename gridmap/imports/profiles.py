@@ -272,7 +272,7 @@ def parse_dates(col: pd.Series, profile: Profile, name: str, problems: list[Prob
     """Text dates → UTC timestamps: the profile's formats, ISO 8601, Excel serial numbers,
     then any format pandas reads. Times without a zone are in ``profile.timezone``."""
     text = col.astype(object).where(col.notna(), None)
-    result = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
+    result = np.full(len(col), np.datetime64("NaT"), dtype="datetime64[us]")  # UTC
     todo = text.notna().to_numpy(dtype=bool, copy=True)
     for fmt in (*profile.date_formats, "ISO8601", None):
         if not todo.any():
@@ -288,12 +288,12 @@ def parse_dates(col: pd.Series, profile: Profile, name: str, problems: list[Prob
             got = _to_utc(sub, fmt, profile.timezone)
         ok = got.notna().to_numpy()
         idx = np.flatnonzero(todo)[ok]
-        result.iloc[idx] = got[ok].to_numpy()
+        result[idx] = got[ok].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
         todo[idx] = False
     for r in np.flatnonzero(todo):
         problems.append(Problem("tables.unreadable_date", {"value": str(text.iloc[r])},
                                 row=int(r) + 1, field=name))
-    return result
+    return pd.Series(result, index=col.index).dt.tz_localize("UTC")
 
 
 def _to_utc(sub: pd.Series, fmt: str, tz: str) -> pd.Series:

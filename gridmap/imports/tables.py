@@ -115,10 +115,15 @@ def read_table(path: Path | str, *, sheet: str | int | None = None,
         raise ValidationError("tables.undecodable", params={
             "file": path.name, "encoding": enc, "error": str(exc)}) from exc
     text = text.removeprefix("\ufeff")
-    sep = separator or detect_separator(text)
+    sep = separator or detect_separator(text[:65536])
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            na_filter=False, skipinitialspace=False, engine="c")
+        # UTF-8 bytes: the C parser reads them natively (a StringIO goes through a slow
+        # Python wrapper: 30 s instead of 5 s for a million rows)
+        raw = data.removeprefix(b"\xef\xbb\xbf") if enc in ("utf-8", "utf-8-sig") else \
+            text.encode("utf-8", "surrogatepass")
+        frame = pd.read_csv(io.BytesIO(raw), sep=sep,
+                            dtype=str, keep_default_na=False, na_filter=False,
+                            encoding="utf-8", engine="c")
     except (ValueError, pd.errors.ParserError) as exc:
         raise ValidationError("tables.unreadable", params={
             "file": path.name, "error": str(exc)}) from exc

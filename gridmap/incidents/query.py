@@ -28,6 +28,8 @@ _SELECT = """
            i.near_boundary, i.boundary_distance_m, i.duplicate_of, i.filed_at, i.dispatched_at,
            i.due_at, i.handled_at, i.closed_at, i.parked_at, i.extensions, i.rework_count,
            i.synthetic, i.location_confirmed_at, i.location_confirmed_by,
+           i.geocode_level, i.geocode_score, i.geocode_status, i.address_far,
+           i.address_distance_m,
            (SELECT max(e.at) FROM incident_event e WHERE e.incident_id = i.id) AS updated_at
     FROM incident i
     JOIN event_category c ON c.code = i.category_code

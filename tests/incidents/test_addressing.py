@@ -104,6 +104,11 @@ def test_single_create_places_or_queues(world: Connection) -> None:
     base = {"category": "E0102", "reported_at": "2025-11-20T09:00:00+08:00"}
     placed = addressing.create_or_queue(world, {**base, "address": "兰溪路138弄5号"}, actor="t")
     assert placed["incident"]["geocode_status"] == "auto"
+    far = addressing.create_or_queue(world, {**base, "address": "兰溪路138弄5号", "lon": 121.405,
+                                             "lat": 31.202}, actor="t")
+    assert far["incident"]["address_far"] and far["incident"]["address_distance_m"] > 1500
+    from gridmap.incidents.query import get
+    assert get(world, far["incident"]["id"])["address_far"]  # every reader sees the flag
     queued = addressing.create_or_queue(world, {**base, "address": "曹杨影城附近"}, actor="t",
                                         channel="open311")
     assert queued["queued"] > 0 and queued["candidates"][0]["label"] == "曹杨影城"
