@@ -212,14 +212,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=1_000_000)
     ap.add_argument("--open", type=int, default=100_000)
-    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--samples", type=int, default=200, help="0: skip the transitions")
     args = ap.parse_args()
     with throwaway_database("gridmap-bench-dispatch-", "bench", port_from=56200) as (_, url):
         t = time.perf_counter()
         build(url, args.cases, args.open)
         print(f"built {args.cases:,} cases ({args.open:,} open), 2,000 grids, 321 units, "
               f"62 rules in {time.perf_counter() - t:.0f} s")
-        ours, base = bench_transitions(url, args.samples)
+        ours, base = bench_transitions(url, args.samples) if args.samples else ({}, {})
         print(f"\n1. transitions, {args.samples} cases each, one transaction per step:")
         for (name, xs), (bname, bxs) in zip(ours.items(), base.items(), strict=True):
             ratio = statistics.quantiles(xs, n=20)[18] / statistics.quantiles(bxs, n=20)[18]
