@@ -72,6 +72,20 @@ def unread_count(conn: Connection, user_id: int) -> int:
         {"uid": user_id}).scalar_one())
 
 
+def unread_summary(conn: Connection, user_id: int) -> dict[str, Any]:
+    """A user's unread notifications: ``unread`` (all), ``own`` (addressed to the user) and
+    ``units`` (per unit the user holds a post in: ``unit_id``, ``code``, ``name``, ``unread``)."""
+    units = [dict(r) for r in conn.execute(sa.text(
+        "SELECT u.id AS unit_id, u.code, u.name, count(n.id) AS unread FROM org_unit u "
+        "LEFT JOIN notification n ON n.unit_id = u.id AND n.read_at IS NULL "
+        "WHERE u.id IN (SELECT unit_id FROM staff_post WHERE user_id = :uid AND active) "
+        "GROUP BY u.id ORDER BY u.code"), {"uid": user_id}).mappings()]
+    own = int(conn.execute(sa.text(
+        "SELECT count(*) FROM notification WHERE user_id = :uid AND read_at IS NULL"),
+        {"uid": user_id}).scalar_one())
+    return {"unread": own + sum(int(u["unread"]) for u in units), "own": own, "units": units}
+
+
 def unread_by_unit(conn: Connection, unit_ids: Sequence[int] | None = None) -> dict[int, int]:
     """Unread notifications per unit (all units with any, or the given ones, zeros included)."""
     rows = conn.execute(sa.text(

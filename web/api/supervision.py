@@ -89,10 +89,9 @@ def notifications(args: dict[str, Any]) -> Response:
 @bp.get("/notifications/unread-count")
 @roles_required()
 def unread_count() -> Response:
-    """The caller's unread count (badge)."""
+    """The caller's unread count (badge): ``unread``, ``own`` and per unit of their posts."""
     with db.read() as conn:
-        n = notify.unread_count(conn, _user_id())
-    return json_response({"unread": n})
+        return json_response(notify.unread_summary(conn, _user_id()))
 
 
 @bp.post("/notifications/read")

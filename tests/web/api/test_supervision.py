@@ -73,7 +73,9 @@ def test_board_per_unit_and_street_within_scope(app: Flask) -> None:
 
 def test_notifications_unread_count_and_mark_read(app: Flask) -> None:
     cg1, lead = _as(app, "cg1"), _as(app, "lead")
-    assert cg1.get("/api/notifications/unread-count").get_json() == {"unread": 2}
+    badge = cg1.get("/api/notifications/unread-count").get_json()
+    assert (badge["unread"], badge["own"]) == (2, 0)
+    assert [(u["code"], u["unread"]) for u in badge["units"]] == [("U-CG", 2)]
     items = cg1.get("/api/notifications").get_json()["items"]
     assert {i["kind"] for i in items} == {"supervise.red"}
     assert all(i["text"].startswith("督办红灯") for i in items)
@@ -82,8 +84,10 @@ def test_notifications_unread_count_and_mark_read(app: Flask) -> None:
     r = post_json(cg1, "/api/notifications/read", {"ids": [items[0]["id"], lead_ids[0]]})
     assert r.status_code == 400
     assert [p["params"]["id"] for p in r.get_json()["problems"]] == [lead_ids[0]]
-    assert cg1.get("/api/notifications/unread-count").get_json() == {"unread": 2}
-    for body in ({"ids": "1,2"}, {"ids": [True]}, {"ids": []}, {"ids": [1], "all": True}):
+    assert cg1.get("/api/notifications/unread-count").get_json()["unread"] == 2
+    bad: tuple[dict[str, object], ...] = (
+        {"ids": "1,2"}, {"ids": [True]}, {"ids": []}, {"ids": [1], "all": True})
+    for body in bad:
         assert post_json(cg1, "/api/notifications/read", body).status_code == 400
     r = post_json(cg1, "/api/notifications/read", {"ids": [items[0]["id"]]})
     assert r.get_json() == {"marked": 1, "unread": 1}
