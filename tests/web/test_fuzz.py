@@ -4,8 +4,9 @@ The schema is read from the running test app; for each operation schemathesis (4
 hypothesis strategy of requests, valid ones (``positive``) and ones that break the schema
 on purpose (``negative``: wrong types, missing fields, odd strings). Each case is sent
 through Flask's test client as a logged-in admin (every role check passes) with the CSRF
-token, once with free path parameters (mostly unknown ids) and once with ids that exist in
-the seeded district, so the views run past their lookups. A 500 fails the test, listing
+token, and again (fewer examples) as a supervisor limited to one street and as an officer;
+with free path parameters (mostly unknown ids) and with ids that exist in the seeded
+district, so the views run past their lookups. A 500 fails the test, listing
 the request (method, path, query, body) of every operation that gave one.
 
 Budget: :data:`EXAMPLES` examples per operation and mode, so the whole run stays within
@@ -31,7 +32,11 @@ from tests.fixtures.web import WebDB, new_client
 pytest_plugins = ["tests.fixtures.web"]
 pytestmark = [pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("GRIDMAP_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("GRIDMAP_FUZZ_EXAMPLES", "5"))
+ROLES = (("admin", EXAMPLES), ("supervisor", max(1, EXAMPLES // 3)),
+         ("officer", max(1, EXAMPLES // 3)))
+"""Who sends the cases and how many examples per operation and strategy: the admin passes
+every role check (every view runs); a supervisor (area scope) and an officer get fewer."""
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 
@@ -75,7 +80,7 @@ def _send(client: FlaskClient, case: Any) -> Any:
                        query_string=_query(kw.get("params")), data=data)
 
 
-def _fuzz_operation(client: FlaskClient, op: Any, ids: dict[str, int],
+def _fuzz_operation(client: FlaskClient, op: Any, ids: dict[str, int], examples: int,
                     failures: list[str]) -> int:
     """Run the operation's strategies; append a line per 500; return the cases sent."""
     sent = 0
@@ -85,7 +90,7 @@ def _fuzz_operation(client: FlaskClient, op: Any, ids: dict[str, int],
         strategies.append(op.as_strategy(generation_mode=GenerationMode.POSITIVE,
                                          path_parameters=pinned))
 
-    @settings(max_examples=EXAMPLES * len(strategies), deadline=None, database=None,
+    @settings(max_examples=examples * len(strategies), deadline=None, database=None,
               derandomize=True, suppress_health_check=list(HealthCheck))
     @given(case=st.one_of(*strategies))
     def run(case: Any) -> None:
@@ -102,15 +107,16 @@ def _fuzz_operation(client: FlaskClient, op: Any, ids: dict[str, int],
 
 
 def test_no_operation_of_the_api_answers_500(app: Any, web_db: WebDB) -> None:
-    admin = new_client(app, "admin")
-    doc = admin.get("/api/openapi.json").get_json()
+    clients = {role: new_client(app, role) for role, _ in ROLES}
+    doc = clients["admin"].get("/api/openapi.json").get_json()
     schema = schemathesis.openapi.from_dict(doc)
     operations = [r.ok() for r in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 40, "the OpenAPI document lost operations"
     failures: list[str] = []
     ids = _known_ids(web_db)
     t0 = time.perf_counter()
-    sent = sum(_fuzz_operation(admin, op, ids, failures) for op in operations)
+    sent = sum(_fuzz_operation(clients[role], op, ids, n, failures)
+               for role, n in ROLES for op in operations)
     elapsed = time.perf_counter() - t0
     print(f"fuzz: {len(operations)} operations, {sent} requests, {elapsed:.1f} s")
     assert not failures, "HTTP 500 from the API:\n" + "\n".join(failures[:40])
