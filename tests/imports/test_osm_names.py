@@ -142,3 +142,13 @@ def test_reimport_adds_nothing_on_the_shared_database(conn: Connection) -> None:
     again = osm.import_osm(conn, PKU)
     assert _counts(conn) == before
     assert all(v == 0 for v in again.inserted.values())
+
+
+def test_osm_rows_carry_their_source_and_licence(conn: Connection) -> None:
+    report = osm.import_osm(conn, CAU)
+    lic = conn.execute(sa.text("SELECT DISTINCT licence FROM facility WHERE import_id = :i"),
+                       {"i": report.import_id}).scalars().all()
+    assert lic == ["ODbL 1.0"]
+    src = conn.execute(sa.text("SELECT DISTINCT source FROM osm_line WHERE import_id = :i"),
+                       {"i": report.import_id}).scalars().all()
+    assert src == [f"osm:{CAU.name}"]

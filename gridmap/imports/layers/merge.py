@@ -162,6 +162,7 @@ def merge_replace(conn: Connection, kind: str, params: LayerImportParams,
     """``replace`` mode: stored rows within the file's extent are replaced; returns the ids
     written. Refuses (nothing written) when a grid holds a row that would be deleted."""
     table = TABLE[kind]
+    conn.execute(sa.text("DROP TABLE IF EXISTS gm_layer_old"))
     conn.execute(sa.text(f"CREATE TEMP TABLE gm_layer_old ON COMMIT DROP AS "  # noqa: S608
                          f"SELECT t.id FROM {table} t WHERE {_IN_EXTENT[kind]}"))
     pairs: list[tuple[int, int]] = []

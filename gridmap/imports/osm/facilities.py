@@ -151,8 +151,10 @@ def write_facilities(
         "import_id = :import_id", fbinds, params.update_existing, report)
     frows = conn.execute(sa.text(
         f"""
-        INSERT INTO facility (type_code, name, osm_id, source, import_id, geom, location)
-        SELECT n.type_code, n.name, n.osm_id, :source, :import_id, ST_GeomFromEWKB(n.wkb),
+        INSERT INTO facility (type_code, name, osm_id, source, licence, import_id, geom,
+                              location)
+        SELECT n.type_code, n.name, n.osm_id, :source, 'ODbL 1.0', :import_id,
+               ST_GeomFromEWKB(n.wkb),
                ST_GeomFromEWKB(n.loc)
         FROM {fsrc}
         WHERE NOT EXISTS (SELECT 1 FROM facility f

@@ -164,7 +164,8 @@ def write_streets(conn: Connection, lines: Layer, params: OsmImportParams,
     line_src = ("unnest(CAST(:ids AS text[]), CAST(:hw AS text[]), CAST(:names AS text[]), "
                 "CAST(:tags AS jsonb[]), CAST(:wkbs AS bytea[])) "
                 "AS n(osm_id, highway, name, tags, wkb)")
-    line_binds = {"import_id": report.import_id, "ids": list(lines.osm_ids[hw]),
+    line_binds = {"import_id": report.import_id, "source": f"osm:{report.source}",
+                  "ids": list(lines.osm_ids[hw]),
                   "hw": str_or_none(lt["highway"]), "names": first_name(lt),
                   "tags": tags_json, "wkbs": ewkb(lines.geoms[hw])}
     sync_existing(
@@ -175,8 +176,9 @@ def write_streets(conn: Connection, lines: Layer, params: OsmImportParams,
         "import_id = :import_id", line_binds, params.update_existing, report)
     n_lines = conn.execute(sa.text(
         f"""
-        INSERT INTO osm_line (osm_id, highway, name, tags, import_id, geom)
-        SELECT n.osm_id, n.highway, n.name, n.tags, :import_id, ST_GeomFromEWKB(n.wkb)
+        INSERT INTO osm_line (osm_id, highway, name, tags, source, import_id, geom)
+        SELECT n.osm_id, n.highway, n.name, n.tags, :source, :import_id,
+               ST_GeomFromEWKB(n.wkb)
         FROM {line_src}
         WHERE NOT EXISTS (SELECT 1 FROM osm_line o WHERE o.osm_id = n.osm_id)
         """), line_binds).rowcount  # noqa: S608 - constant fragment

@@ -23,6 +23,7 @@ from gridmap.imports.layers.official import (
     normalise_name,
     spread,
 )
+from gridmap.imports.layers.survey import import_layer
 from gridmap.imports.linking import link_to_communities
 from tests.fixtures import office_layers as world
 
@@ -152,3 +153,21 @@ def test_cli_dry_run_reports_unmatched(cli_env: dict[str, str], tmp_path: Path) 
     assert out.returncode == 0, out.stderr
     assert "dry run of population:estate" in out.stdout
     assert "不存在家园" in out.stdout and "matched nothing" in out.stdout
+
+
+def test_building_level_by_code(conn: Connection, tmp_path: Path) -> None:
+    survey = world.survey_buildings(40)
+    gpkg = world.write_gpkg(survey, tmp_path / "b.gpkg", "buildings")
+    import_layer(conn, gpkg, "buildings")  # codes HD-…, no official figures yet
+    codes = list(survey["楼栋编码"][:3])
+    path = tmp_path / "楼栋人口.csv"
+    pd.DataFrame([(codes[0], "48", "120", "3"), (codes[1], "20", "51", ""),
+                  ("HD-0", "1", "2", "")], columns=["楼栋编码", "户数", "人口", "80岁以上"]
+                 ).to_csv(path, index=False)
+    rep = import_population(conn, path, "building", params=OfficialPopulationParams(
+        source="楼栋台账"))
+    assert rep.counts["matched"] == 2 and rep.unmatched == {"HD-0": 1}
+    row = conn.execute(sa.text(
+        "SELECT households, residents, age_80_plus, population_level FROM building "
+        "WHERE code = :c"), {"c": codes[0]}).one()
+    assert tuple(row) == (48, 120, 3, "building")

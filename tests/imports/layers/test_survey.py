@@ -156,3 +156,37 @@ def test_cli_dry_run_and_rebuild_network(cli_env: dict[str, str], tmp_path: Path
     bad = subprocess.run([*gridmap, "import", "buildings", str(tmp_path / "none.gpkg")],
                          env=cli_env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "does not exist" in bad.stderr
+
+
+def test_estates_geojson_replacing_osm_estates(
+        conn: Connection, tmp_path: Path) -> None:
+    osm.import_osm(conn, world.CAU)
+    osm_ids = set(conn.execute(sa.text(
+        "SELECT id FROM estate WHERE derived_from = 'osm_landuse'")).scalars())
+    estates = world.survey_estates()
+    path = tmp_path / "小区.geojson"
+    estates.to_file(path, driver="GeoJSON")
+    rep = import_layer(conn, path, "estates", params=LayerImportParams(merge="replace"))
+    # each OSM compound is succeeded by the survey's (same geometry): ids kept
+    assert rep.updated == len(estates) and rep.inserted == 0
+    kept = set(conn.execute(sa.text(
+        "SELECT id FROM estate WHERE import_id = :i"), {"i": rep.import_id}).scalars())
+    assert kept <= osm_ids
+    linked = conn.execute(sa.text(
+        "SELECT count(*) FROM building b JOIN estate e ON e.id = b.estate_id "
+        "WHERE e.import_id = :i"), {"i": rep.import_id}).scalar_one()
+    assert linked > 20  # buildings found their (re-drawn) estate again
+    again = import_layer(conn, path, "estates", params=LayerImportParams(merge="replace"))
+    assert (again.inserted, again.updated, again.removed) == (0, len(estates), 0)
+
+
+def test_streets_replace_within_the_extent(conn: Connection, tmp_path: Path) -> None:
+    osm.import_osm(conn, world.CAU)
+    before = conn.execute(sa.text("SELECT count(*) FROM osm_line")).scalar_one()
+    path = world.osmnx_edges(tmp_path / "graph.gpkg")
+    rep = import_layer(conn, path, "streets", params=LayerImportParams(
+        merge="replace", source="海淀区道路中心线"))
+    after = conn.execute(sa.text("SELECT count(*) FROM osm_line")).scalar_one()
+    assert rep.removed > 250 and after == before - rep.removed + rep.inserted
+    assert conn.execute(sa.text(
+        "SELECT count(*) FROM osm_line WHERE source = '海淀区道路中心线'")).scalar_one() == 302
