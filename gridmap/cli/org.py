@@ -141,6 +141,17 @@ def units_deactivate(app: AppContext, code: str) -> None:
     say("org.cli_unit_deactivated", {"code": code})
 
 
+@units_group.command("reactivate")
+@click.argument("code")
+@pass_app
+@report_errors
+def units_reactivate(app: AppContext, code: str) -> None:
+    """Make a deactivated unit active again."""
+    with app.transaction() as conn:
+        units.reactivate_unit(conn, units.unit_by_code(conn, code).id)
+    say("org.cli_unit_reactivated", {"code": code})
+
+
 @org.group("posts")
 def posts_group() -> None:
     """Staff posts: list, assign, revoke."""

@@ -235,3 +235,20 @@ def deactivate_unit(conn: Connection, unit_id: int) -> Unit:
     with conn.begin_nested():
         conn.execute(sa.text("UPDATE org_unit SET active = false WHERE id = :i"), {"i": unit_id})
     return replace(unit, active=False)
+
+
+def reactivate_unit(conn: Connection, unit_id: int) -> Unit:
+    """Make a deactivated unit active again.
+
+    Raises
+    ------
+    NotFound
+    Conflict
+        ``org.parent_inactive`` while its parent is inactive (reactivate the parent first).
+    """
+    unit = get_unit(conn, unit_id)
+    if unit.parent_id is not None and not get_unit(conn, unit.parent_id).active:
+        raise Conflict("org.parent_inactive", {"code": unit.code, "parent": unit.parent_code})
+    with conn.begin_nested():
+        conn.execute(sa.text("UPDATE org_unit SET active = true WHERE id = :i"), {"i": unit_id})
+    return replace(unit, active=True)

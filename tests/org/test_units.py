@@ -102,3 +102,13 @@ def test_kinds_from_settings(tmp_path: Path) -> None:
                    encoding="utf-8")
     assert kinds_from_settings(Settings.load({"org_unit_kinds": str(own)})).codes() == (
         "water",)
+
+
+def test_reactivate_needs_an_active_parent(conn: Connection, world: OrgWorld) -> None:
+    units.deactivate_unit(conn, world.units["WY"])
+    units.deactivate_unit(conn, world.units["JW-E"])
+    with pytest.raises(Conflict) as err:
+        units.reactivate_unit(conn, world.units["WY"])
+    assert err.value.code == "org.parent_inactive"
+    assert units.reactivate_unit(conn, world.units["JW-E"]).active
+    assert units.reactivate_unit(conn, world.units["WY"]).active

@@ -180,3 +180,11 @@ def test_import_a_workbook_through_the_api(app: Flask, web_db: WebDB, tmp_path: 
     r = admin.post("/api/org/import", headers={"X-CSRFToken": admin.csrf},  # type: ignore[attr-defined]
                    data={}, content_type="multipart/form-data")
     assert r.status_code == 400 and r.get_json()["problems"][0]["code"] == "org.file_missing"
+
+
+def test_deactivate_and_reactivate(app: Flask, world: OrgWorld) -> None:
+    admin = login(app.test_client(), "admin")
+    fg = world.units["FG"]
+    assert post(admin, f"/api/org/units/{fg}/deactivate", {}).get_json()["unit"]["active"] is False
+    assert "FG" not in {u["code"] for u in admin.get("/api/org/units").get_json()["units"]}
+    assert post(admin, f"/api/org/units/{fg}/reactivate", {}).get_json()["unit"]["active"]

@@ -128,6 +128,15 @@ def deactivate_unit(unit_id: int) -> Response:
     return json_response({"unit": unit.as_dict()})
 
 
+@bp.post("/units/<int:unit_id>/reactivate")
+@roles_required(ADMIN)
+def reactivate_unit(unit_id: int) -> Response:
+    """Make a deactivated unit active again (409 while its parent is inactive)."""
+    with db.write() as conn:
+        unit = units.reactivate_unit(conn, unit_id)
+    return json_response({"unit": unit.as_dict()})
+
+
 @bp.get("/units/<int:unit_id>/staff")
 @roles_required()
 @use(schemas.StaffQuery)

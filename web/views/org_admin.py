@@ -232,6 +232,14 @@ def deactivate_unit(unit_id: int) -> BaseResponse | tuple[str, int]:
                 _forms())
 
 
+@bp.post("/units/<int:unit_id>/reactivate")
+@roles_required("admin")
+def reactivate_unit(unit_id: int) -> BaseResponse | tuple[str, int]:
+    """Make a deactivated unit active again."""
+    return _run(lambda conn: units.reactivate_unit(conn, unit_id), "orgadmin.unit_reactivated",
+                _forms())
+
+
 @bp.post("/posts")
 @roles_required("admin")
 def assign_post() -> BaseResponse | tuple[str, int]:
