@@ -41,6 +41,7 @@ LEVELS = [
     ("梅岭小区", "place", "auto", "place_centre"),
     ("铜川路近真如路", "road", "review", "road_intersection"),
     ("兰溪路", "road", "review", "road_middle"),
+    ("曹杨新村街道兰溪路", "road", "review", "road_near_area"),
     ("曹杨新村街道", "area", "review", "area_name"),
     ("火星路1号", None, "unmatched", "no_match"),
 ]
@@ -70,6 +71,12 @@ def test_lane_interpolation_between_neighbours(idx: RegisterIndex) -> None:
 def test_intersection_is_where_the_roads_meet(idx: RegisterIndex) -> None:
     r = one(idx, "铜川路近真如路")
     assert _dist_m(r["lon"], r["lat"], 121.430, 31.225) < 5.0
+
+
+def test_road_point_nearest_to_the_named_area(idx: RegisterIndex) -> None:
+    r = one(idx, "曹杨新村街道兰溪路")  # the street's point is (121.41, 31.22)
+    assert _dist_m(r["lon"], r["lat"], 121.41, 31.215) < 5.0
+    assert _dist_m(*one(idx, "兰溪路")[["lon", "lat"]], 121.42, 31.215) < 5.0  # the middle
 
 
 def test_perturbed_forms_reach_the_same_door(idx: RegisterIndex) -> None:
