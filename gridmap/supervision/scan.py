@@ -128,7 +128,8 @@ SELECT t.incident_id, t.light,
             WHEN t.live THEN t.old_escalated_to END,
        CASE WHEN t.escalate THEN :now WHEN t.live THEN t.old_escalated_at END,
        NULL
-FROM _supervise_scan t WHERE t.changed OR t.remind OR t.escalate
+FROM _supervise_scan t
+WHERE t.changed OR t.escalate OR (t.remind AND t.notify_unit IS NOT NULL)
 ON CONFLICT (incident_id) DO UPDATE SET
     light = EXCLUDED.light, since = EXCLUDED.since, unit_id = EXCLUDED.unit_id,
     reminders = EXCLUDED.reminders, last_reminded_at = EXCLUDED.last_reminded_at,
