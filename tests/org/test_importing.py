@@ -75,26 +75,3 @@ def test_every_problem_of_every_sheet_and_nothing_written(conn: Connection,
         ("网格分配:网格编码", 6, "org.unknown_grid")}
     assert _counts(conn) == before
     assert "第 9 行" in err.value.render("zh")
-
-
-def test_csv_in_gb18030_with_its_kind_from_the_headers(conn: Connection,
-                                                      tmp_path: Path) -> None:
-    build_geography(conn)
-    path = tmp_path / "units.csv"
-    lines = [",".join(r) for r in org_rows()["单位"]]
-    path.write_bytes("\n".join(lines).encode("gb18030"))
-    sheets, _ = read_org_file(path)
-    assert list(sheets) == ["units"]
-    report = importing.import_org(conn, sheets, hash_password=_hash)
-    assert report.units_created == len(UNITS)
-
-
-def test_missing_required_column(conn: Connection, tmp_path: Path) -> None:
-    body = [("姓名", "岗位"), ("张三", "网格员")]
-    with pytest.raises(ValidationError) as err:
-        read_org_file(write_org_xlsx(tmp_path / "x.xlsx", {"其他": body}))
-    assert "org.no_sheets" in {p.code for p in err.value.problems}
-    sheets, found = read_org_file(write_org_xlsx(tmp_path / "y.xlsx", {"人员": body}))
-    assert [p.code for p in found] == ["org.missing_column"]
-    with pytest.raises(ValidationError):
-        importing.import_org(conn, sheets, hash_password=_hash, read_problems=found)

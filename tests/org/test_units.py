@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.config import Settings
 from gridmap.errors import Conflict, ValidationError
 from gridmap.org import units
-from gridmap.org.kinds import DEFAULT_KINDS, kinds_from_settings, load_kinds
 from gridmap.org.unit_input import Area
 from tests.fixtures.org_world import COMMUNITY, GRID, STREET, OrgWorld
 
@@ -82,26 +78,6 @@ def test_deactivate_refuses_a_unit_with_active_children(conn: Connection,
     assert "FG" in {u.code for u in units.list_units(conn, include_inactive=True)}
 
 
-def test_kinds_catalogue_is_data_and_validated(tmp_path: Path) -> None:
-    good = tmp_path / "kinds.csv"
-    good.write_text("code,name_zh,name_en,line,level,aliases\n"
-                    "water,水务所,water office,tiao,street,水务\n", encoding="utf-8")
-    kinds = load_kinds(good)
-    assert kinds.get("水务").code == "water"  # type: ignore[union-attr]
-    bad = tmp_path / "bad.csv"
-    bad.write_text("code,name_zh,name_en,line,level\nx,,X,diag,moon\n", encoding="utf-8")
-    with pytest.raises(ValidationError) as err:
-        load_kinds(bad)
-    assert sorted(p.code for p in err.value.problems) == ["org.kinds_missing_value"]
-
-
-def test_kinds_from_settings(tmp_path: Path) -> None:
-    assert kinds_from_settings(Settings.load({})) is DEFAULT_KINDS
-    own = tmp_path / "k.csv"
-    own.write_text("code,name_zh,name_en,line,level\nwater,水务所,water,tiao,street\n",
-                   encoding="utf-8")
-    assert kinds_from_settings(Settings.load({"org_unit_kinds": str(own)})).codes() == (
-        "water",)
 
 
 def test_reactivate_needs_an_active_parent(conn: Connection, world: OrgWorld) -> None:
