@@ -25,7 +25,7 @@ _COORDS = click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"])
 
 
 def _read(file: Path, profile: str | None, sheet: str | None, encoding: str | None,
-          separator: str | None, column: str | None, coords: str) -> pd.DataFrame:
+          separator: str | None, column: str | None, coords: str | None) -> pd.DataFrame:
     """Register rows of any supported file (address, lon, lat, building_id)."""
     suffix = file.suffix.lower()
     if not file.exists():
@@ -33,15 +33,17 @@ def _read(file: Path, profile: str | None, sheet: str | None, encoding: str | No
     if suffix in files.OSM_SUFFIXES:
         return derive.read_osm_addresses(file)
     if suffix in files.VECTOR_SUFFIXES:
-        return files.read_vector_addresses(file, column=column, coords=coords)
-    table = read_table(file, sheet=sheet, encoding=encoding, separator=separator)
-    if profile:
-        frame, problems = apply_profile(table, load_profile(profile), _FIELDS,
-                                        required=("address",))
+        return files.read_vector_addresses(file, column=column, coords=coords or "wgs84")
+    prof = load_profile(profile) if profile else None
+    table = read_table(file, sheet=sheet if sheet is not None else (prof.sheet if prof else None),
+                       encoding=encoding or (prof.encoding if prof else None),
+                       separator=separator or (prof.separator if prof else None))
+    if prof is not None:
+        frame, problems = apply_profile(table, prof, _FIELDS, required=("address",))
         if problems:
             raise ValidationError("geocode.register_invalid", problems, {"n": len(problems)})
-        return files.address_frame(frame, coords=coords)
-    return files.address_frame(table.frame, column=column, coords=coords)
+        return files.address_frame(frame, coords=coords or prof.coords)
+    return files.address_frame(table.frame, column=column, coords=coords or "wgs84")
 
 
 def _reading_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -53,8 +55,8 @@ def _reading_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option("--separator", help="Field separator (default detected)."),
         click.option("--column", help="The address column (default: a recognised header "
                      "such as 地址, 标准地址, address)."),
-        click.option("--coords", type=_COORDS, default="wgs84", show_default=True,
-                     help="Lon/lat system of the file (GCJ-02/BD-09 converted to WGS84)."),
+        click.option("--coords", type=_COORDS, help="Lon/lat system of the file (default: the "
+                     "profile's, else wgs84; GCJ-02/BD-09 converted to WGS84)."),
     ]):
         func = opt(func)
     return func
@@ -74,7 +76,8 @@ def _reading_options(func: click.decorators.FC) -> click.decorators.FC:
 @report_errors
 def import_addresses(app: AppContext, file: Path | None, profile: str | None,
                      sheet: str | None, encoding: str | None, separator: str | None,
-                     column: str | None, coords: str, source: str | None, from_data: bool,
+                     column: str | None, coords: str | None, source: str | None,
+                     from_data: bool,
                      retire_missing: bool, dry_run: bool, actor: str) -> None:
     """Load the standard address register (标准地址库) from FILE (CSV/Excel/GeoJSON/GPKG/
     SHP/OSM: address text with a point or a building id), versioned per source."""
@@ -104,7 +107,7 @@ def import_addresses(app: AppContext, file: Path | None, profile: str | None,
 @report_errors
 def geocode_file(app: AppContext, file: Path, profile: str | None, sheet: str | None,
                  encoding: str | None, separator: str | None, column: str | None,
-                 coords: str, out: Path | None) -> None:
+                 coords: str | None, out: Path | None) -> None:
     """Geocode the addresses of FILE against the register; write it back with
     geocode_level, geocode_score, geocode_status, geocode_reason, geocode_lon/lat."""
     if not file.exists():

@@ -58,6 +58,24 @@ def test_import_register_then_geocode_a_file(cli_env: dict[str, str], tmp_path: 
     assert back["geocode_lon"].iloc[0] == 121.415 and back["geocode_reason"].iloc[0]
 
 
+def test_register_through_a_profile_in_gcj02(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from gridmap import crs
+
+    lon, lat = crs.wgs84_to_gcj02(121.415, 31.2166)
+    path = tmp_path / "plates.csv"
+    pd.DataFrame({"门牌": ["兰溪路138弄5号"], "X": [float(lon)], "Y": [float(lat)]}).to_csv(path, index=False)
+    prof = tmp_path / "plates.yaml"
+    prof.write_text("name: plates\ncolumns:\n  address: [门牌]\n  lon: [X]\n  lat: [Y]\n"
+                    "coords: gcj02\n", encoding="utf-8")
+    r = _cli(cli_env, "import", "addresses", str(path), "--map", str(prof))
+    assert r.returncode == 0, r.stderr
+    eng = make_engine(cli_env["DATABASE_URL"], poolclass=sa.pool.NullPool)
+    with eng.connect() as c:
+        x, y = c.execute(sa.text("SELECT ST_X(geom), ST_Y(geom) FROM address_entry")).one()
+    eng.dispose()
+    assert abs(x - 121.415) < 1e-5 and abs(y - 31.2166) < 1e-5  # converted to WGS84
+
+
 def test_bad_register_file_lists_every_problem(cli_env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     pd.DataFrame({"address": ["兰溪路1号", "", "兰溪路1號"], "lon": [121.4, 121.4, 121.4],
