@@ -160,40 +160,24 @@ _UNIT = {"buildings": "building", "estates": "estate"}
 def merge_replace(conn: Connection, kind: str, params: LayerImportParams,
                   binds: dict[str, Any], report: LayerReport) -> list[int]:
     """``replace`` mode: stored rows within the file's extent are replaced; returns the ids
-    written. Refuses (nothing written) when a grid holds a row that would be deleted."""
+    written. Refuses (nothing written) when a grid holds a row that would be deleted or a
+    code of the file is held by a stored row that stays."""
     table = TABLE[kind]
     conn.execute(sa.text("DROP TABLE IF EXISTS gm_layer_old"))
     conn.execute(sa.text(f"CREATE TEMP TABLE gm_layer_old ON COMMIT DROP AS "  # noqa: S608
                          f"SELECT t.id FROM {table} t WHERE {_IN_EXTENT[kind]}"))
-    pairs: list[tuple[int, int]] = []
-    if kind != "streets":
-        pairs = [(int(a), int(b)) for a, b in conn.execute(sa.text(
-            f"""
-            WITH ov AS (
-                SELECT t.id, n.row_no, ST_Area(ST_Intersection(t.geom, n.geom))
-                       / NULLIF(ST_Area(ST_Union(t.geom, n.geom)), 0) AS iou
-                FROM {table} t JOIN gm_layer_old o ON o.id = t.id
-                JOIN gm_layer_in n ON t.geom && n.geom AND ST_Intersects(t.geom, n.geom)),
-            best AS (SELECT DISTINCT ON (id) id, row_no, iou FROM ov WHERE iou >= :iou
-                     ORDER BY id, iou DESC, row_no)
-            SELECT DISTINCT ON (row_no) id, row_no FROM best ORDER BY row_no, iou DESC, id
-            """), {**binds, "iou": params.successor_iou}).all()]  # noqa: S608
+    pairs = _successors(conn, table, binds, params.successor_iou) if kind in _UNIT else []
     keep = [p[0] for p in pairs]
+    b2 = {**binds, "ids": keep, "rows": [p[1] for p in pairs]}
     if kind in _UNIT:
-        held = conn.execute(sa.text(
-            "SELECT o.id FROM gm_layer_old o WHERE o.id <> ALL(:keep) AND EXISTS (SELECT 1 "
-            "FROM grid_member m WHERE m.unit_type = :unit AND m.unit_id = o.id) ORDER BY o.id"),
-            {"keep": keep, "unit": _UNIT[kind]}).scalars().all()
-        if held:
-            raise ValidationError("layers.cannot_import", [Problem(
-                "layers.replace_held_by_grid", {"count": len(held), "ids": list(held[:20]),
-                                                "table": table})], {"name": report.source})
+        _refuse(conn, kind, keep, b2, params, report)
     report.removed = int(conn.execute(sa.text(
         f"DELETE FROM {table} t USING gm_layer_old o WHERE t.id = o.id "  # noqa: S608
         "AND t.id <> ALL(:keep)"), {"keep": keep}).rowcount or 0)
-    b2 = {**binds, "ids": keep, "rows": [p[1] for p in pairs]}
+    assign = _SET[kind] + (", code = coalesce(n.key, t.code)"
+                           if kind in _UNIT and params.match == "code" else "")
     updated = [int(i) for i in conn.execute(sa.text(
-        f"UPDATE {table} t SET {_SET[kind]} FROM gm_layer_in n, "  # noqa: S608
+        f"UPDATE {table} t SET {assign} FROM gm_layer_in n, "  # noqa: S608
         "unnest(CAST(:ids AS int[]), CAST(:rows AS int[])) AS s(id, row_no) "
         "WHERE t.id = s.id AND n.row_no = s.row_no RETURNING t.id"), b2).scalars()]
     code, osm = _osm_key(params.match)
@@ -202,3 +186,48 @@ def merge_replace(conn: Connection, kind: str, params: LayerImportParams,
         _INSERT[kind].format(code=code, osm=osm, new=new)), b2).scalars()]
     report.updated, report.inserted = len(updated), len(inserted)
     return updated + inserted
+
+
+def _successors(conn: Connection, table: str, binds: dict[str, Any], iou: float
+                ) -> list[tuple[int, int]]:
+    """(stored id, file row) pairs: the stored row in the extent overlapping a new one most,
+    by at least ``iou`` (intersection over union), each used once."""
+    return [(int(a), int(b)) for a, b in conn.execute(sa.text(
+        f"""
+        WITH ov AS (
+            SELECT t.id, n.row_no, ST_Area(ST_Intersection(t.geom, n.geom))
+                   / NULLIF(ST_Area(ST_Union(t.geom, n.geom)), 0) AS iou
+            FROM {table} t JOIN gm_layer_old o ON o.id = t.id
+            JOIN gm_layer_in n ON t.geom && n.geom AND ST_Intersects(t.geom, n.geom)),
+        best AS (SELECT DISTINCT ON (id) id, row_no, iou FROM ov WHERE iou >= :iou
+                 ORDER BY id, iou DESC, row_no)
+        SELECT DISTINCT ON (row_no) id, row_no FROM best ORDER BY row_no, iou DESC, id
+        """), {**binds, "iou": iou}).all()]  # noqa: S608
+
+
+def _refuse(conn: Connection, kind: str, keep: list[int], binds: dict[str, Any],
+            params: LayerImportParams, report: LayerReport) -> None:
+    """Every reason the replacement cannot be done (grids holding deleted rows; codes held
+    by stored rows that stay), as one ValidationError."""
+    table = TABLE[kind]
+    problems: list[Problem] = []
+    held = conn.execute(sa.text(
+        "SELECT o.id FROM gm_layer_old o WHERE o.id <> ALL(:keep) AND EXISTS (SELECT 1 "
+        "FROM grid_member m WHERE m.unit_type = :unit AND m.unit_id = o.id) ORDER BY o.id"),
+        {"keep": keep, "unit": _UNIT[kind]}).scalars().all()
+    if held:
+        problems.append(Problem("layers.replace_held_by_grid", {
+            "count": len(held), "ids": list(held[:20]), "table": table}))
+    if params.match == "code":
+        clash = conn.execute(sa.text(
+            f"""
+            SELECT n.row_no, n.key, t.id FROM gm_layer_in n JOIN {table} t ON t.code = n.key
+            LEFT JOIN unnest(CAST(:ids AS int[]), CAST(:rows AS int[])) AS s(id, row_no)
+                   ON s.row_no = n.row_no
+            WHERE (t.id NOT IN (SELECT id FROM gm_layer_old) OR t.id = ANY(:ids))
+              AND t.id IS DISTINCT FROM s.id ORDER BY n.row_no
+            """), binds).all()  # noqa: S608
+        problems.extend(Problem("layers.key_held_elsewhere", {"key": k, "id": int(i)},
+                                row=int(r), field="key") for r, k, i in clash)
+    if problems:
+        raise ValidationError("layers.cannot_import", problems, {"name": report.source})

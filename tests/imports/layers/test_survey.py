@@ -190,3 +190,22 @@ def test_streets_replace_within_the_extent(conn: Connection, tmp_path: Path) -> 
     assert rep.removed > 250 and after == before - rep.removed + rep.inserted
     assert conn.execute(sa.text(
         "SELECT count(*) FROM osm_line WHERE source = '海淀区道路中心线'")).scalar_one() == 302
+
+
+def test_replace_refuses_a_code_held_by_a_row_that_stays(
+        conn: Connection, tmp_path: Path) -> None:
+    survey = world.survey_buildings()
+    first = world.write_gpkg(survey.iloc[:10], tmp_path / "a.gpkg", "buildings")
+    import_layer(conn, first, "buildings")
+    # six buildings close together, far from the first building (outside their extent)
+    centres = survey.geometry.centroid
+    far = centres.distance(centres.iloc[0]).idxmax()
+    later = survey.loc[centres.distance(centres.loc[far]).nsmallest(6).index].copy()
+    later.iloc[0, later.columns.get_loc("楼栋编码")] = survey["楼栋编码"].iloc[0]
+    path = world.write_gpkg(later, tmp_path / "b.gpkg", "buildings")
+    before = _counts(conn)
+    with pytest.raises(ValidationError) as err:
+        import_layer(conn, path, "buildings", params=LayerImportParams(merge="replace"))
+    (p,) = err.value.problems
+    assert p.code == "layers.key_held_elsewhere" and p.row == 1
+    assert _counts(conn) == before
