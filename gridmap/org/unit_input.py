@@ -156,11 +156,14 @@ def known_areas(conn: Connection, codes: Iterable[str]) -> set[Area]:
 
 
 def check_references(conn: Connection, inputs: Sequence[UnitInput],
-                     parents: Mapping[str, str | None]) -> list[Problem]:
+                     parents: Mapping[str, str | None],
+                     levels: Mapping[str, str] | None = None) -> list[Problem]:
     """Database checks of normalised units: areas exist at their level, parents exist
-    (in the database or among ``inputs``), and no unit becomes its own ancestor.
+    (in the database or among ``inputs``), and no unit becomes its own ancestor; a warning
+    when a parent's level is narrower than the unit's (a street unit under a community).
 
-    ``parents`` maps every unit code already stored to its parent's code.
+    ``parents`` maps every unit code already stored to its parent's code, ``levels`` to its
+    level.
     """
     problems: list[Problem] = []
     found = known_areas(conn, [a.code for u in inputs for a in u.areas])
@@ -178,7 +181,18 @@ def check_references(conn: Connection, inputs: Sequence[UnitInput],
         elif u.parent is not None and _cycle(u.code, chain):
             problems.append(Problem("org.parent_cycle", {"code": u.code, "parent": u.parent},
                                     row=u.row, field="parent"))
+    problems += _narrower_parents(inputs, {**(levels or {}), **{u.code: u.level for u in inputs}})
     return problems
+
+
+def _narrower_parents(inputs: Sequence[UnitInput], levels: Mapping[str, str]) -> list[Problem]:
+    out: list[Problem] = []
+    for u in inputs:
+        parent_level = levels.get(u.parent) if u.parent else None
+        if parent_level is not None and LEVEL_RANK[parent_level] > LEVEL_RANK[u.level]:
+            out.append(Problem("org.parent_narrower", {"code": u.code, "parent": u.parent},
+                               row=u.row, field="parent", severity="warning"))
+    return out
 
 
 def _cycle(code: str, chain: Mapping[str, str | None]) -> bool:

@@ -93,11 +93,12 @@ def unit_by_code(conn: Connection, code: str) -> Unit:
     return _unit(row)
 
 
-def stored_parents(conn: Connection) -> dict[str, str | None]:
-    """Every stored unit code → its parent's code (for cycle checks)."""
+def stored_parents(conn: Connection) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Every stored unit code → its parent's code, and → its level (for the tree checks)."""
     rows = conn.execute(sa.text(
-        "SELECT u.code, p.code FROM org_unit u LEFT JOIN org_unit p ON p.id = u.parent_id"))
-    return {r[0]: r[1] for r in rows}
+        "SELECT u.code, p.code, u.level FROM org_unit u"
+        " LEFT JOIN org_unit p ON p.id = u.parent_id")).all()
+    return {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
 
 
 def validate_units(conn: Connection, rows: Sequence[Mapping[str, Any]],
@@ -117,7 +118,7 @@ def validate_units(conn: Connection, rows: Sequence[Mapping[str, Any]],
         if unit is not None:
             inputs.append(unit)
     problems += duplicates(inputs)
-    problems += check_references(conn, inputs, stored_parents(conn))
+    problems += check_references(conn, inputs, *stored_parents(conn))
     return inputs, problems
 
 

@@ -75,3 +75,13 @@ def test_every_problem_of_every_sheet_and_nothing_written(conn: Connection,
         ("网格分配:网格编码", 6, "org.unknown_grid")}
     assert _counts(conn) == before
     assert "第 9 行" in err.value.render("zh")
+
+
+def test_a_parent_narrower_than_its_unit_is_a_warning(conn: Connection, tmp_path: Path) -> None:
+    build_geography(conn)
+    rows = org_rows()
+    rows["单位"].append(("XJ", "挂错的中队", "城管中队", "", "", "JW-W", "", "", ""))
+    sheets, _ = read_org_file(write_org_xlsx(tmp_path / "w.xlsx", rows))
+    report = importing.import_org(conn, sheets, hash_password=_hash)
+    assert [(w.code, w.row) for w in report.warnings] == [("org.parent_narrower", 9)]
+    assert report.units_created == len(UNITS) + 1
