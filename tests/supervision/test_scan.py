@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.dispatch import engine
+from gridmap.dispatch import engine, levels
 from gridmap.errors import ValidationError
 from gridmap.supervision import notify, scan
 from gridmap.supervision.params import ScanParams
@@ -155,3 +155,22 @@ def test_case_dispatched_by_the_engine_turns_yellow_red_and_escalates(conn: Conn
         "dispatch.proposed", "supervise.light", "supervise.light", "supervise.escalated"]
     engine.accept(conn, iid, actor="cg1", at=T + 40 * MIN)
     assert scan.scan(conn, T + 41 * MIN)["cleared"] == 1
+
+
+def test_escalation_hook_raises_the_handling_level(conn: Connection) -> None:
+    """``gridmap supervise scan --raise-level``: escalated cases go up one level (分级响应)."""
+    ids = build_street(conn)
+    iid = dispatched_case(conn, ids["CG"], T, accept_minutes=30)
+    seen: list[list[int]] = []
+
+    def hook(c: Connection, escalated: list[int], now: dt.datetime) -> None:
+        seen.append(escalated)
+        levels.raise_overdue(c, now)
+
+    scan.scan(conn, T + 25 * MIN, on_escalated=hook)
+    assert seen == []  # yellow only: nothing escalated, no hook call
+    scan.scan(conn, T + 31 * MIN, on_escalated=hook)
+    assert seen == [[iid]]
+    level = conn.execute(sa.text("SELECT level FROM incident WHERE id = :i"),
+                         {"i": iid}).scalar_one()
+    assert level == "community"
