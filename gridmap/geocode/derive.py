@@ -2,8 +2,8 @@
 
 - named buildings → ``place`` (point on the footprint, building id);
 - named estates (小区) → ``place``; named facilities → ``place``;
-- named roads (``osm_line`` with a highway tag, pieces of one name merged) → ``road`` with
-  its line and the middle point;
+- named roads (``osm_line`` with a highway tag, pieces of one name merged, clipped to the
+  district) → ``road`` with its line and the middle point of the part inside the district;
 - communities and streets → ``area`` (point on surface).
 
 Each group is written under its own source (``derived:building`` …) with
@@ -50,13 +50,21 @@ _QUERIES: dict[str, str] = {
         WHERE name IS NOT NULL ORDER BY o, id""",
 }
 _ROADS = """
+WITH d AS (SELECT ST_Union(geom) AS u FROM district),
+g AS (SELECT name, ST_Multi(ST_LineMerge(ST_Collect(geom))) AS whole
+      FROM osm_line WHERE name IS NOT NULL AND btrim(name) <> '' AND highway = ANY(:hw)
+      GROUP BY name),
+c AS (SELECT g.name, CASE WHEN d.u IS NULL THEN g.whole
+                         ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(g.whole, d.u), 2))
+                    END AS ml
+      FROM g CROSS JOIN d)
 SELECT name AS road, ST_X(mid) AS lon, ST_Y(mid) AS lat, ST_AsBinary(ml) AS line_wkb
-FROM (SELECT name, ml, ST_ClosestPoint(ml, ST_Centroid(ml)) AS mid
-      FROM (SELECT name, ST_Multi(ST_LineMerge(ST_Collect(geom))) AS ml
-            FROM osm_line WHERE name IS NOT NULL AND btrim(name) <> ''
-              AND highway = ANY(:hw) GROUP BY name) g) r
+FROM (SELECT name, ml, ST_ClosestPoint(ml, ST_Centroid(ml)) AS mid FROM c
+      WHERE NOT ST_IsEmpty(ml)) r
 ORDER BY name
 """
+"""Named roads, pieces of one name merged, clipped to the district (its middle is then the
+middle of the road's part inside the district)."""
 
 
 def _frame(rows: list[dict[str, Any]], kind: str) -> pd.DataFrame:

@@ -51,7 +51,7 @@ def test_import_register_then_geocode_a_file(cli_env: dict[str, str], tmp_path: 
     geo = _cli(cli_env, "geocode", str(src), "--out", str(out))
     assert geo.returncode == 0, geo.stderr
     assert "3 addresses: 1 placed, 1 to confirm, 1 not matched" in geo.stdout
-    back = pd.read_excel(out)
+    back = pd.read_excel(out, engine="openpyxl")
     assert list(back["工单号"]) == ["A", "B", "C"]  # the file's own columns kept
     assert list(back["geocode_level"].fillna("")) == ["building", "building", ""]
     assert list(back["geocode_status"]) == ["auto", "review", "unmatched"]
