@@ -8,8 +8,9 @@ header (trusted markup built by :mod:`web.views.maps`, no data in it) gets the n
 through the ``nonce_scripts`` filter. Also: ``frame-ancestors 'none'`` and
 ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``, a Referrer-Policy, a
 Permissions-Policy (geolocation for this origin only: the phone report page) and
-``Cache-Control: no-store`` on every page and API answer (they carry personal data);
-static files keep their normal caching.
+``Cache-Control: no-store`` on every page and API answer (they carry personal data)
+unless the view chose its own (e.g. ``private, max-age=60`` on aggregate counts); static
+files keep their normal caching.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def _add_headers(resp: Response, basemap: str) -> Response:
     h["Referrer-Policy"] = "same-origin"
     h["Permissions-Policy"] = PERMISSIONS_POLICY
     h["Cross-Origin-Opener-Policy"] = "same-origin"
-    if request.endpoint != "static":
-        h["Cache-Control"] = "no-store"
+    if request.endpoint != "static" and "Cache-Control" not in h:
+        h["Cache-Control"] = "no-store"  # a view's own choice (private aggregates) is kept
         h["Pragma"] = "no-cache"
     return resp
 

@@ -1,7 +1,7 @@
 """Request-size limits per endpoint, enforced while the body streams in.
 
-Every request may carry at most ``Settings.api_max_body_bytes`` (smaller caps for some
-endpoints: :data:`BODY_LIMITS`). A declared ``Content-Length`` over the cap is refused
+Every request may carry at most ``Settings.api_max_body_bytes`` and
+``Settings.max_upload_bytes`` (smaller caps for some endpoints: :data:`BODY_LIMITS`). A declared ``Content-Length`` over the cap is refused
 before anything is read; a chunked body (no length) is read through werkzeug's limited
 stream, which stops reading at the cap (a chunked body that reaches it is refused): either way the answer is 413 with
 ``security.body_too_large``, never "not JSON". The check runs before CSRF and the views.
@@ -28,9 +28,9 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def body_limit(endpoint: str | None, settings: Settings) -> int:
-    """The body cap of ``endpoint`` in bytes."""
+    """The body cap of ``endpoint`` in bytes (never above the general caps)."""
     return min(BODY_LIMITS.get(endpoint or "", settings.api_max_body_bytes),
-               settings.api_max_body_bytes)
+               settings.api_max_body_bytes, settings.max_upload_bytes)
 
 
 def _too_large(limit: int) -> InputTooLarge:
