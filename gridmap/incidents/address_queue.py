@@ -34,6 +34,21 @@ def list_pending(conn: Connection, *, limit: int = 200) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def list_far(conn: Connection, community_ids: frozenset[int] | None = None, *,
+             limit: int = 100) -> list[dict[str, Any]]:
+    """Open cases whose reported point lies far from their address's match (newest first),
+    within ``community_ids`` (``None``: the whole district)."""
+    rows = conn.execute(sa.text("""
+        SELECT i.id, i.case_no, i.address, i.category_code, ST_X(i.geom) AS lon,
+               ST_Y(i.geom) AS lat, i.address_distance_m, i.reported_at
+        FROM incident i
+        WHERE i.address_far AND i.state NOT IN ('closed', 'evaluated', 'voided')
+          AND (CAST(:all AS boolean) OR i.community_id = ANY(CAST(:c AS int[])))
+        ORDER BY i.reported_at DESC, i.id DESC LIMIT :n"""),
+        {"all": community_ids is None, "c": sorted(community_ids or ()), "n": limit})
+    return [dict(r) for r in rows.mappings()]
+
+
 def get_entry(conn: Connection, queue_id: int) -> dict[str, Any]:
     """One queue row (any status)."""
     row = conn.execute(sa.text(f"SELECT {_COLS} FROM address_queue WHERE id = :id"),  # noqa: S608

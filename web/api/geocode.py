@@ -6,7 +6,9 @@
   confidence, with their candidates (WGS84 points, register labels, reasons);
 - ``POST /api/address-queue/<id>/place``: a candidate number or a point placed by hand,
   optionally added to the register (who and when are kept) → the new incident;
-- ``POST /api/address-queue/<id>/dismiss``.
+- ``POST /api/address-queue/<id>/dismiss``;
+- ``GET /api/address-queue/far``: open cases of the viewer's area whose reported point lies
+  far from their address's match (flagged at intake).
 
 Thin callers of :mod:`gridmap.geocode` and :mod:`gridmap.incidents.address_queue`. Texts
 (levels, reasons) are rendered from the message catalogues in the session's language.
@@ -22,7 +24,7 @@ from gridmap import messages
 from gridmap.geocode import match, register
 from gridmap.incidents import address_queue
 from web import db, i18n
-from web.access import actor, roles_required
+from web.access import actor, current_scope, roles_required
 from web.api import geocode_schemas as schemas
 from web.api.common import json_response, jsonable, settings
 from web.api.parsing import use
@@ -41,6 +43,8 @@ i18n.register({
         "addrq.add_register": "同时加入标准地址库", "addrq.dismiss": "不予定位（关闭）",
         "addrq.placed": "已定位，事件编号", "addrq.none": "没有待确认的地址",
         "addrq.no_candidates": "没有候选位置", "addrq.candidate": "候选",
+        "addrq.far": "坐标与地址不符", "addrq.far_hint": "上报坐标距地址匹配位置较远的未结案件：",
+        "addrq.distance": "相距(米)",
     },
     "en": {
         "addrq.title": "Addresses to confirm", "addrq.hint": "Cases whose address could not be "
@@ -52,7 +56,9 @@ i18n.register({
         "addrq.add_register": "Also add to the address register",
         "addrq.dismiss": "Do not place (close)", "addrq.placed": "Placed, incident",
         "addrq.none": "No addresses to confirm", "addrq.no_candidates": "No candidates",
-        "addrq.candidate": "Candidate",
+        "addrq.candidate": "Candidate", "addrq.far": "Point far from the address",
+        "addrq.far_hint": "Open cases whose reported point is far from their address's match:",
+        "addrq.distance": "Apart (m)",
     },
 })
 
@@ -95,6 +101,16 @@ def queue(args: dict[str, Any]) -> Response:
               "reason_text": _text(r["reason"]), "candidates": _candidates(r["candidates"])}
              for r in rows]
     return json_response(jsonable({"total": len(items), "items": items}))
+
+
+@bp.get("/address-queue/far")
+@roles_required(*QUEUE_ROLES)
+@use(schemas.QueueQuery)
+def far(args: dict[str, Any]) -> Response:
+    """Open cases of the viewer's area whose point lies far from their address's match."""
+    with db.read() as conn:
+        rows = address_queue.list_far(conn, current_scope().community_ids, limit=args["limit"])
+    return json_response(jsonable({"total": len(rows), "items": rows}))
 
 
 @bp.post("/address-queue/<int:queue_id>/place")

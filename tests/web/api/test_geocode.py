@@ -93,3 +93,19 @@ def test_address_only_intake_api_and_open311(web_db: WebDB) -> None:
     none = c.post("/open311/v2/requests.json", data={
         "service_code": CATEGORY, "csrf_token": c.csrf})  # type: ignore[attr-defined]
     assert none.status_code == 400
+
+
+def test_far_from_address_is_listed_for_the_area(web_db: WebDB) -> None:
+    seed_register_and_queue(web_db)
+    c = _client(web_db)
+    r = post_json(c, "/api/incidents", {"category": CATEGORY, "address": "长安街1号",
+                                        "lon": 116.418, "lat": 39.914})
+    assert r.status_code == 201
+    props = r.get_json()["properties"]
+    assert props["address_far"] and props["address_distance_m"] > 1000
+    near = post_json(c, "/api/incidents", {"category": CATEGORY, "address": "长安街1号",
+                                           "lon": 116.4051, "lat": 39.9061})
+    assert not near.get_json()["properties"]["address_far"]
+    far = c.get("/api/address-queue/far").get_json()
+    assert [i["address"] for i in far["items"]] == ["长安街1号"]
+    assert far["items"][0]["id"] == r.get_json()["id"]

@@ -160,10 +160,42 @@
     }).catch(showError);
   }
 
+  /* Open cases whose reported point is far from their address's match (flagged at intake). */
+  function loadFar(map) {
+    let sec = $("addrq-far");
+    if (!sec) {
+      sec = gm.el("div", { id: "addrq-far", class: "addrq-far" });
+      sec.appendChild(gm.el("h4", {}, t("addrq.far", "坐标与地址不符")));
+      sec.appendChild(gm.el("p", { class: "sup-hint" }, t("addrq.far_hint", "")));
+      const table = gm.el("table", {});
+      const head = gm.el("tr", {});
+      [t("sup.case_no", "案卷号"), t("addrq.address", "地址"), t("addrq.distance", "相距(米)")]
+        .forEach(function (h) { head.appendChild(gm.el("th", {}, h)); });
+      table.appendChild(gm.el("thead", {})).appendChild(head);
+      table.appendChild(gm.el("tbody", { id: "addrq-far-body" }));
+      sec.appendChild(table);
+      $("addrq").appendChild(sec);
+    }
+    return gm.api("/api/address-queue/far?limit=100").then(function (data) {
+      const tbody = $("addrq-far-body");
+      tbody.textContent = "";
+      data.items.forEach(function (r) {
+        const tr = gm.el("tr", { class: "sup-overdue-row addrq-far-row", tabindex: "0" });
+        tr.appendChild(gm.el("td", {}, r.case_no || String(r.id)));
+        tr.appendChild(gm.el("td", {}, r.address || ""));
+        tr.appendChild(gm.el("td", {}, String(Math.round(r.address_distance_m || 0))));
+        tr.addEventListener("click", function () { if (map) map.setView([r.lat, r.lon], 17); });
+        tbody.appendChild(tr);
+      });
+      sec.hidden = data.items.length === 0;
+    }).catch(showError);
+  }
+
   function start() {
     const map = theMap();
     if (!$("addrq-body")) return;
     load();
+    loadFar(map);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
