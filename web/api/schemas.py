@@ -391,11 +391,11 @@ class Open311Create(Base):
     phone = Text("reporter_phone", allow_none=True)
     email = Text("short", allow_none=True)
     external_id = Text("external_id", allow_none=True)
+    status = Text("state", allow_none=True, metadata={
+        "description": "only open (or reported): a new request always starts at 信息收集"})
 
     def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
+        refuse_later_state(data, problems)
         if data.get("service_code") == "":
             problems.append(Problem("web.required", {"field": "service_code"},
                                     field="service_code"))
-    status = Text("state", allow_none=True, metadata={
-        "description": "only open (or reported): a new request always starts at 信息收集"})
-        refuse_later_state(data, problems)
