@@ -100,6 +100,8 @@ def import_incidents(app: AppContext, file: Path, dry_run: bool, coords: str | N
         say("tables.cli.rejects_written", {"n": n, "path": str(reject_file)})
     say("incidents.cli.dry_run" if dry_run else "incidents.cli.imported", res.report)
     say("tables.cli.located", res.report)
+    if res.report.get("geocoded") or res.report.get("queued") or res.report.get("address_far"):
+        say("geocode.cli.intake", res.report)  # issue #19: placed from addresses, queued, far
 
 
 @main.group("incidents")

@@ -76,6 +76,27 @@ def test_register_through_a_profile_in_gcj02(cli_env: dict[str, str], tmp_path: 
     assert abs(x - 121.415) < 1e-5 and abs(y - 31.2166) < 1e-5  # converted to WGS84
 
 
+def test_import_incidents_reports_what_the_addresses_did(cli_env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    from tests.fixtures.address_world import load_world
+    from tests.fixtures.incident_world import build_world
+
+    eng = make_engine(cli_env["DATABASE_URL"], poolclass=sa.pool.NullPool)
+    with eng.begin() as c:
+        build_world(c)
+        load_world(c)
+    eng.dispose()
+    path = tmp_path / "hotline.csv"
+    pd.DataFrame([
+        {"external_id": "H1", "category_code": "E0102", "reported_at": "2025-11-20 09:00",
+         "address": "兰溪路138弄5号301室"},
+        {"external_id": "H2", "category_code": "E0102", "reported_at": "2025-11-20 09:00",
+         "address": "铜川路近真如路"}]).to_csv(path, index=False)
+    r = _cli(cli_env, "import", "incidents", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "1 placed from their address; 1 queued for address confirmation" in r.stdout
+
+
 def test_bad_register_file_lists_every_problem(cli_env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     pd.DataFrame({"address": ["兰溪路1号", "", "兰溪路1號"], "lon": [121.4, 121.4, 121.4],
