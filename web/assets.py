@@ -51,6 +51,7 @@ FILES: dict[str, list[tuple[str, str]]] = {
         ("dist/leaflet.awesome-markers.css", "awesome-markers/leaflet.awesome-markers.css"),
         ("dist/images", "awesome-markers/images"),
     ],
+    "idb-keyval": [("dist/umd.js", "idb-keyval/idb-keyval.umd.js")],  # field page offline queue (#14)
     "@fortawesome/fontawesome-free": [
         ("css/all.min.css", "fontawesome/css/all.min.css"),
         ("webfonts", "fontawesome/webfonts"),

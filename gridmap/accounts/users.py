@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridmap.errors import Conflict, NotFound, Problem, ValidationError
 
-ROLES: tuple[str, ...] = ("planner", "supervisor", "officer", "admin")
+ROLES: tuple[str, ...] = ("planner", "supervisor", "officer", "admin", "staff")
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 
