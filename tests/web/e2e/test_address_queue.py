@@ -57,7 +57,7 @@ def test_supervisor_picks_a_candidate_and_places_by_hand(
     page.locator("#addrq-detail button.addrq-choose").nth(1).click()
     page.wait_for_selector(".addrq-placed")
     assert "已定位" in page.text_content(".addrq-placed")
-    page.wait_for_function("document.querySelectorAll('#addrq-body tr.addrq-row').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#addrq-body tr.addrq-row').length === 2")
 
     # the hostile address is text, placed by hand with the draggable marker
     row = page.locator("#addrq-body tr.addrq-row").nth(1)
@@ -68,7 +68,7 @@ def test_supervisor_picks_a_candidate_and_places_by_hand(
     screenshot(page, "supervisor_address_queue_by_hand")
     page.click("#addrq-detail button.addrq-place-here")
     page.wait_for_selector(".addrq-placed")
-    page.wait_for_function("document.querySelectorAll('#addrq-body tr.addrq-row').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#addrq-body tr.addrq-row').length === 1")
 
     placed = _incidents(web_db)
     assert [(a, s) for a, s, _ in placed] == [("丁小区1号楼", "confirmed"),

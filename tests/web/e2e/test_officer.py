@@ -40,7 +40,7 @@ def test_officer_moves_a_building_and_saves(browser_page: Any, live_server: str,
             {"c": cid}).one()
     page.select_option("#off-target", "new")
     page.click(f"path.off-unit-building-{bid}")
-    page.wait_for_function("document.getElementById('off-status').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('off-status').textContent.length > 0")
     page.wait_for_selector("#off-grids tbody tr:nth-child(2)")
     with eng.connect() as conn:
         grid = conn.execute(sa.text(

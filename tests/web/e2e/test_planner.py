@@ -16,7 +16,7 @@ def _open_planner(page, base: str) -> None:
     assert page.url.endswith("/planner"), page.url
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=20000)
     page.wait_for_function(
-        "window.gmPlanner && window.gmPlanner.facilities.getLayers().length >= 2", timeout=20000)
+        "() => window.gmPlanner && window.gmPlanner.facilities.getLayers().length >= 2", timeout=20000)
 
 
 def test_planner_page_offline_with_data(browser_page, coverage_live_server) -> None:
@@ -109,7 +109,7 @@ def test_buildings_as_vector_tiles_and_service_areas(browser_page, coverage_live
         page.evaluate("gm.map.addLayer(window.gmPlanner.buildings);"
                       " gm.map.setView([39.9075, 116.405], 17)")
     page.wait_for_function(
-        "document.querySelectorAll('.leaflet-tile path, .leaflet-tile-container path').length > 0"
+        "() => document.querySelectorAll('.leaflet-tile path, .leaflet-tile-container path').length > 0"
         " || [...document.querySelectorAll('svg.leaflet-tile')].some(s => s.querySelector('path'))",
         timeout=20000)
     with page.expect_response(lambda r: "/api/planner/service_areas" in r.url and r.status == 200):

@@ -76,15 +76,15 @@ def test_supervisor_page_map_filters_popup_escaping_offline(
 
     # filters change what is shown
     page.select_option("#sup-urgency", ["urgent"])
-    page.wait_for_function("document.querySelector('#sup-count').dataset.total === '2'")
+    page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '2'")
     page.select_option("#sup-urgency", [])
     page.select_option("#sup-category", ["C0101"])
-    page.wait_for_function("document.querySelector('#sup-count').dataset.total === '2'")
+    page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '2'")
     page.select_option("#sup-category", [])
     page.select_option("#sup-window", "24h")
-    page.wait_for_function("document.querySelector('#sup-count').dataset.total === '0'")
+    page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '0'")
     page.select_option("#sup-window", "30d")
-    page.wait_for_function("document.querySelector('#sup-count').dataset.total === '4'")
+    page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '4'")
 
     # overdue list: the XSS case, shown as literal text
     page.wait_for_selector("#sup-overdue-body tr")
@@ -107,7 +107,7 @@ def test_supervisor_page_map_filters_popup_escaping_offline(
 
     # playback steps through days
     page.click("#sup-next")
-    page.wait_for_function("document.querySelector('#sup-step-label').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#sup-step-label').textContent.length > 0")
 
     assert page.gm_dialogs == []  # no alert(1)
     assert page.locator("script:text('alert(1)')").count() == 0
@@ -151,7 +151,7 @@ def test_supervisor_confirms_a_near_boundary_location(browser_page: Any, live_se
     page.locator(".sup-confirm-btn", has_text="110101001001001").click()  # 甲社区's grid
     page.wait_for_selector(".sup-confirmed")
     page.wait_for_function(
-        f"document.querySelector('#sup-confirm-total').textContent === '{before - 1}'")
+        f"() => document.querySelector('#sup-confirm-total').textContent === '{before - 1}'")
     with eng.connect() as conn:
         got = conn.execute(sa.text(
             "SELECT g.grid_code, i.location_confirmed_by FROM incident i JOIN grid g "
