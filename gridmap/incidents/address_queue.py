@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap import crs
 from gridmap.errors import Conflict, NotFound, ValidationError
 from gridmap.geocode.register import add_entry
 from gridmap.incidents import write
@@ -71,9 +73,10 @@ def _pending(conn: Connection, queue_id: int) -> dict[str, Any]:
 
 
 def place(conn: Connection, queue_id: int, *, actor: str, candidate: int | None = None,
-          lon: float | None = None, lat: float | None = None, add_to_register: bool = False,
-          params: IntakeParams | None = None) -> dict[str, Any]:
-    """Place a queued case at candidate number ``candidate`` (0-based) or at ``lon``/``lat``.
+          lon: float | None = None, lat: float | None = None, coords: str = "wgs84",
+          add_to_register: bool = False, params: IntakeParams | None = None) -> dict[str, Any]:
+    """Place a queued case at candidate number ``candidate`` (0-based) or at ``lon``/``lat``
+    (in ``coords``: a point picked on a GCJ-02 basemap is converted to WGS84 explicitly).
 
     Returns
     -------
@@ -99,6 +102,8 @@ def place(conn: Connection, queue_id: int, *, actor: str, candidate: int | None 
         raise ValidationError("geocode.place_needs_point")
     else:
         how, level, score = "manual", None, None
+        x, y = crs.to_wgs84(np.array([lon], dtype=float), np.array([lat], dtype=float), coords)
+        lon, lat = float(x[0]), float(y[0])
     payload = {k: v for k, v in dict(row["payload"]).items() if v is not None}
     payload.update(lon=lon, lat=lat)
     with conn.begin_nested():

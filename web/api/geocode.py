@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from flask import Blueprint, Response
 
-from gridmap import messages
+from gridmap import crs, messages
 from gridmap.geocode import match, register
 from gridmap.incidents import address_queue
 from web import db, i18n
@@ -67,9 +68,23 @@ def _text(code: str | None) -> str | None:
     return messages.render(code, None, i18n.current_language()) if code else None
 
 
-def _candidates(cands: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return [{**c, "n": n, "level_label": _text(f"geocode.level.{c['level']}"),
-             "reason_text": _text(c.get("reason"))} for n, c in enumerate(cands or [])]
+def _shifted(items: list[dict[str, Any]], display: str) -> list[dict[str, Any]]:
+    """``lon``/``lat`` of every item shifted WGS84 → GCJ-02 for an Amap basemap (display only)."""
+    pts = [i for i in items if i.get("lon") is not None and i.get("lat") is not None]
+    if display != "gcj02" or not pts:
+        return items
+    lon, lat = crs.wgs84_to_gcj02(np.array([i["lon"] for i in pts], dtype=float),
+                                  np.array([i["lat"] for i in pts], dtype=float))
+    for i, x, y in zip(pts, lon.tolist(), lat.tolist(), strict=True):
+        i["lon"], i["lat"] = x, y
+    return items
+
+
+def _candidates(cands: list[dict[str, Any]] | None, display: str = "wgs84"
+                ) -> list[dict[str, Any]]:
+    return _shifted([{**c, "n": n, "level_label": _text(f"geocode.level.{c['level']}"),
+                      "reason_text": _text(c.get("reason"))} for n, c in enumerate(cands or [])],
+                    display)
 
 
 @bp.get("/geocode")
@@ -86,7 +101,7 @@ def geocode_one(args: dict[str, Any]) -> Response:
         "address": args["address"], "level": level, "score": float(row["score"]),
         "status": row["status"], "reason": row["reason"], "reason_text": _text(row["reason"]),
         "level_label": _text(f"geocode.level.{level}") if level else None,
-        "candidates": _candidates(row["candidates"])}))
+        "candidates": _candidates(row["candidates"], args["display"])}))
 
 
 @bp.get("/address-queue")
@@ -98,7 +113,8 @@ def queue(args: dict[str, Any]) -> Response:
         rows = address_queue.list_pending(conn, limit=args["limit"])
     items = [{**{k: v for k, v in r.items() if k != "candidates"},
               "level_label": _text(f"geocode.level.{r['level']}") if r["level"] else None,
-              "reason_text": _text(r["reason"]), "candidates": _candidates(r["candidates"])}
+              "reason_text": _text(r["reason"]),
+              "candidates": _candidates(r["candidates"], args["display"])}
              for r in rows]
     return json_response(jsonable({"total": len(items), "items": items}))
 
@@ -110,7 +126,7 @@ def far(args: dict[str, Any]) -> Response:
     """Open cases of the viewer's area whose point lies far from their address's match."""
     with db.read() as conn:
         rows = address_queue.list_far(conn, current_scope().community_ids, limit=args["limit"])
-    return json_response(jsonable({"total": len(rows), "items": rows}))
+    return json_response(jsonable({"total": len(rows), "items": _shifted(rows, args["display"])}))
 
 
 @bp.post("/address-queue/<int:queue_id>/place")
@@ -121,6 +137,7 @@ def place(queue_id: int, body: dict[str, Any]) -> Response:
     with db.write() as conn:
         out = address_queue.place(conn, queue_id, actor=actor(), candidate=body.get("candidate"),
                                   lon=body.get("lon"), lat=body.get("lat"),
+                                  coords=body["display"],
                                   add_to_register=body["add_to_register"])
     return json_response(out, 201)
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from gridmap.errors import Problem
-from web.api.fields import Bool, Int, Limit, Num, Range, Str
+from web.api.fields import Bool, Int, Limit, Num, OneOf, Range, Str
 from web.api.parsing import Base
+
+DISPLAYS = ("wgs84", "gcj02")
+
+
+def _display() -> Str:
+    return Str(load_default="wgs84", validate=OneOf(DISPLAYS), metadata={
+        "description": "coordinates of the response (gcj02 for an Amap basemap) or of the "
+                       "placed point"})
 
 
 class GeocodeQuery(Base):
@@ -14,12 +22,14 @@ class GeocodeQuery(Base):
 
     address = Str(required=True, validate=Limit("address"),
                   metadata={"description": "the address as written (any form)"})
+    display = _display()
 
 
 class QueueQuery(Base):
     """The pending 地址待确认 cases, oldest first."""
 
     limit = Int(load_default=200, validate=Range(1, 1000))
+    display = _display()
 
 
 class PlaceBody(Base):
@@ -29,6 +39,7 @@ class PlaceBody(Base):
                     metadata={"description": "0-based number of the chosen candidate"})
     lon = Num(allow_none=True, validate=Range(-180, 180))
     lat = Num(allow_none=True, validate=Range(-90, 90))
+    display = _display()
     add_to_register = Bool(load_default=False, metadata={
         "description": "also add the address at this point to the standard address register"})
 

@@ -109,3 +109,25 @@ def test_far_from_address_is_listed_for_the_area(web_db: WebDB) -> None:
     far = c.get("/api/address-queue/far").get_json()
     assert [i["address"] for i in far["items"]] == ["长安街1号"]
     assert far["items"][0]["id"] == r.get_json()["id"]
+
+
+def test_amap_display_shifts_candidates_and_converts_the_placed_point(web_db: WebDB) -> None:
+    from gridmap import crs
+
+    seed_register_and_queue(web_db)
+    c = _client(web_db)
+    plain = c.get("/api/address-queue").get_json()["items"][0]["candidates"][0]
+    shifted = c.get("/api/address-queue?display=gcj02").get_json()["items"][0]["candidates"][0]
+    gx, gy = crs.wgs84_to_gcj02(plain["lon"], plain["lat"])
+    assert (shifted["lon"], shifted["lat"]) == (float(gx), float(gy)) != (plain["lon"], plain["lat"])
+    qid = c.get("/api/address-queue").get_json()["items"][1]["id"]
+    x, y = crs.wgs84_to_gcj02(116.4101, 39.9061)  # picked on a GCJ-02 basemap
+    r = post_json(c, f"/api/address-queue/{qid}/place",
+                  {"lon": float(x), "lat": float(y), "display": "gcj02"})
+    assert r.status_code == 201
+    eng = make_engine(web_db.url, poolclass=sa.pool.NullPool)
+    with eng.connect() as conn:
+        lon, lat = conn.execute(sa.text("SELECT ST_X(geom), ST_Y(geom) FROM incident WHERE id = :i"),
+                                {"i": r.get_json()["incident_id"]}).one()
+    eng.dispose()
+    assert abs(lon - 116.4101) < 1e-5 and abs(lat - 39.9061) < 1e-5  # stored in WGS84

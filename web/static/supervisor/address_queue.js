@@ -132,14 +132,14 @@
     const btn = gm.el("button", { type: "button", class: "addrq-place-here" }, t("addrq.place_here", "放置在此处"));
     btn.addEventListener("click", function () {
       const ll = state.handMarker.getLatLng();
-      place(item, { lon: ll.lng, lat: ll.lat });
+      place(item, { lon: ll.lng, lat: ll.lat, display: gm.display === "wgs84" ? "wgs84" : "gcj02" });
     });
     box.appendChild(btn);
   }
 
   function load() {
     const map = theMap();
-    return gm.api("/api/address-queue?limit=200").then(function (data) {
+    return gm.api(gm.withParams("/api/address-queue", { limit: 200 })).then(function (data) {
       const tbody = $("addrq-body");
       tbody.textContent = "";
       if (!data.items.length) {
@@ -176,7 +176,7 @@
       sec.appendChild(table);
       $("addrq").appendChild(sec);
     }
-    return gm.api("/api/address-queue/far?limit=100").then(function (data) {
+    return gm.api(gm.withParams("/api/address-queue/far", { limit: 100 })).then(function (data) {
       const tbody = $("addrq-far-body");
       tbody.textContent = "";
       data.items.forEach(function (r) {
