@@ -17,7 +17,7 @@ from gridmap import messages
 from gridmap.accounts import scope as scopes
 from gridmap.accounts import users
 from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors, say
-from gridmap.cli.ingest import import_
+from gridmap.cli.ingest import TerminalProgress, import_
 from gridmap.cli.tables import handle_problems, print_summary, table_options, write_report
 from gridmap.config import Settings
 from gridmap.demo import synth as synth_lib
@@ -88,9 +88,13 @@ def import_incidents(app: AppContext, file: Path, dry_run: bool, coords: str | N
                                 history=history, reject=reject_file is not None)
     overrides = {} if outside_tolerance is None else {"outside_tolerance_m": outside_tolerance}
     params = IntakeParams.from_settings(app.settings, **overrides)
-    with app.transaction() as conn:
-        res = cases.import_cases(conn, table, options, actor=actor, dry_run=dry_run,
-                                 params=params, source_file=file.name)
+    progress = TerminalProgress()
+    try:
+        with app.transaction() as conn:
+            res = cases.import_cases(conn, table, options, actor=actor, dry_run=dry_run,
+                                     params=params, source_file=file.name, progress=progress)
+    finally:
+        progress.close()
     lang = current_lang()
     if res.problems:
         print_summary(res.problems, lang)

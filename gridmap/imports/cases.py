@@ -20,6 +20,7 @@ rows with errors are left out and returned for the reject file.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,9 @@ def prepare_cases(conn: Connection, table: Table, options: CaseOptions,
 def import_cases(conn: Connection, table: Table, options: CaseOptions, *,
                  actor: str | None = "cli", dry_run: bool = False,
                  params: intake.IntakeParams | None = None, source_file: str | None = None,
-                 timings: dict[str, float] | None = None) -> CaseResult:
+                 timings: dict[str, float] | None = None,
+                 progress: Callable[[str, int, int | None], None] | None = None
+                 ) -> CaseResult:
     """Import incidents from ``table`` (all-or-nothing, or good rows only with ``reject``).
 
     Raises
@@ -185,8 +188,11 @@ def import_cases(conn: Connection, table: Table, options: CaseOptions, *,
         and ``options.reject`` is off, or when the file itself cannot be mapped.
     """
     params = params or intake.IntakeParams()
+    say = progress or (lambda stage, done, total: None)
+    say("validate", 0, len(table.frame))
     t = time.perf_counter()
     prep = prepare_cases(conn, table, options, params)
+    say("validate", len(table.frame), len(table.frame))
     if timings is not None:
         timings["map + validate"] = time.perf_counter() - t
     errors = [p for p in prep.problems if p.severity == "error"]
@@ -199,12 +205,14 @@ def import_cases(conn: Connection, table: Table, options: CaseOptions, *,
     if prep.geo is not None:  # issue #19: queued rows are not written as incidents
         prep.geo.queued &= keep
         keep &= ~prep.geo.queued
+    say("write", 0, int(keep.sum()))
     report = incident_write.write_validated(
         conn, prep.clean[keep], actor=actor, dry_run=dry_run,
         source_file=source_file or table.path.name, params=params, timings=timings,
         history=options.history)
     if prep.geo is not None:
         addressing.finish_import(conn, prep.clean, prep.geo, report, dry_run=dry_run)
+    say("write", int(keep.sum()), int(keep.sum()))
     report["rows"] = len(prep.clean)
     report["rejected"] = len(rows)
     report["review"] = int(prep.clean.loc[keep, "category_review"].sum())
