@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.web import browser_login, screenshot
+from tests.fixtures.web import WebDB, browser_login, make_app, screenshot
+from web.errors import is_api_path
 
 pytest_plugins = ["tests.fixtures.web"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -72,6 +73,33 @@ def test_every_page_renders_under_the_csp(browser_page: Any, live_server: str) -
         screenshot(page, f"csp_{name}")
         assert _violations(page, console) == [], path
     assert page.gm_errors == []
+
+
+def _page_paths(url: str) -> list[str]:
+    """Every page of the app: GET routes without arguments, outside the JSON APIs."""
+    app = make_app(url)
+    try:
+        paths = sorted({r.rule for r in app.url_map.iter_rules()
+                        if "GET" in (r.methods or ()) and not r.arguments
+                        and not is_api_path(r.rule) and r.endpoint != "static"
+                        and not r.rule.endswith((".json", ".xml", ".js", ".webmanifest"))})
+    finally:
+        app.extensions["gridmap.engine"].dispose()
+    return paths
+
+
+def test_every_registered_page_has_no_csp_violation(browser_page: Any, live_server: str,
+                                                     web_db: WebDB) -> None:
+    """Pages added later (by any blueprint) are covered too: found from the URL map."""
+    page = browser_page
+    console = _watch(page)
+    browser_login(page, live_server, "admin")
+    paths = _page_paths(web_db.url)
+    assert {"/login", "/planner", "/supervisor", "/officer"} <= set(paths)
+    for path in paths:
+        page.goto(f"{live_server}{path}")
+        page.wait_for_load_state("networkidle")
+        assert _violations(page, console) == [], path
 
 
 def test_injected_scripts_do_not_run(browser_page: Any, live_server: str) -> None:
