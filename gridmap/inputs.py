@@ -101,70 +101,87 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _column_codes(s: pd.Series, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell: the problem code (or ``""``) and the text length.
+def _clean_text_column(vals: np.ndarray, n: int) -> bool:
+    """True when a column of text (and blanks) is certainly fine: one join of the column,
+    one search for NUL, one UTF-8 encode and the longest cell, no array per cell."""
+    try:
+        joined = "".join(vals)
+        strs = vals
+    except TypeError:  # blanks (NaN/None) among the text
+        strs = vals[pd.notna(vals)]
+        joined = "".join(strs)
+    if "\x00" in joined or not _utf8(joined):
+        return False
+    return len(joined) <= n or max(map(len, strs), default=0) <= n
 
-    Text columns (the common case) take one pass: lengths by ``map(len)``, and NUL and
-    surrogates looked for in the joined column first, cell by cell only when found.
+
+def _column_codes(s: pd.Series, n: int) -> np.ndarray | None:
+    """Per cell: the problem code (or ``""``); ``None`` when no cell has one.
+
+    Numbers, blanks and clean text columns (the common case) are settled by
+    :func:`_clean_text_column`; only a column with a problem is looked at cell by cell.
     """
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        # Arrow text (pandas' default str): UTF-8 already, so no lone surrogates; NUL and
+        # length are vectorised
+        if not (s.str.contains("\x00", regex=False).fillna(False).any()
+                or (s.str.len() > n).fillna(False).any()):
+            return None
     vals = s.to_numpy(dtype=object)
     kind = pd.api.types.infer_dtype(vals, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
+        return None  # numbers and blanks only
+    if kind == "string" and _clean_text_column(vals, n):
+        return None
+    single = np.ones(len(vals), dtype=bool) if kind == "string" else np.fromiter(
+        (v is None or (isinstance(v, (str, int, float)) and not isinstance(v, bool))
+         for v in vals), dtype=bool, count=len(vals))
+    is_str = np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
+    strs = vals[is_str]
     codes = np.full(len(vals), "", dtype=object)
     length = np.zeros(len(vals), dtype=np.int64)
-    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
-        return codes, length  # numbers and blanks only
-    if kind == "string":
-        single = np.ones(len(vals), dtype=bool)
-        is_str = pd.notna(vals)
-    else:
-        single = np.fromiter((v is None or (isinstance(v, (str, int, float))
-                                            and not isinstance(v, bool)) for v in vals),
-                             dtype=bool, count=len(vals))
-        is_str = np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
-    strs = vals if is_str.all() else vals[is_str]
     length[is_str] = np.fromiter(map(len, strs), dtype=np.int64, count=len(strs))
-    joined = "".join(strs)
     codes[length > n] = "input.too_long"
+    joined = "".join(strs)
     if not _utf8(joined):
         sur = np.zeros(len(vals), dtype=bool)
-        sur[is_str] = [bool(_SURROGATE.search(v)) for v in strs]
+        sur[is_str] = [not _utf8(v) for v in strs]
         codes[sur] = "input.invalid_unicode"
     if "\x00" in joined:
         nul = np.zeros(len(vals), dtype=bool)
         nul[is_str] = ["\x00" in v for v in strs]
         codes[nul] = "input.nul_character"
     codes[~single] = "input.not_text"
-    return codes, length
+    return codes if (codes != "").any() else None
 
 
-def check_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str],
-                  max_rows: int = 1000) -> tuple[pd.DataFrame, list[Problem]]:
+def check_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str]
+                  ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check the text ``columns`` of ``df`` at once; refused cells become ``None``.
 
     Returns
     -------
     frame, problems
-        A copy of ``df`` with refused cells blanked, and one problem per refused cell
-        (``row`` 1-based, ``field`` the column; at most ``max_rows`` per column and code).
+        ``df`` itself when nothing is refused, else a copy with refused cells blanked; and
+        one problem per refused cell (``row`` 1-based, ``field`` the column), every one.
     """
-    out = df.copy()
+    out = df
     problems: list[Problem] = []
     for c in columns:
-        if c not in out.columns:
+        if c not in df.columns:
             continue
         n = limit(c)
-        codes, length = _column_codes(out[c], n)
-        refused = codes != ""
-        if not refused.any():
+        codes = _column_codes(df[c], n)
+        if codes is None:
             continue
-        for code in ("input.not_text", "input.nul_character", "input.invalid_unicode",
-                     "input.too_long"):
-            rows = np.flatnonzero(codes == code)[:max_rows]
-            for r in rows:
-                params: dict[str, Any] = {"field": c}
-                if code == "input.too_long":
-                    params.update(max=n, length=int(length[r]))
-                problems.append(Problem(code, params, row=int(r) + 1, field=c))
+        refused = codes != ""
+        for r in np.flatnonzero(refused):
+            params: dict[str, Any] = {"field": c}
+            if codes[r] == "input.too_long":
+                params.update(max=n, length=len(df[c].iloc[r]))
+            problems.append(Problem(str(codes[r]), params, row=int(r) + 1, field=c))
+        if out is df:
+            out = df.copy()
         col = out[c].astype(object).to_numpy(copy=True)
         col[refused] = None
         out[c] = pd.Series(col, index=out.index, dtype=object)
