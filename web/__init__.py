@@ -17,7 +17,8 @@ from flask import Blueprint, Flask
 from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
 from web import db, errors, headers, inputguard, limits, security
-from web.api import aggregates, dispatch, geocode, grids, incidents, layers, open311, openapi
+from web.api import aggregates, cases, dispatch, geocode, grids, incidents, layers, open311, openapi
+from web.api import field as field_api
 from web.api import org as org_api
 from web.api import planner as planner_api
 from web.api import supervision as supervision_api
@@ -40,6 +41,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     org_api.bp,
     dispatch.bp,
     supervision_api.bp,
+    field_api.bp,
+    cases.bp,
     openapi.bp,
 )
 

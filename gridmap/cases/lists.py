@@ -63,6 +63,7 @@ SELECT i.id, i.case_no, i.category_code AS category, c.name_zh AS category_name,
        i.satisfaction_score, i.solved, u.name AS unit_name,
        (SELECT e.note FROM incident_event e WHERE e.incident_id = i.id
           AND e.to_state IN ('closed', 'handled') AND e.from_state <> e.to_state
+          AND e.note IS NOT NULL
         ORDER BY e.at DESC, e.id DESC LIMIT 1) AS outcome
 FROM incident i JOIN event_category c ON c.code = i.category_code
 LEFT JOIN org_unit u ON u.id = i.unit_id
