@@ -172,6 +172,18 @@ class Settings:
     geocode_far_m: float = 500.0
     """A case whose reported point lies farther than this from its address's match is flagged."""
 
+    # --- field reports and case photos (issue #14 phone, gridmap.media) -----------
+    photo_max_bytes: int = 8 * 1024 * 1024
+    """One uploaded photo larger than this is refused (the phone sends ~1600 px JPEGs)."""
+    photo_max_pixels: int = 40_000_000
+    """Width × height above this is refused (decompression bombs)."""
+    photo_max_side: int = 2048
+    """Stored photos are scaled down to this longest side (EXIF and GPS stripped)."""
+    photo_thumb_side: int = 320
+    """Longest side of the thumbnails shown in lists and on the case page."""
+    photos_per_report: int = 6
+    """At most this many photos with one report (at least one from the field page)."""
+
     # --- web ---------------------------------------------------------------
     secret_key: str | None = None
     basemap: str = "none"

@@ -23,12 +23,17 @@ BODY_LIMITS: dict[str, int] = {
     "grids_api.moves": 256 * 1024,
 }
 """Endpoint → largest body in bytes (others: ``Settings.api_max_body_bytes``)."""
+UPLOAD_ENDPOINTS: frozenset[str] = frozenset({"field_api.submit_report", "field_api.add_photos"})
+"""Photo uploads (issue #14): capped by ``Settings.max_upload_bytes`` alone (each photo is
+checked against ``photo_max_bytes`` by the library, 1–6 per request)."""
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def body_limit(endpoint: str | None, settings: Settings) -> int:
     """The body cap of ``endpoint`` in bytes (never above the general caps)."""
+    if endpoint in UPLOAD_ENDPOINTS:
+        return settings.max_upload_bytes
     return min(BODY_LIMITS.get(endpoint or "", settings.api_max_body_bytes),
                settings.api_max_body_bytes, settings.max_upload_bytes)
 

@@ -241,6 +241,8 @@ def check_action(scope: Scope, row: Mapping[str, Any], to_state: str) -> None:
     if scope.staff is None:
         return
     units = scope.staff.units_for(action)
+    if action == "close" and (row.get("state") or row.get("status")) == "handled":
+        units |= scope.staff.units_for("check")  # 核查结案: the on-site check (网格员/监督员) closes
     ok = (row.get("unit_id") in units if action in HANDLING_ACTIONS
           else scope.staff.covers(row, units))
     if not ok:
