@@ -22,6 +22,7 @@ from web.api import field as field_api
 from web.api import org as org_api
 from web.api import planner as planner_api
 from web.api import supervision as supervision_api
+from web.api import tiles as tiles_api
 from web.views import auth, home, officer, org_admin, planner, supervisor
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -32,6 +33,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     officer.bp,
     org_admin.bp,
     layers.bp,
+    tiles_api.bp,  # basemap tiles and labels (#16): /api/tiles/base/…
     incidents.bp,
     aggregates.bp,
     grids.bp,
