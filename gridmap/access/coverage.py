@@ -330,7 +330,7 @@ def summary(conn: Connection, level: str, type_code: str | None = None) -> list[
 
 def gaps(conn: Connection, level: str) -> list[dict[str, Any]]:
     """The gap list: per unit, every required type not reaching all its buildings,
-    with the residents (and buildings) affected, largest first.
+    with the residents (and buildings) affected and the covered ``share``, largest first.
 
     ``missing`` is true when no building of the unit is covered for that type.
 
@@ -359,11 +359,21 @@ def gaps(conn: Connection, level: str) -> list[dict[str, Any]]:
             "residents_affected": int(r["residents"]) - int(r["residents_covered"]),
             "buildings_affected": b_aff, "residents": int(r["residents"]),
             "buildings": int(r["buildings"]),
+            "residents_covered": int(r["residents_covered"]),
+            "share": _gap_share(r),
             "missing": int(r["buildings_covered"]) == 0,
         })
     out.sort(key=lambda g: (-g["residents_affected"], -g["buildings_affected"], g["unit_id"],
                             g["type_code"]))
     return out
+
+
+def _gap_share(r: dict[str, Any]) -> float | None:
+    """Covered share of a unit for a type: residents, or buildings without residents."""
+    if int(r["residents"]) > 0:
+        return round(int(r["residents_covered"]) / int(r["residents"]), 4)
+    b = int(r["buildings"])
+    return round(int(r["buildings_covered"]) / b, 4) if b else None
 
 
 def euclid_overclaim(conn: Connection) -> list[dict[str, Any]]:

@@ -93,7 +93,8 @@ def candidates(
     building without residents weighs 1e-3 so that it still breaks ties).
 
     Returns one dict per chosen site in order: ``rank, lon, lat, node_id (or None),
-    residents_added, buildings_added, cumulative_residents``.
+    residents_added, buildings_added, cumulative_residents, building_ids`` (the
+    buildings it newly covers).
 
     Raises
     ------
@@ -182,5 +183,6 @@ def _ranked(cover: sparse.csr_matrix, picked: list[tuple[int, float]], bld: Buil
         cumulative += res
         out.append({"rank": rank, "lon": None, "lat": None, "node_id": None,
                     "candidate_index": None, "residents_added": res,
-                    "buildings_added": int(len(new)), "cumulative_residents": cumulative})
+                    "buildings_added": int(len(new)), "cumulative_residents": cumulative,
+                    "building_ids": [int(i) for i in bld.ids[need[new]]]})
     return out

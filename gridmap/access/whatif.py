@@ -7,6 +7,7 @@ passes per type: before and after).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -86,29 +87,18 @@ def what_if(
         No network / coverage computed yet.
     """
     t0 = time.perf_counter()
-    add = list(add or [])
-    remove = [int(r) for r in (remove or [])]
-    params = params or CoverageParams()
-    types = facility_types(conn, speed_m_per_min)
-    found = _check(conn, add, remove, types)
-    require_refreshed(conn)
-    graph = load_graph(conn)
-    bld, b_snap = stored_building_snaps(conn, graph)
-    add_pts = gcrs.to_metric(shapely.points([(float(a[1]), float(a[2])) for a in add]),
-                             graph.metric) if add else np.empty(0, dtype=object)
-    a_snap = snap_points(graph, add_pts)
+    cmp = compare(conn, add=add, remove=remove, params=params, speed_m_per_min=speed_m_per_min)
+    return summarise(cmp, t0)
+
+
+def summarise(cmp: Comparison, t0: float) -> dict[str, Any]:
+    """The :func:`what_if` answer of a comparison started at ``t0`` (perf_counter)."""
+    add, remove, a_snap, bld = cmp.add, cmp.remove, cmp.a_snap, cmp.bld
     result_types: list[dict[str, Any]] = []
     by_comm: dict[tuple[int, str], int] = {}
-    for code in sorted({a[0] for a in add} | set(found.values())):
-        info = types[code]
-        if info.radius_m is None:
-            before_cov, after_cov = _block_before_after(conn, code, bld.ids, remove, add)
-        else:
-            before_cov, after_cov = _network_before_after(
-                conn, graph, b_snap, code, info.radius_m, remove,
-                a_snap.take(np.array([a[0] == code for a in add], dtype=bool)), params)
+    for code, (before_cov, after_cov) in cmp.per_type.items():
         by_comm.update(_community_deltas(bld, code, before_cov, after_cov))
-        result_types.append(_type_delta(bld, info, before_cov, after_cov))
+        result_types.append(_type_delta(bld, cmp.types[code], before_cov, after_cov))
     return {
         "types": result_types,
         "by_community": [{"community_id": c if c >= 0 else None, "type_code": t,
@@ -120,6 +110,57 @@ def what_if(
         "removed": remove,
         "elapsed_ms": round((time.perf_counter() - t0) * 1000, 1),
     }
+
+
+@dataclass
+class Comparison:
+    """Coverage of every building before and after a change, per affected type."""
+
+    add: list[Point]
+    remove: list[int]
+    types: dict[str, TypeInfo]
+    graph: WalkGraph
+    bld: Buildings
+    a_snap: Snaps
+    per_type: dict[str, tuple[Bools, Bools]]
+
+
+def compare(
+    conn: Connection, *, add: list[Point] | None = None, remove: list[int] | None = None,
+    params: CoverageParams | None = None,
+    speed_m_per_min: float = Settings.walking_speed_m_per_min,
+) -> Comparison:
+    """Per affected type, the covered flags of every analysed building before and after
+    adding ``add`` and removing ``remove`` (nothing is written; see :func:`what_if`).
+
+    Raises
+    ------
+    ValidationError
+        Unknown type codes, bad coordinates or unknown facility ids (all reported).
+    NotFound
+        No network / coverage computed yet.
+    """
+    add = list(add or [])
+    remove = [int(r) for r in (remove or [])]
+    params = params or CoverageParams()
+    types = facility_types(conn, speed_m_per_min)
+    found = _check(conn, add, remove, types)
+    require_refreshed(conn)
+    graph = load_graph(conn)
+    bld, b_snap = stored_building_snaps(conn, graph)
+    add_pts = gcrs.to_metric(shapely.points([(float(a[1]), float(a[2])) for a in add]),
+                             graph.metric) if add else np.empty(0, dtype=object)
+    a_snap = snap_points(graph, add_pts)
+    per_type: dict[str, tuple[Bools, Bools]] = {}
+    for code in sorted({a[0] for a in add} | set(found.values())):
+        info = types[code]
+        if info.radius_m is None:
+            per_type[code] = _block_before_after(conn, code, bld.ids, remove, add)
+        else:
+            per_type[code] = _network_before_after(
+                conn, graph, b_snap, code, info.radius_m, remove,
+                a_snap.take(np.array([a[0] == code for a in add], dtype=bool)), params)
+    return Comparison(add, remove, types, graph, bld, a_snap, per_type)
 
 
 def _network_before_after(conn: Connection, graph: WalkGraph, b_snap: Snaps, code: str,
