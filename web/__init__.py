@@ -23,10 +23,11 @@ from web.api import org as org_api
 from web.api import planner as planner_api
 from web.api import supervision as supervision_api
 from web.api import tiles as tiles_api
-from web.views import auth, home, officer, org_admin, planner, supervisor
+from web.views import auth, chrome, home, officer, org_admin, planner, supervisor
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
+    chrome.bp,
     home.bp,
     planner.bp,
     supervisor.bp,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template_string, request
+from flask import Flask, Response, jsonify, render_template, render_template_string, request
 from psycopg import errors as pg_errors
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, default_exceptions
@@ -29,7 +29,11 @@ from gridmap.errors import (
     PermissionDenied,
     ValidationError,
 )
-from web.i18n import current_language, t
+from web import i18n
+from web.errors_text import ERROR_MESSAGES
+from web.i18n import MESSAGES, current_language, t
+
+i18n.register(ERROR_MESSAGES)
 
 STATUS: list[tuple[type[GridmapError], int]] = [
     (InputTooLarge, 413),
@@ -76,15 +80,25 @@ def wants_json() -> bool:
     return is_api_path(request.path) or request.is_json
 
 
+def _page(status: int, body: dict[str, Any]) -> str:
+    """The error page in the app's layout (header, navigation, language switch); the bare
+    page if the layout itself fails (e.g. the database is down and the user unknown)."""
+    key = str(status) if f"error.title.{status}" in MESSAGES["zh"] else "other"
+    message = body["error"] if body.get("code") else t(f"error.text.{key}")
+    try:
+        return render_template("error.html", status=status, title=t(f"error.title.{key}"),
+                               message=message)
+    except Exception:  # noqa: BLE001 (an error page must never fail)
+        return render_template_string(_PAGE, status=status, message=message,
+                                      lang=current_language(), home=t("error.home"))
+
+
 def _respond(status: int, body: dict[str, Any]) -> Response:
     if wants_json():
         resp = jsonify(body)
         resp.status_code = status
         return resp
-    lang = current_language()
-    html = render_template_string(_PAGE, status=status, message=body["error"], lang=lang,
-                                  home=t("error.home"))
-    return Response(html, status=status)
+    return Response(_page(status, body), status=status)
 
 
 def database_error(exc: sa_exc.DBAPIError) -> DatabaseUnavailable:

@@ -111,3 +111,36 @@ def test_request_checks_list_every_field_in_the_session_language(probe_app: Flas
     assert by_field["page_size"]["reason_en"] == "page_size must be between 1 and 500"
     assert by_field["bbox"]["code"] == "web.bbox_malformed"
     assert by_field["window"]["code"] == "web.must_be_one_of"
+
+
+# --- error pages in the app's layout (issue #16) -----------------------------------------
+
+def test_error_pages_in_the_layout_in_both_languages(probe_app: Flask) -> None:
+    c = login(probe_app.test_client(), "planner")
+    r = c.get("/no/such/page?x=1")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert 'class="gm-top"' in html and 'data-nav="planner"' in html  # header and navigation
+    assert "页面不存在" in html and "Not Found" not in html and "werkzeug" not in html.lower()
+    assert 'name="next" value="/no/such/page?x=1"' in html  # the language switch comes back here
+    assert 'rel="icon"' in html
+    r = c.post("/planner", headers={"X-CSRFToken": c.csrf})  # type: ignore[attr-defined]
+    assert r.status_code == 405 and "不支持的操作" in r.get_data(as_text=True)
+    with c.session_transaction() as s:
+        s["lang"] = "en"
+    html = c.get("/no/such/page").get_data(as_text=True)
+    assert "Page not found" in html and 'class="gm-top"' in html
+    html = c.get("/probe/page").get_data(as_text=True)
+    assert "grid 7" in html and 'class="gm-top"' in html
+
+
+def test_api_errors_stay_json(probe_app: Flask) -> None:
+    c = login(probe_app.test_client(), "planner")
+    r = c.get("/api/no/such/thing")
+    assert r.status_code == 404 and r.is_json and "error" in r.get_json()
+
+
+def test_favicon_is_served(probe_app: Flask) -> None:
+    r = probe_app.test_client().get("/favicon.ico")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml"
+    assert b"<svg" in r.data

@@ -64,6 +64,8 @@ class MapParts:
     script: Markup
     display: str
     """``wgs84`` or ``gcj02``: the coordinates the layer API must return for this basemap."""
+    basemap: str = "none"
+    """The tile provider; ``none``: ``static/js/basemap.js`` draws our own vector basemap."""
 
 
 class _Assets(JSCSSMixin):
@@ -121,7 +123,11 @@ def build_map(
     basemap: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
 ) -> MapParts:
-    """Build the map skeleton: basemap, scale bar, OSM attribution, local assets.
+    """Build the map skeleton: basemap, OSM attribution, local assets.
+
+    The metric scale bar, the view in the URL hash and (for ``basemap == "none"``) our own
+    vector basemap are added in the browser by ``static/js/basemap.js`` (``base.html``
+    loads it on every map page; the ``vectorgrid`` plugin is then always included).
 
     Parameters
     ----------
@@ -141,11 +147,15 @@ def build_map(
     if display == "gcj02":
         glon, glat = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
         lat, lon = float(glat[0]), float(glon[0])
-    m = folium.Map(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True,
+    # no Folium scale bar (it shows feet): static/js/basemap.js adds a metric one
+    m = folium.Map(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=False,
                    prefer_canvas=False, max_zoom=20)
     _add_basemap(m, basemap, settings.tianditu_key)
     js: list[str] = []
     css: list[str] = []
+    plugins = tuple(plugins)
+    if basemap == "none" and "vectorgrid" not in plugins:
+        plugins += ("vectorgrid",)  # our own basemap (static/js/basemap.js)
     for name in plugins:
         if name not in PLUGINS:
             raise ValueError(f"unknown map plugin {name!r}")
@@ -164,5 +174,5 @@ def build_map(
     return MapParts(
         name=m.get_name(), header=Markup(header),  # noqa: S704 (Folium output, no user data)
         html=Markup(root.html.render()), script=Markup(script),  # noqa: S704
-        display=display,
+        display=display, basemap=basemap,
     )

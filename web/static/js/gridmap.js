@@ -128,6 +128,13 @@
     return ctl;
   };
 
+  // The language switch keeps the page's state: the query string is in "next" already
+  // (server side), the hash (map view, page state) is added here.
+  document.querySelectorAll("form.gm-lang").forEach((f) => f.addEventListener("submit", () => {
+    const next = f.querySelector('input[name="next"]');
+    if (next && window.location.hash) next.value = next.value.split("#")[0] + window.location.hash;
+  }));
+
   if (gm.map) {
     gm.map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     gm.map.attributionControl.addAttribution(gm.t("map.attribution"));

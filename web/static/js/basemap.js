@@ -1,0 +1,98 @@
+/* Shared by every map page (base.html loads it after gridmap.js):
+ * - a metric scale bar (no feet);
+ * - the map view in the URL hash (#map=z/lat/lon), so reload and the language switch
+ *   keep it (other hash parameters are left alone);
+ * - when no tile provider is configured (GM_BASEMAP "none"), a light basemap drawn from
+ *   our own data: vector tiles /api/tiles/base/{z}/{x}/{y}.pbf (roads by class,
+ *   buildings, estates, community boundaries) in a pane under every page layer, and
+ *   names (roads along their direction, estates) as DOM text from
+ *   /api/tiles/base/labels (textContent only). */
+(function () {
+  "use strict";
+  const gm = window.gm;
+  if (!gm || !gm.map) return;
+  const map = gm.map;
+  L.control.scale({ imperial: false, metric: true, maxWidth: 160 }).addTo(map);
+
+  // --- view in the hash ---------------------------------------------------------
+  function hashParams() { return new URLSearchParams(window.location.hash.replace(/^#/, "")); }
+  gm.hashParams = hashParams;
+  gm.setHashParams = function (updates) {
+    const p = hashParams();
+    for (const [k, v] of Object.entries(updates)) { if (v === null || v === undefined || v === "") p.delete(k); else p.set(k, v); }
+    const h = p.toString().replace(/%2F/g, "/");
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search + (h ? "#" + h : ""));
+  };
+  const view = (hashParams().get("map") || "").split("/").map(Number);
+  gm.viewFromUrl = view.length === 3 && view.every(Number.isFinite) && view[0] >= 0 && view[0] <= 22 &&
+    Math.abs(view[1]) <= 90 && Math.abs(view[2]) <= 180;
+  if (gm.viewFromUrl) map.setView([view[1], view[2]], view[0], { animate: false });
+  map.on("moveend", function () {
+    const c = map.getCenter(), z = map.getZoom();
+    const digits = Math.max(2, Math.ceil(Math.log10(Math.pow(2, z))));
+    gm.setHashParams({ map: z + "/" + c.lat.toFixed(digits) + "/" + c.lng.toFixed(digits) });
+  });
+
+  if ((window.GM_BASEMAP || "none") !== "none" || !L.vectorGrid) return;
+
+  // --- our own basemap ----------------------------------------------------------
+  map.getContainer().classList.add("gm-basemap-own");
+  const pane = map.createPane("gmBase");
+  pane.style.zIndex = 150;  // above the (empty) tile pane, under every page layer
+  pane.style.pointerEvents = "none";
+  const labelPane = map.createPane("gmBaseLabels");
+  labelPane.style.zIndex = 450;  // names above polygons (overlayPane 400), under markers
+  labelPane.style.pointerEvents = "none";
+
+  const ROAD = {  // class: [colour, casing, width at z16]
+    motorway: ["#fcd6a4", "#e3a15d", 7], primary: ["#fdf1c4", "#d9b56b", 6],
+    tertiary: ["#ffffff", "#c7bfb2", 5], minor: ["#ffffff", "#cfc8bc", 4],
+    service: ["#ffffff", "#d8d2c8", 2.5], path: ["#f7f5f2", "#c9b8a6", 1.2],
+  };
+  const widthAt = (cls, z) => (ROAD[cls] || ROAD.minor)[2] * Math.pow(1.45, z - 16);
+  const hidden = [];
+  function tiles(roadStyle, withAreas) {
+    return L.vectorGrid.protobuf("/api/tiles/base/{z}/{x}/{y}.pbf", {
+      pane: "gmBase", rendererFactory: L.canvas.tile, interactive: false,
+      maxNativeZoom: 18, maxZoom: 22, minZoom: 10, attribution: "",
+      vectorTileLayerStyles: {
+        communities: withAreas ? { color: "#a99bbf", weight: 1.2, dashArray: "5 4", fill: false } : hidden,
+        estates: withAreas ? (p, z) => ({ color: "#dccfae", weight: z >= 16 ? 1 : 0.6, fill: true,
+          fillColor: "#f1ead8", fillOpacity: 1 }) : hidden,
+        buildings: withAreas ? (p, z) => ({ color: "#c8bfb3", weight: z >= 17 ? 0.8 : 0.4, fill: true,
+          fillColor: "#e0dad1", fillOpacity: 1 }) : hidden,
+        roads: roadStyle,
+      },
+    });
+  }
+  const casing = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[1], weight: widthAt(p.class, z) + 1.6,
+    lineCap: "round", lineJoin: "round" }), true);
+  const fill = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[0], weight: widthAt(p.class, z),
+    lineCap: "round", lineJoin: "round" }), false);
+  const base = L.layerGroup([casing, fill]).addTo(map);
+  const labels = L.layerGroup([], { pane: "gmBaseLabels" }).addTo(map);
+  gm.basemap = { layer: base, labels: labels };
+
+  function label(lb) {
+    const box = gm.el("div", { class: "gm-base-label gm-base-label-" + lb.kind + (lb.class ? " gm-road-" + lb.class : "") });
+    const span = gm.el("span", {}, lb.name);
+    if (lb.kind === "road" && lb.angle) span.style.transform = "rotate(" + lb.angle + "deg)";
+    box.appendChild(span);
+    return L.marker([lb.lat, lb.lon], { pane: "gmBaseLabels", interactive: false, keyboard: false,
+      icon: L.divIcon({ html: box, className: "gm-base-label-icon", iconSize: null }) });
+  }
+  let controller = null;
+  async function refreshLabels() {
+    if (controller) controller.abort();
+    if (map.getZoom() < 14) { labels.clearLayers(); return; }
+    controller = new AbortController();
+    const url = gm.withParams("/api/tiles/base/labels", { bbox: gm.bbox(map), zoom: map.getZoom() });
+    try {
+      const body = await gm.api(url, { signal: controller.signal });
+      labels.clearLayers();
+      for (const lb of body.labels) labels.addLayer(label(lb));
+    } catch (e) { if (e.name !== "AbortError") console.warn("basemap labels", e.message); }
+  }
+  map.on("moveend", refreshLabels);
+  refreshLabels();
+})();
