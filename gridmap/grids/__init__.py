@@ -32,6 +32,7 @@ from gridmap.grids.versions import (
     list_versions,
     revert,
     version_geojson,
+    version_phase,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "community_id_for",
     "communities_without_plan",
     "list_versions",
+    "version_phase",
     "create_draft",
     "discard_draft",
     "version_grids",

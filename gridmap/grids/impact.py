@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from gridmap.errors import ValidationError
 from gridmap.grids.store import version_grid_ids, version_row
-from gridmap.grids.units import ensure_cells
+from gridmap.grids.units import ensure_cells, unit_label_columns
 from gridmap.incidents.states import OPEN_STATES
 
 
@@ -94,12 +94,13 @@ def _moved_units(conn: Connection, old: int | None, new: int) -> list[dict[str, 
     rows = conn.execute(sa.text(
         "SELECT a.unit_type, a.unit_id, b.grid_id AS from_grid,"  # noqa: S608 - constant fragments
         " a.grid_id AS to_grid, fg.grid_code AS from_code, tg.grid_code AS to_code,"
-        " bl.name, bl.households, bl.residents FROM "
+        " bl.name, bl.households, bl.residents, " + unit_label_columns("bl") + " FROM "
         + _unit_grid_sql(conn, new, cid, ":new") + " a JOIN "
         + _unit_grid_sql(conn, old, cid, ":old") + " b"
         "  ON a.unit_type = b.unit_type AND a.unit_id = b.unit_id"
         " LEFT JOIN grid fg ON fg.id = b.grid_id LEFT JOIN grid tg ON tg.id = a.grid_id"
         " LEFT JOIN building bl ON a.unit_type = 'building' AND bl.id = a.unit_id"
+        " LEFT JOIN estate es ON es.id = bl.estate_id"
         " WHERE a.grid_id IS DISTINCT FROM b.grid_id ORDER BY 1, 2"),
         {"new": new, "old": old, "c": cid}).mappings().all()
     return [dict(r) for r in rows]

@@ -167,17 +167,28 @@ def rederive_members(conn: Connection, version_id: int, community_id: int,
     conn.execute(sa.text(_REDERIVE + action), {"v": version_id, "c": community_id})
 
 
+def unit_label_columns(building: str = "b", estate: str = "es") -> str:
+    """Columns naming a unit for a person when its building has no name of its own: the
+    estate (小区, ``estate_name``) and the 楼号 from the address register (``building_no``).
+
+    ``building`` and ``estate`` are the query's (constant) aliases of those tables.
+    """
+    return (f"{estate}.name AS estate_name, (SELECT min(ae.building_no) FROM address_entry ae"  # noqa: S608
+            f" WHERE ae.building_id = {building}.id AND ae.valid_to IS NULL) AS building_no")
+
+
 def units_geojson(conn: Connection, version_id: int) -> dict[str, Any]:
     """Unit cells of a version's community with the grid each belongs to (for painting)."""
     v = version_row(conn, version_id)
     ensure_cells(conn, v["community_id"])
     rows = conn.execute(
         sa.text(
-            "SELECT c.unit_type, c.unit_id, c.households, c.residents, m.grid_id, b.name,"
-            " ST_AsGeoJSON(c.geom, 7) FROM grid_cell c"
+            "SELECT c.unit_type, c.unit_id, c.households, c.residents, m.grid_id, b.name,"  # noqa: S608
+            " ST_AsGeoJSON(c.geom, 7), " + unit_label_columns() + " FROM grid_cell c"
             " LEFT JOIN grid_member m ON m.version_id = :v AND m.unit_type = c.unit_type"
             "  AND m.unit_id = c.unit_id"
             " LEFT JOIN building b ON c.unit_type = 'building' AND b.id = c.unit_id"
+            " LEFT JOIN estate es ON es.id = b.estate_id"
             " WHERE c.community_id = :c ORDER BY c.unit_type, c.unit_id"
         ),
         {"v": version_id, "c": v["community_id"]},
@@ -185,7 +196,8 @@ def units_geojson(conn: Connection, version_id: int) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": f"{r[0]}:{r[1]}",
          "properties": {"unit_type": r[0], "unit_id": r[1], "households": r[2],
-                        "residents": r[3], "grid_id": r[4], "name": r[5]},
+                        "residents": r[3], "grid_id": r[4], "name": r[5],
+                        "estate_name": r[7], "building_no": r[8]},
          "geometry": json.loads(r[6])}
         for r in rows
     ]}

@@ -30,10 +30,39 @@ from gridmap.grids.store import audit, version_grids, version_row
 from gridmap.grids.units import ensure_cells, rederive_members
 from gridmap.incidents.relocate import reassign_open
 
+PHASES = ("draft", "pending", "current", "historic")
+"""What a version is on a date: 草稿, 待生效 (activated with a future date), 现行 (in force),
+历史 (no longer in force)."""
+
+
+def version_phase(status: str, valid_from: dt.datetime | None, valid_to: dt.datetime | None,
+                  at: dt.datetime) -> str:
+    """The phase (:data:`PHASES`) of a version on ``at``, from its status and validity.
+
+    A plan activated with a future date has status ``active`` but is ``pending`` until that
+    date, and the version it replaces (status ``retired``, ``valid_to`` = that date) is
+    still ``current`` until then.
+    """
+    if status == "draft":
+        return "draft"
+    started = valid_from is None or valid_from <= at
+    if status == "active":
+        return "current" if started else "pending"
+    return "current" if started and valid_to is not None and valid_to > at else "historic"
+
+
+def _with_phase(row: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+    row["phase"] = version_phase(row["status"], row["valid_from"], row["valid_to"], at)
+    return row
+
+
+def _now(conn: Connection) -> dt.datetime:
+    return conn.execute(sa.text("SELECT now()")).scalar_one()
+
 
 def get_version(conn: Connection, version_id: int) -> dict[str, Any]:
-    """The version row as a dict (raises :class:`NotFound`)."""
-    return version_row(conn, version_id)
+    """The version row as a dict with its ``phase`` today (raises :class:`NotFound`)."""
+    return _with_phase(version_row(conn, version_id), _now(conn))
 
 
 def active_version(conn: Connection, community_id: int) -> int | None:
@@ -65,8 +94,10 @@ def communities_without_plan(conn: Connection) -> list[int]:
         " WHERE v.community_id = c.id AND v.status = 'active') ORDER BY code")).scalars()]
 
 
-def list_versions(conn: Connection, community_id: int) -> list[dict[str, Any]]:
-    """All versions of a community, newest generation first, with grid counts."""
+def list_versions(conn: Connection, community_id: int, at: dt.datetime | None = None
+                  ) -> list[dict[str, Any]]:
+    """All versions of a community, newest generation first, with grid counts and their
+    ``phase`` on ``at`` (default: the transaction's now; :func:`version_phase`)."""
     rows = conn.execute(
         sa.text(
             "SELECT v.id, v.generation, v.status, v.valid_from, v.valid_to, v.based_on_id,"
@@ -76,7 +107,8 @@ def list_versions(conn: Connection, community_id: int) -> list[dict[str, Any]]:
         ),
         {"c": community_id},
     ).mappings().all()
-    return [dict(r) for r in rows]
+    when = at or _now(conn)
+    return [_with_phase(dict(r), when) for r in rows]
 
 
 def _next_generation(conn: Connection, community_id: int) -> int:

@@ -151,6 +151,22 @@ def heat_counts(conn: Connection, *, bbox: Sequence[float], zoom: int,
     return {"mode": "h3", "resolution": res, "total": total, "max": mx, "cells": cells}
 
 
+def _grid_scope_sql(filters: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Condition on ``gv`` (grid_version) limiting grids to the filters' scope.
+
+    ``community_ids`` and ``street_ids`` as in :func:`gridmap.incidents.filter_sql`
+    (either one admits a grid); no scope key: every active grid.
+    """
+    parts, p = [], {}
+    if filters.get("community_ids") is not None:
+        parts.append("gv.community_id = ANY(:g_comms)")
+        p["g_comms"] = list(filters["community_ids"])
+    if filters.get("street_ids") is not None:
+        parts.append("gv.community_id IN (SELECT id FROM community WHERE street_id = ANY(:g_streets))")
+        p["g_streets"] = list(filters["street_ids"])
+    return ("(" + " OR ".join(parts) + ")" if parts else "true"), p
+
+
 def hotspots(conn: Connection, level: str, filters: Mapping[str, Any] | None = None,
              params: HotspotParams | None = None) -> dict[str, Any]:
     """Significantly high grids or H3 cells (Getis-Ord Gi*), not just the top N.
@@ -172,18 +188,21 @@ def hotspots(conn: Connection, level: str, filters: Mapping[str, Any] | None = N
     params = params or HotspotParams()
     where, fp = filter_sql(filters or {})
     if level == "grid":
+        # the study area is the caller's scope: grids of other streets are neither units
+        # nor neighbours, so the hotspots counted are the ones a scoped map can draw
+        gscope, sp = _grid_scope_sql(filters or {})
         units = conn.execute(sa.text(
-            "SELECT gg.grid_id, g.grid_code, gg.geom FROM grid_geometry gg "
+            "SELECT gg.grid_id, g.grid_code FROM grid_geometry gg "  # noqa: S608
             "JOIN grid_version gv ON gv.id = gg.version_id JOIN grid g ON g.id = gg.grid_id "
-            "WHERE gv.status = 'active' ORDER BY gg.grid_id")).all()
+            f"WHERE gv.status = 'active' AND {gscope} ORDER BY gg.grid_id"), sp).all()
         ids = [u[0] for u in units]
         codes = {u[0]: u[1] for u in units}
         pos = {g: i for i, g in enumerate(ids)}
         pairs = conn.execute(sa.text(
-            "WITH a AS (SELECT gg.grid_id, gg.geom FROM grid_geometry gg JOIN grid_version gv "
-            "ON gv.id = gg.version_id WHERE gv.status = 'active') "
+            "WITH a AS (SELECT gg.grid_id, gg.geom FROM grid_geometry gg JOIN grid_version gv "  # noqa: S608
+            f"ON gv.id = gg.version_id WHERE gv.status = 'active' AND {gscope}) "
             "SELECT a.grid_id, b.grid_id FROM a JOIN a b ON a.grid_id < b.grid_id "
-            "AND ST_Intersects(a.geom, b.geom)")).all()
+            "AND ST_Intersects(a.geom, b.geom)"), sp).all()
         counts: dict[int, int] = {int(a): int(b) for a, b in conn.execute(sa.text(
             f"SELECT i.grid_id, count(*) FROM incident i WHERE {where} "  # noqa: S608
             "AND i.grid_id IS NOT NULL GROUP BY 1"), fp).all()}

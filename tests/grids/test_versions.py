@@ -89,3 +89,31 @@ def test_stale_draft_cannot_be_activated(conn: Connection, community: int, activ
     grids.activate(conn, a, effective=T2, actor="a")
     with pytest.raises(Conflict, match="changed since draft"):
         grids.activate(conn, b, effective=T2 + dt.timedelta(days=1), actor="b")
+
+
+def test_phase_of_a_future_dated_plan_and_the_plan_it_replaces(
+    conn: Connection, community: int, active_plan: int
+) -> None:
+    """Issue #16: activated with a future date, the new plan is 待生效 (pending) and the old
+    one stays 现行 (current) until that date; afterwards they are 现行 and 历史."""
+    draft = grids.create_draft(conn, community, actor="o")
+    assert grids.get_version(conn, draft)["phase"] == "draft"
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    grids.activate(conn, draft, effective=future, actor="o")
+    phases = {v["id"]: v["phase"] for v in grids.list_versions(conn, community)}
+    assert phases[draft] == "pending" and phases[active_plan] == "current"
+    assert grids.get_version(conn, draft)["phase"] == "pending"
+    later = {v["id"]: v["phase"] for v in
+             grids.list_versions(conn, community, at=future + dt.timedelta(days=1))}
+    assert later[draft] == "current" and later[active_plan] == "historic"
+
+
+def test_version_phase_rules() -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    day = dt.timedelta(days=1)
+    assert grids.version_phase("draft", None, None, now) == "draft"
+    assert grids.version_phase("active", now - day, None, now) == "current"
+    assert grids.version_phase("active", now + day, None, now) == "pending"
+    assert grids.version_phase("retired", now - 2 * day, now + day, now) == "current"
+    assert grids.version_phase("retired", now - 2 * day, now - day, now) == "historic"
+    assert grids.version_phase("retired", now - 2 * day, now, now) == "historic"

@@ -130,3 +130,27 @@ def test_heat_counts_modes_and_filters(conn: Connection, lattice: dict[str, obje
         "end": dt.datetime(2025, 6, 1, 1, 30, tzinfo=dt.UTC)})
     assert video["total"] == 4 * 4 and window["total"] == N * N
     assert hotspots.resolution_for_zoom(8) == 5 and hotspots.resolution_for_zoom(20) == 12
+
+
+def test_grid_hotspots_respect_the_scope(conn: Connection, lattice: dict[str, object]) -> None:
+    """A scoped caller's hotspots come from its own grids only (issue #16: the count said 9
+    while 8 were drawn, the ninth in another street)."""
+    ids: list[int] = lattice["ids"]  # type: ignore[assignment]
+    c1_grids = {lattice["G1"], lattice["G2"], lattice["G3"]}
+    # incidents in C1 next to the lattice: unscoped, C1's grids would be units and neighbours
+    conn.execute(sa.text(
+        "INSERT INTO incident (category_code, source, state, reported_at, geom, grid_id, "
+        "community_id) SELECT 'E0102', 'patrol', 'reported', '2025-06-01Z', "
+        "ST_SetSRID(ST_MakePoint(121.415, 31.205), 4326), :g, :c FROM generate_series(1, 30)"),
+        {"g": lattice["G2"], "c": lattice["C1"]})
+    everyone = hotspots.hotspots(conn, "grid", {})
+    assert everyone["n_units"] == N * N + 3
+    c2 = hotspots.hotspots(conn, "grid", {"community_ids": [lattice["C2"]]})
+    assert c2["n_units"] == N * N
+    assert {it["id"] for it in c2["items"]} <= set(ids)
+    c1 = hotspots.hotspots(conn, "grid", {"community_ids": [lattice["C1"]]})
+    assert c1["n_units"] == 3 and {it["id"] for it in c1["items"]} <= c1_grids
+    street = hotspots.hotspots(conn, "grid", {"street_ids": [lattice["S"]]})
+    assert street["n_units"] == N * N + 3
+    nobody = hotspots.hotspots(conn, "grid", {"community_ids": []})
+    assert nobody["n_units"] == 0 and nobody["items"] == []
