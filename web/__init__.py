@@ -24,6 +24,7 @@ from web.api import planner as planner_api
 from web.api import supervision as supervision_api
 from web.api import tiles as tiles_api
 from web.views import auth, chrome, home, officer, org_admin, planner, supervisor
+from web.views import field as field_views
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -33,6 +34,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     supervisor.bp,
     officer.bp,
     org_admin.bp,
+    field_views.bp,
     layers.bp,
     tiles_api.bp,  # basemap tiles and labels (#16): /api/tiles/base/…
     incidents.bp,

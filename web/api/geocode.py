@@ -33,7 +33,7 @@ from web.api.parsing import use
 bp = Blueprint("geocode_api", __name__, url_prefix="/api")
 
 QUEUE_ROLES = ("supervisor",)  # admin passes every role check
-READ_ROLES = ("supervisor", "officer")
+READ_ROLES = ("supervisor", "officer", "staff")  # staff: the phone report page (#14)
 
 i18n.register({
     "zh": {

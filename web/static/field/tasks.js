@@ -1,0 +1,87 @@
+/* 我的任务 on the phone page (issue #14): cases to verify (核实) or check (核查) on site.
+ * 核实: "confirmed" / "not found" (an event; the 受理员 files or voids). 核查: an after photo
+ * (required), then "passed" closes the case or "not solved" sends it back (rework), both
+ * through the dispatch API with the case's version (409 when someone else acted first). */
+(function () {
+  "use strict";
+  const f = window.gmField;
+  const CFG = window.GM_FIELD || {};
+  const { t, el, $ } = f;
+
+  async function post(url, body, isForm) {
+    const r = await fetch(url, { method: "POST", credentials: "same-origin",
+      headers: Object.assign({ "X-CSRFToken": f.csrf(), Accept: "application/json" }, isForm ? {} : { "Content-Type": "application/json" }),
+      body: isForm ? body : JSON.stringify(body) });
+    let data = {};
+    try { data = await r.json(); } catch (e) { /* empty */ }
+    if (!r.ok) throw new Error(data.error || String(r.status));
+    return data;
+  }
+
+  function thumbs(task, box) {
+    f.getJSON("/api/incidents/" + task.id + "/photos").then((r) => {
+      r.photos.forEach((p) => { const img = el("img", { alt: "", loading: "lazy" }); img.src = p.thumb_url; box.appendChild(img); });
+    }).catch(() => {});
+  }
+
+  function card(task) {
+    const li = el("li", { "data-case": String(task.id), "data-task": task.task });
+    const name = CFG.lang === "en" ? task.category_name_en : task.category_name;
+    const h = el("h3", {}, (task.case_no || "#" + task.id) + " " + name);
+    h.appendChild(el("span", { class: "fd-state" }, t("field.task." + task.task)));
+    li.appendChild(h);
+    [task.address, task.description, new Date(task.handled_at || task.reported_at).toLocaleString()]
+      .forEach((m) => { if (m) li.appendChild(el("div", { class: "fd-meta" }, m)); });
+    const pics = el("div", { class: "fd-thumbs" });
+    li.appendChild(pics);
+    thumbs(task, pics);
+    const msg = el("p", { class: "fd-error", role: "alert" });
+    const actions = el("div", { class: "fd-actions" });
+    const done = (text) => { actions.replaceChildren(el("span", { class: "fd-status" }, text)); msg.textContent = ""; load(); };
+    if (task.task === "verify") {
+      if (Number(task.verified)) li.appendChild(el("div", { class: "fd-meta" }, t("field.verified")));
+      const go = (found) => post("/api/field/tasks/" + task.id + "/verify", { found: found })
+        .then(() => done(t("field.done"))).catch((e) => { msg.textContent = e.message; });
+      actions.appendChild(el("button", { type: "button", class: "fd-btn", onclick: () => go(true) }, t("field.found")));
+      actions.appendChild(el("button", { type: "button", class: "fd-btn secondary", onclick: () => go(false) }, t("field.not_there")));
+    } else {
+      const label = el("label", {}, t("field.after_photo"));
+      const input = el("input", { type: "file", accept: "image/*", capture: "environment", "data-after": "1" });
+      label.appendChild(input);
+      li.appendChild(label);
+      const act = async (to) => {
+        msg.textContent = "";
+        const file = input.files && input.files[0];
+        if (to === "closed" && !file) { msg.textContent = t("field.need_after"); return; }
+        try {
+          if (file) {
+            const fd = new FormData();
+            fd.append("stage", "after");
+            fd.append("photos", await f.resize(file), "after.jpg");
+            await post("/api/incidents/" + task.id + "/photos", fd, true);
+          }
+          await post("/api/dispatch/cases/" + task.id + "/act", { to: to, version: task.lock_version, note: t(to === "closed" ? "field.check_pass" : "field.check_fail") });
+          done(t("field.done"));
+        } catch (e) { msg.textContent = e.message; }
+      };
+      actions.appendChild(el("button", { type: "button", class: "fd-btn", "data-act": "closed", onclick: () => act("closed") }, t("field.check_pass")));
+      actions.appendChild(el("button", { type: "button", class: "fd-btn warn", "data-act": "rework", onclick: () => act("rework") }, t("field.check_fail")));
+    }
+    li.appendChild(actions);
+    li.appendChild(msg);
+    return li;
+  }
+
+  async function load() {
+    const ul = $("fd-tasks");
+    let tasks;
+    try { tasks = (await f.getJSON("/api/field/tasks")).tasks; } catch (e) { return; }
+    ul.replaceChildren();
+    tasks.forEach((task) => ul.appendChild(card(task)));
+    if (!tasks.length) ul.appendChild(el("li", { class: "fd-meta" }, t("field.none_tasks")));
+    const b = $("fd-task-count");
+    b.textContent = String(tasks.length); b.hidden = !tasks.length;
+  }
+  f.loadTasks = load;
+  if (navigator.onLine) load();
+})();
