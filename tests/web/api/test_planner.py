@@ -142,3 +142,57 @@ def test_amap_basemap_uses_gcj02_display_and_converts_clicks_back(coverage_web_d
     assert a["types"][0]["after"] == b["types"][0]["after"]
     assert abs(b["added"][0]["lon"] - 116.4235) < 1e-6
     amap.extensions["gridmap.engine"].dispose()
+
+
+def test_whatif_lists_changed_estates_and_draws_the_new_service_area(planner) -> None:
+    body = {"add": [{"type": "primary_school", "lon": 116.4235, "lat": 39.9075}],
+            "level": "estate", "type": "primary_school"}
+    resp = planner.post("/api/planner/whatif", json=body, headers={"X-CSRFToken": planner.csrf})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    res = resp.get_json()
+    assert res["focus"] == "primary_school" and res["level"] == "estate"
+    gained = {u["unit_name"]: u for u in res["units"]}
+    assert "丙小区" in gained
+    u = gained["丙小区"]
+    assert u["residents_gained"] > 0 and u["share_after"] > u["share_before"]
+    [area] = res["service_areas"]["features"]
+    assert area["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert area["properties"]["radius_m"] > 0
+    body["level"] = "community"
+    res = planner.post("/api/planner/whatif", json=body,
+                       headers={"X-CSRFToken": planner.csrf}).get_json()
+    assert [x["unit_name"] for x in res["units"]] == ["丙社区"]
+
+
+@pytest.mark.parametrize("extra", [{"level": "street"}, {"type": "kindergarten"},
+                                   {"type": 5}, {"level": None}])
+def test_whatif_detail_bad_level_or_focus_is_400(planner, extra) -> None:
+    body = {"add": [{"type": "primary_school", "lon": 116.4235, "lat": 39.9075}], **extra}
+    resp = planner.post("/api/planner/whatif", json=body, headers={"X-CSRFToken": planner.csrf})
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+
+
+def test_candidates_have_address_and_estates_served(planner) -> None:
+    cands = planner.get("/api/planner/candidates?type=primary_school&k=3").get_json()["candidates"]
+    assert [c["rank"] for c in cands] == list(range(1, len(cands) + 1))
+    for c in cands:
+        assert c["road"].startswith("测试路") and c["road_m"] < 100
+        assert c["serves"] and sum(s["residents"] for s in c["serves"]) == c["residents_added"]
+        assert "building_ids" not in c
+
+
+def test_gaps_have_share_and_export_as_xlsx(planner) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    gaps = planner.get("/api/planner/gaps?level=estate&type=primary_school").get_json()["gaps"]
+    assert gaps and all(0 <= g["share"] < 1 for g in gaps)
+    resp = planner.get("/api/planner/gaps.xlsx?level=estate&type=primary_school")
+    assert resp.status_code == 200
+    assert "gaps-estate-primary_school.xlsx" in resp.headers["Content-Disposition"]
+    ws = load_workbook(io.BytesIO(resp.data)).active
+    assert ws["A1"].value == "单元"
+    assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == [g["unit_name"] for g in gaps]
+    assert planner.get("/api/planner/gaps.xlsx?level=street").status_code == 400
+    assert planner.get("/api/planner/gaps.xlsx?level=estate&type=nope").status_code == 400

@@ -1,12 +1,32 @@
-/* Planner page: layers, coverage choropleth, gaps with zoom-to, what-if by click,
- * candidate sites, search. All data strings go through textContent (gm.el). */
+/* Planner page: layers, coverage choropleth with the type's tier in the legend, service
+ * areas tied to the time selector, and the explicit what-if mode (button, crosshair,
+ * banner, Esc leaves; clicks outside the mode never place anything). The gap list,
+ * candidates and search are in planner-lists.js; the request guard and URL state in
+ * planner-state.js. All data strings go through textContent (gm.el). */
 (function () {
   "use strict";
-  const map = gm.map, t = gm.t;
+  const map = gm.map, t = gm.t, P = window.gmPlannerCore;
   const $ = (id) => document.getElementById(id);
   const typeSel = $("type"), levelSel = $("level"), minutesSel = $("minutes");
-  const typeName = () => typeSel.options[typeSel.selectedIndex].textContent.trim();
+  const modeBtn = $("whatif-mode"), banner = $("whatif-banner");
+  const typeOpt = () => typeSel.options[typeSel.selectedIndex];
+  const typeName = () => typeOpt().dataset.name;
 
+  // ---- initial state from the URL
+  const st0 = P.readState();
+  const hasOption = (sel, v) => v !== null && [...sel.options].some((o) => o.value === v);
+  if (hasOption(typeSel, st0.type)) typeSel.value = st0.type;
+  if (hasOption(levelSel, st0.level)) levelSel.value = st0.level;
+  if (hasOption(minutesSel, st0.minutes)) minutesSel.value = st0.minutes;
+  if (st0.view) map.setView([st0.view.lat, st0.view.lng], st0.view.zoom);
+  const added = st0.wi.filter((p) => hasOption(typeSel, p.type));
+
+  /** "幼儿园 · 5分钟生活圈 · 步行300米" from the catalogue data of the option. */
+  function tierLabel(opt) {
+    const r = opt.dataset.radius;
+    const reach = r ? t("planner.walk_m").replace("{m}", r) : t("planner.within_estate");
+    return [opt.dataset.name, t("planner.tier." + opt.dataset.tier), reach].join(" · ");
+  }
   function shareColor(s) {
     if (s === null || s === undefined) return "#bdbdbd";
     if (s >= 0.95) return "#1a9850";
@@ -14,10 +34,6 @@
     if (s >= 0.5) return "#fc8d59";
     return "#d73027";
   }
-  const legendItems = () => [
-    [shareColor(1), "≥ 95%"], [shareColor(0.85), "80–95%"], [shareColor(0.6), "50–80%"],
-    [shareColor(0.1), "< 50%"], [shareColor(null), t("planner.nodata")],
-  ];
 
   map.createPane("gmPoints").style.zIndex = 620;  // points above the polygons (which refresh)
   const syn = (p) => (p && p.synthetic ? " (" + t("synthetic") + ")" : "");
@@ -45,18 +61,36 @@
       f.properties.synthetic),
   });
   const serviceAreas = gm.bboxLayer(map, "/api/planner/service_areas", {
-    params: () => ({ type: typeSel.value, minutes: minutesSel.value }),
-    style: () => ({ color: "#2b8cbe", weight: 1, fillColor: "#2b8cbe", fillOpacity: 0.15 }),
+    params: () => ({ type: typeSel.value, minutes: minutesSel.value || 15 }),
+    style: () => ({ color: "#2b8cbe", weight: 1, fillColor: "#2b8cbe", fillOpacity: 0.15, interactive: false }),
   });
+
+  // the what-if answer shown on the choropleth: {level, type, byId: Map(unit id -> change)}
+  let change = null;
+  const changeOf = (f) => (change && change.level === levelSel.value && change.type === typeSel.value
+    ? change.byId.get(f.properties.id) : undefined);
+  const coverageStyle = (f) => {
+    const c = changeOf(f);
+    return c ? { color: "#111", weight: 3.5, dashArray: null, fillColor: shareColor(c.share_after), fillOpacity: 0.8 }
+      : { color: "#333", weight: 1, fillColor: shareColor(f.properties.share), fillOpacity: 0.6 };
+  };
   const coverageLayer = gm.bboxLayer(map, "/api/planner/coverage", {
-    params: () => ({ type: typeSel.value, level: levelSel.value }),
-    style: (f) => ({ color: "#333", weight: 1, fillColor: shareColor(f.properties.share), fillOpacity: 0.6 }),
-    tooltip: (f) => f.properties.name + " · " + t("planner.share") + " " + gm.pct(f.properties.share) + " · " +
-      t("planner.covered") + " " + gm.fmt(f.properties.residents_covered) + " / " + gm.fmt(f.properties.residents) + syn(f.properties),
+    params: () => ({ type: typeSel.value, level: levelSel.value }), style: coverageStyle,
+    tooltip: (f) => f.properties.name + " · " + t("planner.share") + " " + gm.pct(f.properties.share) + syn(f.properties),
   });
+  // clicking a unit only shows it (outside the what-if mode)
+  coverageLayer.on("click", (e) => {
+    if (placing) return;
+    const p = e.layer.feature.properties, c = changeOf(e.layer.feature);
+    const rows = [[t("planner.share"), gm.pct(p.share)],
+      [t("planner.covered"), gm.fmt(p.residents_covered) + " / " + gm.fmt(p.residents)]];
+    if (c) rows.push([t("planner.whatif.after"), gm.pct(c.share_after) + " (+" + gm.fmt(c.residents_gained) + ")"]);
+    L.popup().setLatLng(e.latlng).setContent(gm.popup(p.name, rows, p.synthetic)).openOn(map);
+  });
+  const restyle = () => coverageLayer.eachLayer((l) => l.setStyle(coverageStyle(l.feature)));
+
   const candidates = L.layerGroup();
   const whatif = L.layerGroup();
-
   coverageLayer.addTo(map); communities.addTo(map); facilities.addTo(map); whatif.addTo(map);
   candidates.addTo(map);
   const overlays = {};
@@ -66,118 +100,143 @@
   overlays[t("layer.buildings")] = buildings;
   overlays[t("layer.grids")] = grids;
   overlays[t("layer.facilities")] = facilities;
-  overlays[t("layer.service_areas")] = serviceAreas;
   overlays[t("layer.candidates")] = candidates;
   overlays[t("layer.whatif")] = whatif;
   L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
-  const legend = gm.legend(map, t("planner.legend.coverage") + " · " + typeName(), legendItems());
 
-  // ---- gaps
-  async function loadGaps() {
-    const tbody = $("gaps").querySelector("tbody");
-    tbody.textContent = "";
-    $("gaps-msg").textContent = "";
-    try {
-      const data = await gm.api(gm.withParams("/api/planner/gaps", { level: levelSel.value, type: typeSel.value, limit: 100 }));
-      if (!data.gaps.length) $("gaps-msg").textContent = t("planner.gaps.none");
-      for (const g of data.gaps) {
-        const tr = gm.el("tr", { class: "gm-row-click" });
-        tr.appendChild(gm.el("td", {}, g.unit_name));
-        tr.appendChild(gm.el("td", {}, g.type_name));
-        tr.appendChild(gm.el("td", { class: "num" }, gm.fmt(g.residents_affected)));
-        const td = gm.el("td");
-        td.appendChild(gm.el("button", { type: "button", class: "gm-btn secondary" }, t("planner.zoom")));
-        tr.appendChild(td);
-        tr.addEventListener("click", () => { if (g.bbox) map.fitBounds([[g.bbox[1], g.bbox[0]], [g.bbox[3], g.bbox[2]]]); });
-        tbody.appendChild(tr);
-      }
-    } catch (e) {
-      $("gaps-msg").textContent = t("planner.unavailable") + ": " + e.message;
+  // ---- legend: tier and radius of the type; service areas and what-if when shown
+  const legend = gm.legend(map, "", []);
+  function updateLegend() {
+    const title = t("planner.legend.coverage") + " · " + tierLabel(typeOpt());
+    const items = [[shareColor(1), "≥ 95%"], [shareColor(0.85), "80–95%"], [shareColor(0.6), "50–80%"],
+      [shareColor(0.1), "< 50%"], [shareColor(null), t("planner.nodata")]];
+    if (minutesSel.value) items.push(["rgba(43,140,190,.35)", t("layer.service_areas") + " · " + minutesSel.value + " " + t("planner.minutes_unit")]);
+    if (added.length) {
+      items.push(["#ffeb3b", t("planner.whatif.points")]);
+      items.push(["rgba(123,50,148,.3)", t("planner.whatif.area")]);
     }
+    if (change && change.byId.size) items.push(["#111", t("planner.whatif.units")]);
+    legend.set(title, items);
+    $("tier-note").textContent = t("planner.tier.note") + ": " + tierLabel(typeOpt());
+    $("print-layer").textContent = title;
   }
 
-  // ---- what-if
-  const added = [];
+  // ---- service areas: the time selector shows/hides the layer
+  function syncServiceAreas() {
+    if (minutesSel.value) { if (map.hasLayer(serviceAreas)) serviceAreas.refresh(); else serviceAreas.addTo(map); }
+    else if (map.hasLayer(serviceAreas)) map.removeLayer(serviceAreas);
+  }
+
+  // ---- what-if mode
+  let placing = false;
+  function setMode(on) {
+    placing = !!on;
+    modeBtn.setAttribute("aria-pressed", String(placing));
+    modeBtn.textContent = placing ? modeBtn.dataset.stop : modeBtn.dataset.start;
+    banner.hidden = !placing;
+    map.getContainer().classList.toggle("gm-placing", placing);
+    if (placing) map.closePopup();
+    saveState();
+  }
+  modeBtn.addEventListener("click", () => setMode(!placing));
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && placing) setMode(false); });
+  map.on("click", (e) => {
+    if (!placing) return;
+    added.push({ type: typeSel.value, lon: e.latlng.lng, lat: e.latlng.lat });
+    runWhatIf();
+  });
+  $("whatif-clear").addEventListener("click", () => { added.length = 0; runWhatIf(); });
+
+  function drawPoints(areas) {
+    whatif.clearLayers();
+    if (areas) {
+      L.geoJSON({ type: "FeatureCollection", features: areas.features.filter((f) => f.geometry) }, {
+        style: () => ({ color: "#7b3294", weight: 2, dashArray: "6 4", fillColor: "#7b3294", fillOpacity: 0.18, interactive: false }),
+      }).addTo(whatif);
+    }
+    added.forEach((a, i) => {
+      const opt = [...typeSel.options].find((o) => o.value === a.type);
+      L.circleMarker([a.lat, a.lon], { radius: 9, color: "#000", weight: 2, dashArray: "3 2", fillColor: "#ffeb3b", fillOpacity: 0.9, pane: "gmPoints", bubblingMouseEvents: false })
+        .bindTooltip(gm.el("span", {}, t("planner.whatif.site") + " " + (i + 1) + " · " + (opt ? tierLabel(opt) : a.type))).addTo(whatif);
+    });
+  }
+  function showUnits(units) {
+    const tbody = $("whatif-units").querySelector("tbody");
+    tbody.textContent = "";
+    for (const u of units) {
+      const tr = gm.el("tr", { class: "gm-gain", "data-unit": String(u.unit_id) });
+      tr.appendChild(gm.el("td", {}, u.unit_name || "#" + u.unit_id));
+      tr.appendChild(gm.el("td", { class: "num" }, gm.pct(u.share_before) + " → " + gm.pct(u.share_after)));
+      tr.appendChild(gm.el("td", { class: "num" }, (u.residents_gained >= 0 ? "+" : "") + gm.fmt(u.residents_gained)));
+      tbody.appendChild(tr);
+    }
+    $("whatif-units").hidden = !units.length;
+  }
+  function resetWhatIf() {
+    $("whatif-result").hidden = true; $("whatif-units").hidden = true; $("whatif-msg").textContent = "";
+    change = null; restyle(); drawPoints(null); updateLegend();
+  }
   async function runWhatIf() {
-    if (!added.length) { $("whatif-result").hidden = true; $("whatif-msg").textContent = ""; return; }
+    saveState();
+    if (!added.length) { P.cancel("whatif"); resetWhatIf(); return; }
+    drawPoints(null);
     $("whatif-msg").textContent = "…";
+    const focus = added.some((a) => a.type === typeSel.value) ? typeSel.value : null;
     try {
-      const res = await gm.api("/api/planner/whatif", {
-        json: { add: added.map((a) => ({ type: a.type, lon: a.lon, lat: a.lat })), crs: gm.display },
-      });
-      const row = res.types.find((x) => x.type_code === typeSel.value) || res.types[0];
+      const res = await P.api("whatif", "/api/planner/whatif", { json: {
+        add: added.map((a) => ({ type: a.type, lon: a.lon, lat: a.lat })), crs: gm.display,
+        level: levelSel.value, type: focus } });
+      const row = res.types.find((x) => x.type_code === res.focus) || res.types[0];
       $("wi-before").textContent = gm.fmt(row.before.residents);
       $("wi-after").textContent = gm.fmt(row.after.residents);
       $("wi-delta").textContent = (row.delta.residents >= 0 ? "+" : "") + gm.fmt(row.delta.residents);
       $("whatif-result").hidden = false;
-      $("whatif-msg").textContent = t("planner.whatif.result") + " · " + typeName();
+      const opt = [...typeSel.options].find((o) => o.value === res.focus);
+      $("whatif-msg").textContent = (focus ? t("planner.whatif.result") : t("planner.whatif.other_type")) + " · " + (opt ? tierLabel(opt) : res.focus)
+        + (res.units.length ? "" : " · " + t("planner.whatif.none"));
+      change = { level: res.level, type: res.focus, byId: new Map(res.units.map((u) => [u.unit_id, u])) };
+      showUnits(res.units);
+      restyle(); drawPoints(res.service_areas); updateLegend();
     } catch (e) {
-      $("whatif-result").hidden = true;
+      if (P.aborted(e)) return;
+      resetWhatIf(); drawPoints(null);
       $("whatif-msg").textContent = t("planner.unavailable") + ": " + e.message;
     }
   }
-  map.on("click", (e) => {
-    const p = { type: typeSel.value, lon: e.latlng.lng, lat: e.latlng.lat };
-    added.push(p);
-    L.circleMarker(e.latlng, { radius: 9, color: "#000", weight: 2, dashArray: "3 2", fillColor: "#ffeb3b", fillOpacity: 0.9, pane: "gmPoints" })
-      .bindTooltip(gm.el("span", {}, t("layer.whatif") + " · " + typeName())).addTo(whatif);
-    runWhatIf();
-  });
-  $("whatif-clear").addEventListener("click", () => { added.length = 0; whatif.clearLayers(); runWhatIf(); });
 
-  // ---- candidates
-  $("candidates-btn").addEventListener("click", async () => {
-    const tbody = $("candidates").querySelector("tbody");
-    tbody.textContent = "";
-    candidates.clearLayers();
-    try {
-      const res = await gm.api(gm.withParams("/api/planner/candidates", { type: typeSel.value, k: 5 }));
-      for (const c of res.candidates) {
-        const tr = gm.el("tr", { class: "gm-row-click" });
-        tr.appendChild(gm.el("td", {}, "#" + c.rank));
-        tr.appendChild(gm.el("td", { class: "num" }, t("planner.gain") + " " + gm.fmt(c.residents_added)));
-        tr.addEventListener("click", () => map.setView([c.lat, c.lon], Math.max(map.getZoom(), 16)));
-        tbody.appendChild(tr);
-        L.marker([c.lat, c.lon], { title: "#" + c.rank }).bindTooltip(gm.el("span", {}, "#" + c.rank + " +" + gm.fmt(c.residents_added))).addTo(candidates);
-      }
-      if (!res.candidates.length) tbody.appendChild(gm.el("tr")).appendChild(gm.el("td", {}, t("planner.gaps.none")));
-    } catch (e) {
-      tbody.appendChild(gm.el("tr")).appendChild(gm.el("td", {}, t("planner.unavailable") + ": " + e.message));
-    }
-  });
+  // ---- page state
+  function saveState() {
+    const c = map.getCenter();
+    P.writeState({ type: typeSel.value, level: levelSel.value, minutes: minutesSel.value,
+      mode: placing ? "whatif" : "", wi: added, view: { zoom: map.getZoom(), lat: c.lat, lng: c.lng } });
+  }
+  map.on("moveend", saveState);
 
-  // ---- search
-  let searchTimer = null;
-  $("search").addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(async () => {
-      const q = $("search").value.trim();
-      const ul = $("search-results");
-      ul.textContent = "";
-      if (!q) return;
-      try {
-        const res = await gm.api(gm.withParams("/api/search", { q }));
-        if (!res.results.length) ul.appendChild(gm.el("li", {}, t("planner.search.none")));
-        for (const r of res.results) {
-          const li = gm.el("li");
-          const a = gm.el("a", { href: "#" }, r.name + " · " + t(r.kind === "estate" ? "planner.level.estate" : "planner.level.community"));
-          a.addEventListener("click", (ev) => { ev.preventDefault(); map.fitBounds([[r.bbox[1], r.bbox[0]], [r.bbox[3], r.bbox[2]]]); });
-          li.appendChild(a); ul.appendChild(li);
-        }
-      } catch (e) { ul.appendChild(gm.el("li", {}, e.message)); }
-    }, 250);
-  });
+  const api = {
+    map, coverageLayer, facilities, communities, whatif, added, buildings, grids, estates, serviceAreas,
+    candidates, setMode, runWhatIf, tierLabel, saveState, isPlacing: () => placing,
+    lists: { reload: () => {}, clearCandidates: () => {} },
+    addWhatIf(type, lon, lat) { added.push({ type, lon, lat }); runWhatIf(); },
+    get change() { return change; },
+  };
+  window.gmPlanner = api;
 
   function refreshAll() {
-    legend.set(t("planner.legend.coverage") + " · " + typeName(), legendItems());
-    for (const l of [coverageLayer, facilities, serviceAreas]) l.refresh();
-    candidates.clearLayers(); $("candidates").querySelector("tbody").textContent = "";
-    loadGaps();
+    updateLegend();
+    for (const l of [coverageLayer, facilities]) l.refresh();
+    syncServiceAreas();
+    api.lists.clearCandidates();
+    api.lists.reload();
     runWhatIf();
   }
   typeSel.addEventListener("change", refreshAll);
   levelSel.addEventListener("change", refreshAll);
-  minutesSel.addEventListener("change", () => serviceAreas.refresh());
-  loadGaps();
-  window.gmPlanner = { coverageLayer, facilities, communities, whatif, added, buildings, grids, estates, serviceAreas };
+  minutesSel.addEventListener("change", () => { syncServiceAreas(); updateLegend(); saveState(); });
+  $("print-btn").addEventListener("click", () => window.print());
+  $("print-date").textContent = new Date().toLocaleDateString(document.documentElement.lang);
+
+  updateLegend();
+  syncServiceAreas();
+  if (st0.mode === "whatif") setMode(true);
+  if (added.length) runWhatIf(); else saveState();
 })();
