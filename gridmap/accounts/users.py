@@ -239,6 +239,38 @@ def set_password(conn: Connection, username: str, password: str) -> User:
     return _user(row)
 
 
+def update(conn: Connection, username: str, role: str, *, streets: Iterable[str] = (),
+           communities: Iterable[str] = (), display_name: str | None = None) -> User:
+    """Change the role, scope and display name of ``username`` (its sessions end: 0011).
+
+    Raises
+    ------
+    ValidationError
+        Every problem at once (role, scope, unknown codes).
+    NotFound
+        Unknown username.
+    """
+    s, c = list(streets), list(communities)
+    _check(conn, None, None, role, s, c)
+    by_username(conn, username)
+    with conn.begin_nested():
+        row = conn.execute(sa.text(
+            "UPDATE app_user SET role = :r, scope_streets = :s, scope_communities = :c,"  # noqa: S608
+            f" display_name = :d WHERE lower(username) = lower(:u) RETURNING {_COLS}"),
+            {"u": username, "r": role, "s": s, "c": c, "d": display_name}).one()
+    return _user(row)
+
+
+def enable(conn: Connection, username: str) -> User:
+    """Let a disabled account log in again."""
+    by_username(conn, username)
+    with conn.begin_nested():
+        row = conn.execute(sa.text(
+            f"UPDATE app_user SET active = true WHERE lower(username) = lower(:u)"  # noqa: S608
+            f" RETURNING {_COLS}"), {"u": username}).one()
+    return _user(row)
+
+
 def scope_community_ids(conn: Connection, user: User) -> list[int] | None:
     """Ids of the communities a user may see; ``None`` means the whole district.
 
