@@ -92,13 +92,14 @@ def import_facilities(conn: Connection, path: str | Path, *, profile: str | None
     if errors:
         raise ValidationError("layers.cannot_import", sorted(problems, key=lambda p: p.row or 0),
                               {"name": path.name})
+    names, ext_ids, licences = (texts(frame[c]) for c in ("name", "key", "licence"))
     binds = {"row_no": [int(rows[i]) for i in idx], "type_code": codes,
-             "name": [texts(frame["name"])[i] for i in idx],
-             "ext_id": [texts(frame["key"])[i] for i in idx],
-             "licence": [str(v) if v is not None else licence
-                         for v in (texts(frame["licence"])[i] for i in idx)],
+             "name": [names[i] for i in idx], "ext_id": [ext_ids[i] for i in idx],
+             "licence": [licences[i] or licence for i in idx],
              "wkb": list(shapely.to_wkb(shapely.set_srid(points[idx], 4326), include_srid=True)),
-             "source": f"poi:{source}", "dist": params.dedup_m}
+             "source": f"poi:{source}", "dist": params.dedup_m,
+             # index prefilter: metres → degrees of longitude, safe up to 60° latitude
+             "deg": params.dedup_m / 111_000.0 * 2.0}
     savepoint = conn.begin_nested()
     try:
         _write(conn, binds, report, params)
@@ -195,18 +196,24 @@ _LOAD = (
 )
 _DUPLICATES = sa.text(
     """
-    SELECT n.row_no, n.type_code, n.name, f.name AS existing, f.source, round(f.d) AS d,
-           (f.source = :source AND f.ext_id IS NOT DISTINCT FROM n.ext_id) AS same
+    SELECT n.row_no, n.type_code, n.name, f.name AS existing, f.source, 0 AS d, true AS same
+    FROM gm_poi_in n JOIN facility f
+      ON f.source = :source AND f.ext_id = n.ext_id AND f.type_code = n.type_code
+    UNION ALL
+    SELECT n.row_no, n.type_code, n.name, f.name, f.source, round(f.d), false
     FROM gm_poi_in n CROSS JOIN LATERAL (
-        SELECT f.name, f.source, f.ext_id,
-               ST_Distance(f.location::geography, n.geom::geography) AS d
+        SELECT f.name, f.source, ST_Distance(f.location::geography, n.geom::geography) AS d
         FROM facility f
         WHERE f.type_code = n.type_code
-          AND ((f.source = :source AND f.ext_id = n.ext_id)
-               OR ST_DWithin(f.location::geography, n.geom::geography, :dist))
-        ORDER BY (f.source = :source AND f.ext_id = n.ext_id) DESC, 4 LIMIT 1) f
-    ORDER BY n.row_no, n.type_code
+          AND f.location && ST_Expand(n.geom, :deg)
+          AND ST_DWithin(f.location::geography, n.geom::geography, :dist)
+        ORDER BY 3 LIMIT 1) f
+    WHERE NOT EXISTS (SELECT 1 FROM facility s WHERE s.source = :source
+                      AND s.ext_id = n.ext_id AND s.type_code = n.type_code)
+    ORDER BY 1, 2
     """)
+
+
 _INSERT = sa.text(
     """
     INSERT INTO facility (type_code, name, source, licence, ext_id, import_id, geom, location)
@@ -227,6 +234,7 @@ def _write(conn: Connection, binds: dict[str, Any], report: LayerReport,
         "RETURNING id"), {"f": report.source, "a": params.actor}).scalar_one())
     for sql in _LOAD:
         conn.execute(sa.text(sql), binds)
+    conn.execute(sa.text("ANALYZE gm_poi_in"))
     dups = conn.execute(_DUPLICATES, binds).mappings().all()
     present = [d for d in dups if d["same"]]
     near = [d for d in dups if not d["same"]]
