@@ -23,7 +23,10 @@ from web.api import org as org_api
 from web.api import planner as planner_api
 from web.api import supervision as supervision_api
 from web.api import tiles as tiles_api
+from web.views import admin as admin_views
+from web.views import admin_records
 from web.views import auth, chrome, home, officer, org_admin, planner, supervisor
+from web.views import cases as cases_views
 from web.views import field as field_views
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -34,6 +37,9 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     supervisor.bp,
     officer.bp,
     org_admin.bp,
+    admin_views.bp,  # /admin: landing, users, settings (#16)
+    admin_records.bp,  # /admin: audit log, import runs, catalogues (#16)
+    cases_views.bp,
     field_views.bp,
     layers.bp,
     tiles_api.bp,  # basemap tiles and labels (#16): /api/tiles/base/…
