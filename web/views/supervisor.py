@@ -10,6 +10,8 @@ their :class:`~gridmap.accounts.scope.Scope`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template
 
 from gridmap import incidents, mapdata
@@ -40,6 +42,15 @@ i18n.register({
         "sup.to_confirm": "边界待确认", "sup.to_confirm_hint": "靠近网格边界或不在任何网格内的事件："
         "点击一行，选择所属网格。", "sup.distance": "距边界(米)", "sup.confirm_in": "确认属于",
         "sup.current": "当前", "sup.inside": "在网格内", "sup.confirmed": "已确认",
+        # issue #16: filters, overdue drawer, heat switch and legend, print
+        "sup.all": "全部", "sup.select_all": "全部", "sup.clear": "清除", "sup.n_selected": "已选 {n} 项",
+        "sup.refresh_hint": "清除所有筛选并重新加载", "sup.heat": "事件热力",
+        "sup.show_heat": "显示热力", "sup.heat_low": "少", "sup.heat_high": "多",
+        "sup.overdue_for": "超期时长", "sup.open_table": "展开表格", "sup.close": "关闭",
+        "sup.export_xlsx": "导出 XLSX", "sup.export_csv": "导出 CSV", "sup.print": "打印",
+        "sup.days_hours": "{d}天{h}小时", "sup.hours": "{h}小时",
+        "sup.hotspots_drawn": "热点网格：{n}（地图上 {m}）", "sup.printed": "打印时间",
+        "sup.attribution": "数据来源：本系统事件、网格与基础地理数据",
     },
     "en": {
         "sup.title": "Incident supervision", "sup.loading": "Loading…", "sup.window": "Time window",
@@ -63,8 +74,31 @@ i18n.register({
         "boundary or outside every grid: click a row and choose the grid.",
         "sup.distance": "to boundary (m)", "sup.confirm_in": "Confirm in",
         "sup.current": "current", "sup.inside": "inside", "sup.confirmed": "Confirmed",
+        "sup.all": "all", "sup.select_all": "All", "sup.clear": "Clear", "sup.n_selected": "{n} selected",
+        "sup.refresh_hint": "Clear every filter and reload", "sup.heat": "Incident heat",
+        "sup.show_heat": "Show heat", "sup.heat_low": "few", "sup.heat_high": "many",
+        "sup.overdue_for": "Overdue by", "sup.open_table": "Open table", "sup.close": "Close",
+        "sup.export_xlsx": "Export XLSX", "sup.export_csv": "Export CSV", "sup.print": "Print",
+        "sup.days_hours": "{d} d {h} h", "sup.hours": "{h} h",
+        "sup.hotspots_drawn": "Hotspot grids: {n} ({m} on the map)", "sup.printed": "Printed",
+        "sup.attribution": "Data: this system's incidents, grids and base geography",
     },
 })
+
+
+def category_groups(cats: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Sub-categories grouped under their 大类 (in catalogue order) for the filter."""
+    def label(c: dict[str, Any]) -> str:
+        return str(c["name_zh"] if lang == "zh" else (c.get("name_en") or c["name_zh"]))
+
+    groups = {c["code"]: {"code": c["code"], "label": label(c), "children": []}
+              for c in cats if not c.get("parent_code")}
+    for c in cats:
+        parent = c.get("parent_code")
+        if parent:
+            group = groups.setdefault(parent, {"code": parent, "label": parent, "children": []})
+            group["children"].append({"code": c["code"], "label": label(c)})
+    return [g for g in groups.values() if g["children"]]
 
 
 @bp.get("")
@@ -77,14 +111,10 @@ def page() -> str:
         extent = mapdata.extent(conn, scope.ids())
         cats = incidents.categories(conn)
     parts = maps.build_map(plugins=("heat",), bounds=extent)
-    categories = [
-        {"code": c["code"], "label": c["name_zh"] if lang == "zh" else c["name_en"]}
-        for c in cats if c.get("parent_code")
-    ]
     return render_template(
         "supervisor/index.html",
         map=parts,
-        categories=categories,
+        category_groups=category_groups(cats, lang),
         statuses=i18n.labels("state", incidents.STATES),
         urgencies=i18n.labels("urgency", incidents.URGENCIES),
         sources=i18n.labels("source", incidents.SOURCES),

@@ -50,8 +50,19 @@ def seed_incidents(web_db: WebDB) -> None:
 
 def open_page(page: Any, live_server: str) -> None:
     browser_login(page, live_server, "supervisor", next_path="/supervisor")
-    assert page.url.endswith("/supervisor")
+    assert page.url.split("#")[0].endswith("/supervisor")
     page.wait_for_selector("body[data-sup-ready='1']", timeout=20_000)
+
+
+def pick(page: Any, name: str, values: list[str]) -> None:
+    """Check exactly ``values`` in the checkbox dropdown ``name`` (清除 first)."""
+    dd = page.locator(f"details.sup-dd[data-filter='{name}']")
+    if not dd.evaluate("d => d.open"):
+        dd.locator("summary").click()
+    dd.locator(".sup-dd-none").click()
+    for v in values:
+        dd.locator(f"input[data-value='{v}']").check()
+    dd.locator("summary").click()  # close it again
 
 
 def total(page: Any) -> int:
@@ -75,22 +86,24 @@ def test_supervisor_page_map_filters_popup_escaping_offline(
     screenshot(page, "supervisor_page")
 
     # filters change what is shown
-    page.select_option("#sup-urgency", ["urgent"])
+    pick(page, "urgency", ["urgent"])
     page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '2'")
-    page.select_option("#sup-urgency", [])
-    page.select_option("#sup-category", ["C0101"])
+    pick(page, "urgency", [])
+    pick(page, "category", ["C0101"])
     page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '2'")
-    page.select_option("#sup-category", [])
+    pick(page, "category", [])
     page.select_option("#sup-window", "24h")
     page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '0'")
     page.select_option("#sup-window", "30d")
     page.wait_for_function("() => document.querySelector('#sup-count').dataset.total === '4'")
 
     # overdue list: the XSS case, shown as literal text
+    page.click("#sup-overdue-open")
     page.wait_for_selector("#sup-overdue-body tr")
     rows = page.locator("#sup-overdue-body tr")
     assert rows.count() == 1
     assert XSS_NAME in rows.first.text_content()
+    page.click("#sup-drawer-close")
 
     # click a grid: its numbers and open cases, data escaped
     box = page.locator(".leaflet-container").bounding_box()

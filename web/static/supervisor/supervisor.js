@@ -52,11 +52,10 @@
 
   function $(id) { return document.getElementById(id); }
 
+  /* checkbox dropdown filters (filters.js): "sup-category" → the checked category codes */
   function selected(id) {
-    var node = $(id);
-    if (!node) { return []; }
-    return Array.prototype.filter.call(node.options, function (o) { return o.selected && o.value; })
-      .map(function (o) { return o.value; });
+    var f = window.GM_SUP_FILTERS;
+    return f ? f.selected(id.replace(/^sup-/, "")) : [];
   }
 
   /* The active time window as [start, end] Date objects. */
@@ -124,6 +123,33 @@
     return pane;
   }
 
+  /* the heat switch (#sup-show-heat); the pane is translucent (CSS) so the indicator colours
+   * underneath stay readable */
+  function heatOn() { var b = $("sup-show-heat"); return !b || b.checked; }
+
+  function showHeat(map, layer) {
+    layer.addTo(map);
+    // leaflet.heat always draws in the overlay pane: move it above the grid choropleth
+    if (layer._canvas) { heatPane(map).appendChild(layer._canvas); }
+  }
+
+  function hideHeat(map) {
+    if (heatLayer && map.hasLayer(heatLayer)) {
+      if (heatLayer._canvas) { map.getPanes().overlayPane.appendChild(heatLayer._canvas); }
+      map.removeLayer(heatLayer);
+    }
+    if (cellLayer && map.hasLayer(cellLayer)) { map.removeLayer(cellLayer); }
+  }
+
+  function toggleHeat(map) {
+    if (!heatOn()) { hideHeat(map); } else {
+      if (heatLayer && !map.hasLayer(heatLayer)) { showHeat(map, heatLayer); }
+      if (cellLayer && !map.hasLayer(cellLayer)) { cellLayer.addTo(map); }
+    }
+    $("sup-legend-heat").hidden = !heatOn();
+    document.body.setAttribute("data-sup-heat", heatOn() ? "on" : "off");
+  }
+
   function cellColor(i) {
     // fixed scale: intensity is normalised server-side (density / reference density)
     var stops = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
@@ -131,20 +157,15 @@
   }
 
   function drawHeat(map, body) {
-    if (heatLayer) {
-      // leaflet.heat removes its canvas from the overlay pane: put it back there first
-      if (heatLayer._canvas) { map.getPanes().overlayPane.appendChild(heatLayer._canvas); }
-      map.removeLayer(heatLayer);
-      heatLayer = null;
-    }
-    if (cellLayer) { map.removeLayer(cellLayer); cellLayer = null; }
+    hideHeat(map);  // leaflet.heat removes its canvas from the overlay pane: put back first
+    heatLayer = null;
+    cellLayer = null;
     var countText;
     if (body.mode === "points") {
       var pts = body.points.map(function (p) { return [p[0], p[1], 1]; });
       if (L.heatLayer) {
-        heatLayer = L.heatLayer(pts, { radius: 18, blur: 15, maxZoom: 17, max: 1.0 }).addTo(map);
-        // leaflet.heat always draws in the overlay pane: move it above the grid choropleth
-        if (heatLayer._canvas) { heatPane(map).appendChild(heatLayer._canvas); }
+        heatLayer = L.heatLayer(pts, { radius: 18, blur: 15, maxZoom: 17, max: 1.0, minOpacity: 0.1 });
+        if (heatOn()) { showHeat(map, heatLayer); }
       }
       countText = t("sup.count_points", "{n} 起事件").replace("{n}", fmtNum(body.total));
       $("sup-map-stats").setAttribute("data-cells", "0");
@@ -153,15 +174,15 @@
       body.cells.forEach(function (c) {
         // cells sit in the heat pane above the grids and let clicks through to them
         var shape = c.boundary ? L.polygon(c.boundary, {
-          weight: 0.5, color: "#888", fillColor: cellColor(c.intensity), fillOpacity: 0.35 + 0.45 * c.intensity,
+          weight: 0.5, color: "#888", fillColor: cellColor(c.intensity), fillOpacity: 0.15 + 0.4 * c.intensity,
           className: "sup-cell", pane: heatPane(map) && "supHeat", interactive: false,
         }) : L.circleMarker([c.lat, c.lon], {
-          radius: 6, weight: 0, fillColor: cellColor(c.intensity), fillOpacity: 0.8, className: "sup-cell",
+          radius: 6, weight: 0, fillColor: cellColor(c.intensity), fillOpacity: 0.55, className: "sup-cell",
           pane: heatPane(map) && "supHeat", interactive: false,
         });
         cellLayer.addLayer(shape);
       });
-      cellLayer.addTo(map);
+      if (heatOn()) { cellLayer.addTo(map); }
       countText = t("sup.count_cells", "{n} 起事件，{c} 个单元")
         .replace("{n}", fmtNum(body.total)).replace("{c}", fmtNum(body.cells.length));
       $("sup-map-stats").setAttribute("data-cells", String(body.cells.length));
@@ -186,7 +207,24 @@
 
   /* ---------------- grids: choropleth, hotspots, details ---------------- */
 
-  var gridLayer = null, hotspotIds = {};
+  var gridLayer = null, hotLayer = null, hotspotIds = {};
+
+  /** Hotspot outlines in a pane above the heat: a hotspot stays visible under dense heat. */
+  function drawHotspots(map, fc) {
+    if (hotLayer) { map.removeLayer(hotLayer); hotLayer = null; }
+    if (!map.getPane("supTop")) {
+      var pane = map.createPane("supTop");
+      pane.style.zIndex = 460;
+      pane.style.pointerEvents = "none";
+    }
+    var hot = fc.features.filter(function (f) { return hotspotIds[f.properties.grid_id]; });
+    hotLayer = L.geoJSON({ type: "FeatureCollection", features: hot }, {
+      pane: "supTop", interactive: false,
+      style: function () { return { color: "#b30000", weight: 3.5, fill: false, className: "sup-hotspot-outline" }; },
+    });
+    if ($("sup-show-grids").checked) { hotLayer.addTo(map); }
+    return hot.length;
+  }
 
   var RAMP = ["#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850"];
   function rateColor(v) {
@@ -278,42 +316,23 @@
         },
       });
       if ($("sup-show-grids").checked) { gridLayer.addTo(map); gridLayer.bringToBack(); }
-      $("sup-hotspot-count").textContent = t("sup.hotspots_n", "热点网格：{n}")
-        .replace("{n}", fmtNum(Object.keys(hotspotIds).length));
+      // the count and the outlines come from the same scoped hotspot list (the API counts
+      // only the viewer's grids); hotspots outside the view are counted but not drawn
+      var n = Object.keys(hotspotIds).length, drawn = drawHotspots(map, fc);
+      var hc = $("sup-hotspot-count");
+      hc.textContent = (drawn === n ? t("sup.hotspots_n", "热点网格：{n}") : t("sup.hotspots_drawn", "热点网格：{n}（地图上 {m}）"))
+        .replace("{n}", fmtNum(n)).replace("{m}", fmtNum(drawn));
+      hc.setAttribute("data-count", String(n));
+      hc.setAttribute("data-drawn", String(drawn));
     }).catch(showError);
   }
 
   /* ---------------- overdue list ---------------- */
 
   function loadOverdue(map) {
-    var p = new URLSearchParams({ window: "all", page_size: "50" });
-    ["category", "urgency", "source"].forEach(function (name) {
-      var v = selected("sup-" + name);
-      if (v.length) { p.set(name, v.join(",")); }
-    });
-    return getJSON("/api/incidents/overdue?" + p.toString()).then(function (fc) {
-      var tbody = $("sup-overdue-body");
-      tbody.textContent = "";
-      fc.features.forEach(function (f) {
-        var pr = f.properties;
-        var tr = el("tr", { class: "sup-overdue-row", tabindex: "0" }, [
-          el("td", { text: pr.case_no || String(f.id) }),
-          el("td", { text: pr.category_name || pr.category }),
-          el("td", { text: pr.grid_code || "" }),
-          el("td", { text: fmtTime(pr.due_at) }),
-          el("td", { text: pr.description || "" }),
-        ]);
-        tr.addEventListener("click", function () {
-          var c = f.geometry.coordinates;
-          map.setView([c[1], c[0]], Math.max(map.getZoom(), 17));
-          L.popup().setLatLng([c[1], c[0]])
-            .setContent(el("div", {}, [el("b", { text: pr.case_no || String(f.id) }), el("br"),
-              el("span", { text: pr.description || "" })])).openOn(map);
-        });
-        tbody.appendChild(tr);
-      });
-      $("sup-overdue-total").textContent = fmtNum(fc.total);
-    }).catch(showError);
+    var f = {};
+    ["category", "urgency", "source"].forEach(function (name) { f[name] = selected("sup-" + name); });
+    return window.GM_SUP_OVERDUE.load(map, f).catch(showError);
   }
 
   /* ---------------- locations to confirm (near a boundary / 属地兜底) ---------------- */
@@ -434,9 +453,11 @@
       $("sup-custom").hidden = $("sup-window").value !== "custom";
       refresh(map);
     });
-    ["sup-start", "sup-end", "sup-category", "sup-status", "sup-urgency", "sup-source"].forEach(function (id) {
+    ["sup-start", "sup-end"].forEach(function (id) {
       $(id).addEventListener("change", function () { refresh(map); });
     });
+    document.addEventListener("sup-filters-change", function () { refresh(map); });
+    $("sup-show-heat").addEventListener("change", function () { toggleHeat(map); });
     $("sup-indicator").addEventListener("change", function () {
       var overdue = $("sup-indicator").value === "overdue_open";
       $("sup-legend-rate").hidden = overdue;
@@ -445,7 +466,10 @@
     });
     $("sup-show-grids").addEventListener("change", function () {
       if (!gridLayer) { return; }
-      if ($("sup-show-grids").checked) { gridLayer.addTo(map); gridLayer.bringToBack(); } else { map.removeLayer(gridLayer); }
+      if ($("sup-show-grids").checked) {
+        gridLayer.addTo(map); gridLayer.bringToBack();
+        if (hotLayer) { hotLayer.addTo(map); }
+      } else { map.removeLayer(gridLayer); if (hotLayer) { map.removeLayer(hotLayer); } }
     });
     $("sup-step").addEventListener("change", function () { stopPlayback(); buildSteps(); });
     $("sup-slider").addEventListener("input", function () { stopPlayback(); showStep(map, Number($("sup-slider").value)); });
@@ -465,7 +489,11 @@
         showStep(map, i);
       }, 1200);
     });
-    $("sup-reset").addEventListener("click", function () { refresh(map); });
+    // 刷新: clear every filter, then reload
+    $("sup-reset").addEventListener("click", function () {
+      if (window.GM_SUP_FILTERS) { window.GM_SUP_FILTERS.reset(); }
+      refresh(map);
+    });
     var timer = null;
     function onMove() {
       clearTimeout(timer);
