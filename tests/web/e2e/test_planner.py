@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 def _open_planner(page, base: str) -> None:
     browser_login(page, base, "planner")
-    assert page.url.endswith("/planner"), page.url
+    assert "/planner" in page.url, page.url
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=20000)
     page.wait_for_function(
         "() => window.gmPlanner && window.gmPlanner.facilities.getLayers().length >= 2", timeout=20000)
@@ -73,6 +73,7 @@ def test_click_map_what_if_and_gap_zoom(browser_page, coverage_live_server) -> N
     point = page.evaluate("(() => { const p = gm.map.latLngToContainerPoint([39.9075, 116.4235]);"
                           " const r = gm.map.getContainer().getBoundingClientRect();"
                           " return [r.left + p.x, r.top + p.y]; })()")
+    page.click("#whatif-mode")
     page.mouse.click(point[0], point[1])
     page.wait_for_selector("#whatif-result:not([hidden])", timeout=20000)
     delta = page.locator("#wi-delta").inner_text()
@@ -113,7 +114,7 @@ def test_buildings_as_vector_tiles_and_service_areas(browser_page, coverage_live
         " || [...document.querySelectorAll('svg.leaflet-tile')].some(s => s.querySelector('path'))",
         timeout=20000)
     with page.expect_response(lambda r: "/api/planner/service_areas" in r.url and r.status == 200):
-        page.evaluate("gm.map.addLayer(window.gmPlanner.serviceAreas)")
+        page.select_option("#minutes", "15")
     page.wait_for_timeout(500)
     screenshot(page, "planner-buildings")
     assert page.gm_failed == [] and page.gm_errors == [] and page.gm_blocked == []
@@ -124,8 +125,8 @@ def test_candidates_and_search(browser_page, coverage_live_server) -> None:
     _open_planner(page, coverage_live_server)
     page.select_option("#type", "primary_school")
     page.click("#candidates-btn")
-    page.wait_for_selector("#candidates tbody tr", timeout=20000)
-    assert "新增覆盖" in page.locator("#candidates tbody tr").first.inner_text()
+    page.wait_for_selector("#candidates li", timeout=20000)
+    assert "新增覆盖" in page.locator("#candidates li").first.inner_text()
     page.wait_for_selector(".leaflet-marker-icon", timeout=5000)
     page.fill("#search", "丙")
     page.wait_for_selector("#search-results a", timeout=10000)

@@ -38,7 +38,8 @@
       const [type, lon, lat] = part.split(",");
       if (type && num(lon) !== null && num(lat) !== null && st.wi.length < 50) st.wi.push({ type, lon: +lon, lat: +lat });
     }
-    const m = /^#map=(\d{1,2})\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(window.location.hash);
+    const h = new URLSearchParams(window.location.hash.replace(/^#/, "")).get("map") || "";
+    const m = /^(\d{1,2})\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(h);
     if (m) st.view = { zoom: +m[1], lat: +m[2], lng: +m[3] };
     return st;
   };
@@ -51,7 +52,9 @@
     if (st.mode) q.set("mode", st.mode);
     if (st.wi && st.wi.length) q.set("wi", st.wi.map((p) => [p.type, p.lon.toFixed(6), p.lat.toFixed(6)].join(",")).join(";"));
     const s = q.toString();
-    const hash = st.view ? "#map=" + st.view.zoom + "/" + st.view.lat.toFixed(5) + "/" + st.view.lng.toFixed(5) : "";
+    // the shared map script (basemap.js) keeps the view in the hash when it is loaded
+    const hash = gm.setHashParams ? window.location.hash
+      : (st.view ? "#map=" + st.view.zoom + "/" + st.view.lat.toFixed(5) + "/" + st.view.lng.toFixed(5) : "");
     const url = window.location.pathname + (s ? "?" + s : "") + hash;
     if (url !== window.location.pathname + window.location.search + window.location.hash) history.replaceState(null, "", url);
     const next = document.querySelector('.gm-lang input[name="next"]');

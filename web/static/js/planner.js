@@ -18,7 +18,11 @@
   if (hasOption(typeSel, st0.type)) typeSel.value = st0.type;
   if (hasOption(levelSel, st0.level)) levelSel.value = st0.level;
   if (hasOption(minutesSel, st0.minutes)) minutesSel.value = st0.minutes;
-  if (st0.view) map.setView([st0.view.lat, st0.view.lng], st0.view.zoom);
+  if (st0.view) {
+    // the initial fitBounds may still be animating: its transition end would reset the view
+    const go = () => map.setView([st0.view.lat, st0.view.lng], st0.view.zoom, { animate: false });
+    if (map._animatingZoom) map.once("zoomend", go); else go();
+  }
   const added = st0.wi.filter((p) => hasOption(typeSel, p.type));
 
   /** "幼儿园 · 5分钟生活圈 · 步行300米" from the catalogue data of the option. */
