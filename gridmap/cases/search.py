@@ -11,7 +11,8 @@ Search (each optional, combined with AND):
   (:func:`gridmap.cases.scoping.personal_sql`); anyone else gets ``cases.phone_search_denied``.
 
 Filters: those of :func:`gridmap.incidents.query.filter_sql` (time window, categories, states,
-order types, sources, streets, communities, grids, open, overdue) plus ``unit_ids``,
+order types, sources, streets, communities, grids, open, overdue) plus ``grid_codes`` (grids
+of every version by code), ``unit_ids``,
 ``levels`` and ``lights`` (督办 light ``red`` / ``yellow`` / ``none``). Totals are counted up
 to :data:`COUNT_CAP` (``total_capped`` says when there are more), so a broad selection of a
 million cases stays fast.
@@ -139,6 +140,9 @@ def where_sql(scope: Scope, query: Mapping[str, Any]) -> tuple[str, dict[str, An
         if query.get(key):
             clauses.append(f"{col} = ANY(:q_{key})")
             p[f"q_{key}"] = list(query[key])
+    if query.get("grid_codes"):
+        clauses.append("i.grid_id IN (SELECT id FROM grid WHERE grid_code = ANY(:q_gcodes))")
+        p["q_gcodes"] = list(query["grid_codes"])
     lights = list(query.get("lights") or ())
     if lights:
         light_sql = "s.light = ANY(:q_lights)"

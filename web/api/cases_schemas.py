@@ -24,7 +24,7 @@ class CaseQuery(FilterQuery, DisplayQuery):
     """The case list's selection: search (``q`` address or description, ``case_no``,
     ``address``, ``phone``), filters (time window, ``category``, ``status``, ``urgency``
     = order type, ``source``, ``unit_id``, ``level``, ``light``, ``street_id``,
-    ``community_id``, ``grid_id``, ``open``, ``overdue``)."""
+    ``community_id``, ``grid_id``, ``grid`` (grid codes), ``open``, ``overdue``)."""
 
     window_default = None
 
@@ -37,6 +37,7 @@ class CaseQuery(FilterQuery, DisplayQuery):
     light = CSV(lambda: search.LIGHTS, attribute="lights")
     street_id = IdList(MAX_IDS)
     community_id = IdList(MAX_IDS)
+    grid = CSV(attribute="grid_codes")
     open = Bool()
     overdue = Bool()
 

@@ -129,3 +129,20 @@ def test_dispatch_by_button_and_three_lists(browser_page: Any, site: tuple[str, 
     page.wait_for_selector("#cs-own td:text-is('助老食堂')")
     screenshot(page, "cases_lists")
     _clean(page)
+
+
+def test_supervisor_overdue_row_opens_the_case(browser_page: Any, site: tuple[str, CaseWorld]
+                                               ) -> None:
+    url, w = site
+    page = browser_page
+    page.add_init_script(_WATCH_CSP)
+    browser_login(page, url, "sup_all", PASSWORD, next_path="/supervisor")
+    page.wait_for_selector("#sup-overdue-body a.cs-open-link", state="attached")
+    screenshot(page, "cases_supervisor_link")
+    href = page.get_attribute("#sup-overdue-body a.cs-open-link", "href")
+    assert href.startswith("/cases?single=1&case_no=")
+    page.goto(url + href)   # the overdue table may sit in a closed drawer
+    page.wait_for_url(f"**/cases/{w.cases['wall']}**")
+    page.wait_for_selector("#cs-fields dd")
+    assert "和平路88号" in page.text_content("#cs-fields")
+    _clean(page)

@@ -14,3 +14,40 @@
     })
     .catch(() => {});
 })();
+
+/* Supervisor page → case workspace (issue #14): each overdue row gets a link to the case in
+ * the case list, each grid popup (hotspots open the same popup) a link to the grid's open
+ * cases. Added by watching the supervisor page's DOM; the links' text is set as text. */
+(function () {
+  "use strict";
+  if (!document.body.classList.contains("gm-supervisor")) return;
+  const zh = (document.documentElement.lang || "zh").startsWith("zh");
+  function link(href, text) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.className = "cs-open-link";
+    a.textContent = text;
+    a.addEventListener("click", (e) => e.stopPropagation());
+    return a;
+  }
+  function decorate() {
+    for (const tr of document.querySelectorAll("#sup-overdue-body tr:not([data-cs])")) {
+      tr.setAttribute("data-cs", "1");
+      const first = tr.querySelector("td");
+      const no = first ? first.textContent.trim() : "";
+      if (!no) continue;
+      first.appendChild(document.createTextNode(" "));
+      first.appendChild(link("/cases?single=1&case_no=" + encodeURIComponent(no), zh ? "办理" : "open"));
+    }
+    for (const h of document.querySelectorAll(".sup-popup h3:not([data-cs])")) {
+      h.setAttribute("data-cs", "1");
+      const m = /\(([^()]+)\)\s*$/.exec(h.textContent);
+      if (!m) continue;
+      const p = document.createElement("p");
+      p.appendChild(link("/cases?open=true&grid=" + encodeURIComponent(m[1]), zh ? "查看该网格未结案件" : "Open cases of this grid"));
+      h.after(p);
+    }
+  }
+  new MutationObserver(decorate).observe(document.body, { childList: true, subtree: true });
+  decorate();
+})();

@@ -8,8 +8,9 @@
   const body = document.getElementById("cs-body");
   const state = { page: 1, page_size: 50, sort: "reported_at", desc: true };
   const SELECT = ["case_no", "q", "phone", "start", "end", "status", "category", "urgency", "source",
-                  "level", "light", "community_id", "unit_id", "grid_id", "street_id", "open", "overdue"];
+                  "level", "light", "community_id", "unit_id", "grid_id", "grid", "street_id", "open", "overdue"];
   let cluster = null;
+  let single = new URLSearchParams(window.location.search).get("single") === "1";  // a link to one case
   const markers = new Map();
 
   function fromUrl() {
@@ -106,12 +107,14 @@
     const res = await cs.call(gm.withParams("/api/cases", urlParams()));
     if (!res.ok) { cs.show("cs-error", cs.message(res)); cs.show("cs-total", ""); cs.clear(body); return; }
     render(res.body);
+    if (single && res.body.total === 1 && res.body.items.length === 1) window.location.replace(cs.caseUrl(res.body.items[0].id));
+    single = false;
   }
   function reload() { state.page = 1; load(); loadPoints(); }
 
   form.addEventListener("submit", (e) => { e.preventDefault(); reload(); });
   form.addEventListener("change", (e) => { if (e.target.tagName === "SELECT" || e.target.type === "checkbox" || e.target.type === "date") reload(); });
-  document.getElementById("cs-reset").addEventListener("click", () => { form.reset(); for (const k of ["unit_id", "grid_id", "street_id"]) form.elements[k].value = ""; reload(); });
+  document.getElementById("cs-reset").addEventListener("click", () => { form.reset(); for (const k of ["unit_id", "grid_id", "grid", "street_id"]) form.elements[k].value = ""; reload(); });
   document.getElementById("cs-prev").addEventListener("click", () => { if (state.page > 1) { state.page -= 1; load(); } });
   document.getElementById("cs-next").addEventListener("click", () => { state.page += 1; load(); });
   document.getElementById("cs-export").addEventListener("click", () => {
