@@ -48,7 +48,19 @@
   // --- map and position ---------------------------------------------------------------
   const map = L.map("fd-map", { zoomControl: true, attributionControl: false }).setView([31.23, 121.47], 15);
   if (CFG.tiles) L.tileLayer(CFG.tiles, { maxZoom: 19, subdomains: "01234567" }).addTo(map);
-  window.gm = { map: map, el: el };
+  window.gm = {  // what the shared basemap (static/js/basemap.js) needs of gridmap.js
+    map: map, el: el, display: "wgs84", bbox: (m) => m.getBounds().toBBoxString(),
+    withParams: (url, params) => {
+      const u = new URL(url, window.location.origin);
+      for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
+      return u.pathname + u.search;
+    },
+    api: async (url, opts) => {
+      const r = await fetch(url, Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } }, opts || {}));
+      if (!r.ok) throw new Error(String(r.status));
+      return r.json();
+    },
+  };
   window.GM_BASEMAP = CFG.basemap || "none";
   let marker = null, circle = null, pos = null, manual = false;
 

@@ -37,7 +37,12 @@
     thumbs(task, pics);
     const msg = el("p", { class: "fd-error", role: "alert" });
     const actions = el("div", { class: "fd-actions" });
-    const done = (text) => { actions.replaceChildren(el("span", { class: "fd-status" }, text)); msg.textContent = ""; load(); };
+    const done = (text) => {  // the card stays (with its result) until the next visit of the tab
+      actions.replaceChildren(el("span", { class: "fd-status" }, text));
+      msg.textContent = "";
+      li.classList.add("done");
+      count();
+    };
     if (task.task === "verify") {
       if (Number(task.verified)) li.appendChild(el("div", { class: "fd-meta" }, t("field.verified")));
       const go = (found) => post("/api/field/tasks/" + task.id + "/verify", { found: found })
@@ -70,6 +75,14 @@
     li.appendChild(actions);
     li.appendChild(msg);
     return li;
+  }
+
+  async function count() {
+    try {
+      const n = (await f.getJSON("/api/field/tasks")).tasks.length;
+      const b = $("fd-task-count");
+      b.textContent = String(n); b.hidden = !n;
+    } catch (e) { /* offline: keep the last count */ }
   }
 
   async function load() {
