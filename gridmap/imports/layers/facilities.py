@@ -196,6 +196,7 @@ _LOAD = (
 )
 _DUPLICATES = sa.text(
     """
+    CREATE TEMP TABLE gm_poi_dup ON COMMIT DROP AS
     SELECT n.row_no, n.type_code, n.name, f.name AS existing, f.source, 0 AS d, true AS same
     FROM gm_poi_in n JOIN facility f
       ON f.source = :source AND f.ext_id = n.ext_id AND f.type_code = n.type_code
@@ -210,7 +211,6 @@ _DUPLICATES = sa.text(
         ORDER BY 3 LIMIT 1) f
     WHERE NOT EXISTS (SELECT 1 FROM facility s WHERE s.source = :source
                       AND s.ext_id = n.ext_id AND s.type_code = n.type_code)
-    ORDER BY 1, 2
     """)
 
 
@@ -219,9 +219,8 @@ _INSERT = sa.text(
     INSERT INTO facility (type_code, name, source, licence, ext_id, import_id, geom, location)
     SELECT n.type_code, n.name, :source, n.licence, n.ext_id, :import_id, n.geom, n.geom
     FROM gm_poi_in n
-    WHERE NOT EXISTS (SELECT 1 FROM unnest(CAST(:skip_rows AS int[]), CAST(:skip_types AS text[]))
-                      AS s(row_no, type_code)
-                      WHERE s.row_no = n.row_no AND s.type_code = n.type_code)
+    WHERE NOT EXISTS (SELECT 1 FROM gm_poi_dup d
+                      WHERE d.row_no = n.row_no AND d.type_code = n.type_code)
     ORDER BY n.row_no, n.type_code
     RETURNING type_code
     """)
@@ -235,7 +234,11 @@ def _write(conn: Connection, binds: dict[str, Any], report: LayerReport,
     for sql in _LOAD:
         conn.execute(sa.text(sql), binds)
     conn.execute(sa.text("ANALYZE gm_poi_in"))
-    dups = conn.execute(_DUPLICATES, binds).mappings().all()
+    conn.execute(sa.text("DROP TABLE IF EXISTS gm_poi_dup"))
+    conn.execute(_DUPLICATES, binds)
+    dups = conn.execute(sa.text(
+        "SELECT row_no, type_code, name, existing, source, d, same FROM gm_poi_dup "
+        "ORDER BY row_no, type_code")).mappings().all()
     present = [d for d in dups if d["same"]]
     near = [d for d in dups if not d["same"]]
     report.unchanged = len(present)
@@ -246,10 +249,7 @@ def _write(conn: Connection, binds: dict[str, Any], report: LayerReport,
         "name": d["name"] or "-", "type": d["type_code"], "existing": d["existing"] or "-",
         "source": d["source"] or "-", "distance": int(d["d"])}, row=int(d["row_no"]),
         severity="warning") for d in near]
-    inserted = conn.execute(_INSERT, {**binds, "import_id": report.import_id,
-                                      "skip_rows": [int(d["row_no"]) for d in dups],
-                                      "skip_types": [d["type_code"] for d in dups]}
-                            ).scalars().all()
+    inserted = conn.execute(_INSERT, {**binds, "import_id": report.import_id}).scalars().all()
     report.inserted = len(inserted)
     for code in inserted:
         report.counts[code] = report.counts.get(code, 0) + 1
