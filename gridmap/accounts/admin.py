@@ -79,12 +79,9 @@ def add_user(conn: Connection, actor: str, username: str, password: str, role: s
              scope_text: str | None = None, display_name: str | None = None) -> User:
     """Create an account (every problem of the form at once: users' rules and the scope)."""
     scope, problems = parse_scope(scope_text)
+    problems = [*users.check(conn, username, password, role, scope.streets, scope.communities),
+                *problems]
     if problems:
-        try:
-            users.add(conn, username, password, role, display_name=display_name,
-                      streets=scope.streets, communities=scope.communities)
-        except ValidationError as exc:
-            problems = [*exc.problems, *problems]
         raise ValidationError("accounts.invalid", problems)
     user = users.add(conn, username, password, role, display_name=display_name or None,
                      streets=scope.streets, communities=scope.communities)
@@ -97,6 +94,8 @@ def change_user(conn: Connection, actor: str, username: str, role: str,
     """Set role, scope and display name of ``username``."""
     before = users.by_username(conn, username)
     scope, problems = parse_scope(scope_text)
+    problems = [*users.check(conn, None, None, role, scope.streets, scope.communities),
+                *problems]
     if problems:
         raise ValidationError("accounts.invalid", problems)
     _guard_admin(conn, actor, before, role != "admin")

@@ -146,6 +146,16 @@ def _check(
         raise ValidationError("accounts.invalid", problems)
 
 
+def check(conn: Connection, username: str | None, password: str | None, role: str | None,
+          streets: Sequence[str] = (), communities: Sequence[str] = ()) -> list[Problem]:
+    """Every problem of an account's fields (``None``: not checked), without writing."""
+    try:
+        _check(conn, username, password, role, streets, communities)
+    except ValidationError as exc:
+        return list(exc.problems)
+    return []
+
+
 def add(
     conn: Connection, username: str, password: str, role: str, *,
     display_name: str | None = None, streets: Iterable[str] = (),

@@ -12,6 +12,9 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from werkzeug.wrappers import Response as BaseResponse
 
 from gridmap.accounts.users import User
+from gridmap.org import staff
+from gridmap.supervision import notify
+from web import db
 from web.access import current_user, login_required, safe_next
 from web.i18n import LANGUAGES
 
@@ -21,7 +24,10 @@ ROLE_PAGES: tuple[tuple[str, str], ...] = (
     ("planner", "/planner"),
     ("supervisor", "/supervisor"),
     ("officer", "/officer"),
+    ("admin", "/admin"),
 )
+STAFF_HOME = "/cases/todo"
+"""A staff user's home: their worklist (the case workspace) when that page exists."""
 
 
 @bp.record_once
@@ -51,13 +57,28 @@ def nav_links(user: User | None) -> list[tuple[str, str]]:
 @bp.get("/")
 @login_required
 def index() -> str | BaseResponse:
-    """Redirect to the user's role page; a plain list of pages if it does not exist."""
+    """Redirect to the user's home: their role's page (admin: ``/admin``; staff: the
+    worklist); a plain home page when it does not exist."""
     user = current_user()
     assert user is not None
     for role, endpoint in nav_links(user):
-        if role == user.role or user.role == "admin":
+        if role == user.role:
             return redirect(url_for(endpoint))
+    if user.role == "staff":
+        worklist = _endpoint_for(STAFF_HOME)
+        if worklist:
+            return redirect(url_for(worklist))
+        return _staff_home(user)
     return render_template("home.html")
+
+
+def _staff_home(user: User) -> str:
+    """Posts and unread notifications of a staff user (no worklist page installed)."""
+    with db.read() as conn:
+        held = staff.posts_of(conn, user.id)
+        unread = notify.list_for_user(conn, user.id, unread_only=True, page_size=20)
+    return render_template("home.html", posts=held, notifications=unread["items"],
+                           unread_total=unread["total"], staff_home=True)
 
 
 @bp.post("/lang")
