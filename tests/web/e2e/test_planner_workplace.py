@@ -247,6 +247,10 @@ def test_print_stylesheet_has_title_legend_scale_date_attribution(browser_page, 
     page = browser_page
     _open(page, coverage_live_server)
     page.emulate_media(media="print")
+    page.evaluate("gm.map.invalidateSize()")
+    page.wait_for_timeout(300)
+    box = page.locator("#mapbox").bounding_box()
+    assert box["y"] < page.locator("#planner-side").bounding_box()["y"]  # the map comes first
     assert page.locator(".gm-top").is_hidden()
     header = page.locator("#print-header")
     assert header.is_visible()

@@ -237,6 +237,8 @@
   levelSel.addEventListener("change", refreshAll);
   minutesSel.addEventListener("change", () => { syncServiceAreas(); updateLegend(); saveState(); });
   $("print-btn").addEventListener("click", () => window.print());
+  window.addEventListener("beforeprint", () => map.invalidateSize());
+  window.addEventListener("afterprint", () => map.invalidateSize());
   $("print-date").textContent = new Date().toLocaleDateString(document.documentElement.lang);
 
   updateLegend();
