@@ -66,6 +66,9 @@ MESSAGES = {
         "cases.hours": "时间", "cases.note": "备注", "cases.add": "添加",
         "cases.delete": "删除", "cases.outcome": "处理结果", "cases.closed_at": "结案时间",
         "cases.saved": "已保存",
+        "cases.kind.dispatch.proposed": "规则推荐处置单位", "cases.kind.dispatch.reproposed":
+        "重新推荐处置单位", "cases.kind.dispatch.level_raised": "处置层级上调",
+        "cases.kind.intake": "受理",
         **_ACT_ZH,
     },
     "en": {
@@ -113,6 +116,9 @@ MESSAGES = {
         "cases.hours": "Hours", "cases.note": "Note", "cases.add": "Add",
         "cases.delete": "Delete", "cases.outcome": "Outcome", "cases.closed_at": "Closed",
         "cases.saved": "Saved",
+        "cases.kind.dispatch.proposed": "unit proposed by the rules",
+        "cases.kind.dispatch.reproposed": "unit proposed again",
+        "cases.kind.dispatch.level_raised": "handling level raised", "cases.kind.intake": "intake",
         **_ACT_EN,
     },
 }

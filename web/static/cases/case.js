@@ -62,7 +62,9 @@
       li.appendChild(gm.el("span", { class: "cs-when" }, cs.time(h.at)));
       li.appendChild(gm.el("strong", {}, h.actor || "–"));
       const auto = h.from_state === h.to_state;
-      const what = auto ? " · " + (h.kind || "") : " · " + (h.from_label || "∅") + " → " + (h.to_label || h.to_state);
+      const kind = h.kind ? gm.t("cases.kind." + h.kind) : "";
+      const what = auto ? " · " + (kind.startsWith("cases.kind.") ? h.kind : kind)
+        : " · " + (h.from_label || "∅") + " → " + (h.to_label || h.to_state);
       li.appendChild(gm.el("span", auto ? { class: "cs-auto" } : {}, what));
       if (h.note) li.appendChild(gm.el("div", {}, h.note));
       for (const p of placed.get(h.id) || []) li.appendChild(photoImg(p));
