@@ -6,6 +6,7 @@ Role home pages are found by path, so a page blueprint only needs to serve
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
@@ -32,7 +33,12 @@ STAFF_HOME = "/cases/todo"
 
 @bp.record_once
 def _setup(state: Any) -> None:
-    state.app.jinja_env.globals.update(nav_links=nav_links)
+    state.app.jinja_env.globals.update(nav_links=nav_links, print_date=print_date)
+
+
+def print_date() -> str:
+    """Today's date for the printed page header (base.html ``.gm-print-base``)."""
+    return date.today().isoformat()
 
 
 def _endpoint_for(path: str) -> str | None:
