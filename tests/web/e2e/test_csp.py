@@ -31,7 +31,6 @@ PAGES = [
     ("/planner", ".leaflet-overlay-pane path", True),
     ("/supervisor", "body[data-sup-ready='1']", True),
     ("/officer", "#off-versions li", True),
-    ("/", ".leaflet-container", True),  # admin's home: the first role page
     ("/no-such-page", "h1", False),
 ]
 
@@ -82,7 +81,7 @@ def _page_paths(url: str) -> list[str]:
         paths = sorted({r.rule for r in app.url_map.iter_rules()
                         if "GET" in (r.methods or ()) and not r.arguments
                         and not is_api_path(r.rule) and r.endpoint != "static"
-                        and not r.rule.endswith((".json", ".xml", ".js", ".webmanifest"))})
+                        and "." not in r.rule.rsplit("/", 1)[-1]})  # no files (sw.js, icons)
     finally:
         app.extensions["gridmap.engine"].dispose()
     return paths
