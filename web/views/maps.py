@@ -27,6 +27,7 @@ import folium
 import numpy as np
 from flask import current_app
 from folium.elements import JSCSSMixin
+from folium.map import FitBounds
 from markupsafe import Markup
 
 from gridmap.config import Settings
@@ -164,7 +165,9 @@ def build_map(
     if js or css:
         m.add_child(_Assets(js, css))
     if bounds is not None:
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+        fit = FitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+        fit.options["animate"] = False  # no zoom animation a view from the URL would race
+        m.add_child(fit)
     root: Any = m.get_root()
     root.render()
     header = root.header.render()

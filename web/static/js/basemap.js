@@ -26,7 +26,15 @@
   const view = (hashParams().get("map") || "").split("/").map(Number);
   gm.viewFromUrl = view.length === 3 && view.every(Number.isFinite) && view[0] >= 0 && view[0] <= 22 &&
     Math.abs(view[1]) <= 90 && Math.abs(view[2]) <= 180;
-  if (gm.viewFromUrl) map.setView([view[1], view[2]], view[0], { animate: false });
+  if (gm.viewFromUrl) {
+    const apply = () => map.setView([view[1], view[2]], view[0], { animate: false });
+    // the page's initial fitBounds may still be animating: a setView now would be dropped
+    if (map._animatingZoom) map.once("zoomend", apply); else apply();
+  }
+  /** True once, the first time a page would fit its data, if the view came from the URL:
+   *  the page then keeps that view instead of fitting (reload, language switch). */
+  let urlViewPending = gm.viewFromUrl;
+  gm.takeUrlView = function () { const had = urlViewPending; urlViewPending = false; return had; };
   map.on("moveend", function () {
     const c = map.getCenter(), z = map.getZoom();
     const digits = Math.max(2, Math.ceil(Math.log10(Math.pow(2, z))));

@@ -98,7 +98,7 @@
       style: (f) => ({ color: colour(f.id), weight: 3, fill: false }),
       interactive: false,
     }).addTo(map);
-    if (fc.features.length) map.fitBounds(gridLayer.getBounds(), { maxZoom: 18 });
+    if (fc.features.length && !(gm.takeUrlView && gm.takeUrlView())) map.fitBounds(gridLayer.getBounds(), { maxZoom: 18 });
   }
 
   function markSelected() {
