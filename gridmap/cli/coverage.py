@@ -120,15 +120,23 @@ def summary(app: AppContext, level: str, type_code: str | None, as_json: bool) -
 @click.option("--level", type=click.Choice(["estate", "community", "grid", "street", "all"]),
               default="community", show_default=True)
 @click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--type", "type_code", default=None, help="Only this facility type.")
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False), default=None,
+              help="Also write the (limited) list as an XLSX workbook (the planner's export).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 @report_errors
-def gaps(app: AppContext, level: str, limit: int, as_json: bool) -> None:
+def gaps(app: AppContext, level: str, limit: int, type_code: str | None, xlsx: str | None,
+         as_json: bool) -> None:
     """Required facility types not reaching every building, largest first."""
-    from gridmap.access import coverage
+    from gridmap.access import coverage, export
 
     with app.transaction() as conn:
-        rows = coverage.gaps(conn, level)
+        rows = [g for g in coverage.gaps(conn, level)
+                if type_code is None or g["type_code"] == type_code]
+    if xlsx:
+        with open(xlsx, "wb") as fh:
+            fh.write(export.gaps_xlsx(rows[:limit] if limit else rows, lang=app.settings.lang))
     if as_json:
         _echo_json(rows[:limit] if limit else rows)
         return
@@ -198,15 +206,15 @@ def whatif(app: AppContext, adds: tuple[str, ...], removes: tuple[int, ...],
 def candidates(app: AppContext, type_code: str, k: int, sites: tuple[str, ...],
                as_json: bool) -> None:
     """Greedy maximal-coverage sites for TYPE_CODE with the residents each adds."""
-    from gridmap.access import coverage
+    from gridmap.access import coverage, impact
 
     cand: list[tuple[float, float]] | None = None
     if sites:
         parsed = _parse_add(tuple(f"x,{s}" for s in sites))
         cand = [(p[1], p[2]) for p in parsed]
     with app.transaction() as conn:
-        rows = coverage.candidates(conn, type_code, k, cand,
-                                   speed_m_per_min=app.settings.walking_speed_m_per_min)
+        rows = impact.describe_sites(conn, coverage.candidates(
+            conn, type_code, k, cand, speed_m_per_min=app.settings.walking_speed_m_per_min))
     if as_json:
         _echo_json(rows)
         return
@@ -218,3 +226,6 @@ def candidates(app: AppContext, type_code: str, k: int, sites: tuple[str, ...],
         click.echo(f"{r['rank']}. {r['lon']:.6f},{r['lat']:.6f} ({where}): "
                    f"+{r['residents_added']} residents, +{r['buildings_added']} buildings "
                    f"(total +{r['cumulative_residents']})")
+        near = " · ".join(x for x in (r["estate"] or r["community"], r["road"]) if x)
+        served = ", ".join(f"{x['estate'] or '-'} {x['residents']}" for x in r["serves"])
+        click.echo(f"   {near or '-'}; serves: {served or '-'}")

@@ -4,10 +4,13 @@ on the hand-made river town (tests/fixtures/walk_world.py)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 from sqlalchemy.engine import Connection
 
 from gridmap.access import coverage, siting, whatif
@@ -125,6 +128,12 @@ def test_cli_build_refresh_gaps_and_a_bad_whatif(cli_env: dict[str, str]) -> Non
     assert gaps.returncode == 0, gaps.stderr
     kg = [g for g in json.loads(gaps.stdout) if g["type_code"] == "kindergarten"]
     assert {g["unit_name"] for g in kg} == {"West", "East"}
+    xlsx = Path(cli_env.get("TMPDIR", "/tmp")) / f"gaps-{os.getpid()}.xlsx"
+    out = _cli(cli_env, "coverage", "gaps", "--type", "kindergarten", "--xlsx", str(xlsx))
+    assert out.returncode == 0, out.stderr
+    ws = load_workbook(xlsx).active
+    assert ws.max_row == len(kg) + 1 and {ws.cell(r, 1).value for r in (2, 3)} == {"West", "East"}
+    xlsx.unlink()
     with eng.connect() as c:
         n = c.execute(sa.text("SELECT count(*) FROM building_coverage")).scalar_one()
     bad = _cli(cli_env, "coverage", "whatif", "--add", "kindergarten,abc,31", "--remove", "5")
