@@ -47,3 +47,13 @@ def nearby_open(conn: Connection, lon: float, lat: float, category: str, *,
         {"lon": lon, "lat": lat, "cat": category, "closed": list(CLOSED_STATES),
          "r": radius_m, "n": limit}).mappings()
     return [dict(r) for r in rows]
+
+
+def home_point(conn: Connection, scope: Scope) -> tuple[float, float] | None:
+    """(lon, lat) of the middle of the user's communities (the district for an unrestricted
+    scope): where the map starts before the phone knows its position."""
+    row = conn.execute(sa.text(
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c"
+        " FROM community WHERE CAST(:ids AS int[]) IS NULL OR id = ANY(CAST(:ids AS int[])))"
+        " AS t WHERE c IS NOT NULL"), {"ids": scope.ids()}).first()
+    return None if row is None or row[0] is None else (float(row[0]), float(row[1]))

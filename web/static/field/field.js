@@ -38,56 +38,91 @@
   function show(name) {
     tabs.forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
     ["report", "mine", "tasks"].forEach((n) => { $("tab-" + n).hidden = n !== name; });
-    if (name === "report") setTimeout(() => map.invalidateSize(), 0);
+    if (name === "report" && map) setTimeout(() => map.invalidateSize(), 0);
     if (name === "mine") renderMine();
     if (name === "tasks" && field.loadTasks) field.loadTasks();
   }
   tabs.forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
   field.show = show;
 
-  // --- map and position ---------------------------------------------------------------
-  const map = L.map("fd-map", { zoomControl: true, attributionControl: false }).setView([31.23, 121.47], 15);
-  if (CFG.tiles) L.tileLayer(CFG.tiles, { maxZoom: 19, subdomains: "01234567" }).addTo(map);
-  window.gm = {  // what the shared basemap (static/js/basemap.js) needs of gridmap.js
-    map: map, el: el, display: "wgs84", bbox: (m) => m.getBounds().toBBoxString(),
-    withParams: (url, params) => {
-      const u = new URL(url, window.location.origin);
-      for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
-      return u.pathname + u.search;
-    },
-    api: async (url, opts) => {
-      const r = await fetch(url, Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } }, opts || {}));
-      if (!r.ok) throw new Error(String(r.status));
-      return r.json();
-    },
-  };
-  window.GM_BASEMAP = CFG.basemap || "none";
-  let marker = null, circle = null, pos = null, manual = false;
+  // --- position, then the map when Leaflet arrives ------------------------------------
+  // The form works without the map: the position comes from the phone (or an address) and
+  // is shown as text; Leaflet, the basemap and the marker follow as soon as they load.
+  let map = null, marker = null, circle = null, pos = null, acc = null, manual = false;
 
-  function place(lat, lon, acc, how) {
-    pos = { lat: lat, lon: lon };
+  function drawPos() {
+    if (!map || !pos) return;
     if (!marker) {
-      marker = L.marker([lat, lon], { draggable: true, autoPan: true }).addTo(map);
+      marker = L.marker([pos.lat, pos.lon], { draggable: true, autoPan: true }).addTo(map);
       marker.on("dragend", () => { const p = marker.getLatLng(); manual = true; place(p.lat, p.lng, null, "picked"); });
-    } else marker.setLatLng([lat, lon]);
+    } else marker.setLatLng([pos.lat, pos.lon]);
     if (circle) { map.removeLayer(circle); circle = null; }
-    if (acc) circle = L.circle([lat, lon], { radius: acc, weight: 1, color: "#1f5fa8", fillOpacity: 0.12, interactive: false }).addTo(map);
-    $("fd-pos").textContent = how === "gps" ? t("field.accuracy", { m: Math.round(acc) }) : t("field.picked");
+    if (acc) circle = L.circle([pos.lat, pos.lon], { radius: acc, weight: 1, color: "#1f5fa8", fillOpacity: 0.12, interactive: false }).addTo(map);
+  }
+  function place(lat, lon, accuracy, how) {
+    pos = { lat: lat, lon: lon };
+    acc = accuracy;
+    $("fd-pos").textContent = how === "gps" ? t("field.accuracy", { m: Math.round(accuracy) }) : t("field.picked");
     $("fd-pos").dataset.how = how;
+    drawPos();
     checkDuplicates();
   }
+  function ready() {
+    if (document.body.dataset.ready) return;
+    performance.mark("field-ready");  // the form is usable (tests, benchmarks/bench_field.py)
+    document.body.dataset.ready = "1";
+  }
   function locate() {
-    if (!navigator.geolocation) { $("fd-pos").textContent = t("field.no_position"); return; }
+    if (!navigator.geolocation) { $("fd-pos").textContent = t("field.no_position"); ready(); return; }
     $("fd-pos").textContent = t("field.locating");
     navigator.geolocation.getCurrentPosition((p) => {
+      ready();
       if (manual) return;
       place(p.coords.latitude, p.coords.longitude, p.coords.accuracy, "gps");
-      map.setView([p.coords.latitude, p.coords.longitude], Math.max(map.getZoom(), 17));
-    }, () => { if (!pos) $("fd-pos").textContent = t("field.no_position"); },
+      if (map) map.setView([p.coords.latitude, p.coords.longitude], Math.max(map.getZoom(), 17));
+    }, () => { ready(); if (!pos) $("fd-pos").textContent = t("field.no_position"); },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
   }
-  map.on("click", (e) => { manual = true; place(e.latlng.lat, e.latlng.lng, null, "picked"); });
   $("fd-locate").addEventListener("click", () => { manual = false; locate(); });
+
+  function loadScript(src) {
+    return new Promise((ok, bad) => {
+      const s = document.createElement("script");
+      s.src = src; s.addEventListener("load", ok); s.addEventListener("error", bad);
+      document.body.appendChild(s);
+    });
+  }
+  async function initMap() {
+    const css = el("link", { rel: "stylesheet", href: "/static/vendor/leaflet/leaflet.css" });
+    document.head.appendChild(css);
+    await loadScript("/static/vendor/leaflet/leaflet.js");
+    const home = pos ? [pos.lat, pos.lon] : CFG.home ? [CFG.home[1], CFG.home[0]] : [31.23, 121.47];
+    map = L.map("fd-map", { zoomControl: true, attributionControl: false }).setView(home, pos ? 17 : 15);
+    if (CFG.tiles) L.tileLayer(CFG.tiles, { maxZoom: 19 }).addTo(map);
+    map.on("click", (e) => { manual = true; place(e.latlng.lat, e.latlng.lng, null, "picked"); });
+    window.gm = {  // what the shared basemap (static/js/basemap.js) needs of gridmap.js
+      map: map, el: el, display: "wgs84", bbox: (m) => m.getBounds().toBBoxString(),
+      withParams: (url, params) => {
+        const u = new URL(url, window.location.origin);
+        for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
+        return u.pathname + u.search;
+      },
+      api: async (url, opts) => {
+        const r = await fetch(url, Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } }, opts || {}));
+        if (!r.ok) throw new Error(String(r.status));
+        return r.json();
+      },
+    };
+    window.GM_BASEMAP = CFG.basemap || "none";
+    drawPos();
+    performance.mark("field-map");
+    document.body.dataset.map = "1";
+    if (window.GM_BASEMAP === "none") {
+      await loadScript("/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js");
+      await loadScript("/static/js/basemap.js");
+    }
+  }
+  field.mapReady = initMap().catch(() => { $("fd-map").hidden = true; });  // offline without a kept copy: text only
   locate();
 
   $("fd-find").addEventListener("click", async () => {
@@ -99,27 +134,11 @@
       if (!c || c.lon === undefined) throw new Error("none");
       manual = true;
       place(c.lat, c.lon, null, "picked");
-      map.setView([c.lat, c.lon], 17);
+      if (map) map.setView([c.lat, c.lon], 17);
     } catch (e) { $("fd-pos").textContent = t("field.not_found"); }
   });
 
-  // --- categories (common first; the last list is kept for offline use) ---------------------
-  async function loadCategories() {
-    let cats = null;
-    try { cats = (await getJSON("/api/field/categories")).categories; localStorage.setItem("gm-field-cats", JSON.stringify(cats)); }
-    catch (e) { try { cats = JSON.parse(localStorage.getItem("gm-field-cats") || "null"); } catch (e2) { cats = null; } }
-    if (!cats) return;
-    const sel = $("fd-category");
-    const en = CFG.lang === "en";
-    const groups = [[t("field.common"), cats.filter((c) => c.common)], [t("field.all"), cats.filter((c) => !c.common)]];
-    for (const [label, list] of groups) {
-      if (!list.length) continue;
-      const g = el("optgroup", { label: label });
-      list.forEach((c) => g.appendChild(el("option", { value: c.code }, (en ? c.name_en : c.name_zh) + " " + c.code)));
-      sel.appendChild(g);
-    }
-  }
-  loadCategories();
+  // categories: rendered on the server, common ones first (gridmap.field.area.categories)
   $("fd-category").addEventListener("change", checkDuplicates);
 
   // --- possible duplicates --------------------------------------------------------------

@@ -20,7 +20,7 @@
 
   function thumbs(task, box) {
     f.getJSON("/api/incidents/" + task.id + "/photos").then((r) => {
-      r.photos.forEach((p) => { const img = el("img", { alt: "", loading: "lazy" }); img.src = p.thumb_url; box.appendChild(img); });
+      r.photos.forEach((p) => { const img = el("img", { alt: "" }); img.src = p.thumb_url; box.appendChild(img); });
     }).catch(() => {});
   }
 
@@ -96,5 +96,5 @@
     b.textContent = String(tasks.length); b.hidden = !tasks.length;
   }
   f.loadTasks = load;
-  if (navigator.onLine) load();
+  if (navigator.onLine) setTimeout(count, 1500);  // the badge only; cards when the tab opens
 })();
