@@ -114,8 +114,11 @@ def whatif(body: dict[str, Any]) -> Response:
                                        speed_m_per_min=settings().walking_speed_m_per_min)
         names = mapdata.community_names(conn, [c["community_id"] for c in result["by_community"]
                                                if c["community_id"] is not None])
+        ext = mapdata.unit_extents(conn, body["level"], [u["unit_id"] for u in result["units"]])
     for c in result["by_community"]:
         c["community_name"] = names.get(c["community_id"])
+    for u in result["units"]:
+        u["bbox"] = shift_bbox(ext.get(u["unit_id"]), body["crs"])
     if body["crs"] == "gcj02":
         _shift_features(result["service_areas"]["features"])
     return jsonify(result)

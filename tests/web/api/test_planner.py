@@ -155,6 +155,7 @@ def test_whatif_lists_changed_estates_and_draws_the_new_service_area(planner) ->
     assert "丙小区" in gained
     u = gained["丙小区"]
     assert u["residents_gained"] > 0 and u["share_after"] > u["share_before"]
+    assert len(u["bbox"]) == 4 and u["bbox"][0] < 116.4235 < u["bbox"][2]
     [area] = res["service_areas"]["features"]
     assert area["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert area["properties"]["radius_m"] > 0

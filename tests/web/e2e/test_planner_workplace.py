@@ -161,6 +161,33 @@ def test_type_then_level_quickly_never_mixes_answers(browser_page, coverage_live
     screenshot(page, "planner-race-latest-only")
 
 
+def test_a_held_whatif_answer_never_lands_after_a_level_change(browser_page, coverage_live_server) -> None:
+    page = browser_page
+    _open(page, coverage_live_server, "?type=primary_school")
+    held = []
+
+    def hold(route):  # the first what-if (level estate) is held back
+        if not held and '"level":"estate"' in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/planner/whatif", hold)
+    page.evaluate("window.gmPlanner.addWhatIf('primary_school', 116.4235, 39.9075)")
+    page.wait_for_function("() => true")
+    page.select_option("#level", "community")
+    page.wait_for_selector("#whatif-units tbody tr", timeout=20000)
+    assert held
+    try:
+        held[0].fulfill(response=held[0].fetch())
+    except Exception:  # noqa: BLE001 (the page already cancelled it)
+        pass
+    page.wait_for_timeout(800)
+    names = page.locator("#whatif-units tbody td:first-child").all_inner_texts()
+    assert names == ["丙社区"], names
+    assert page.evaluate("window.gmPlanner.change.level") == "community"
+
+
 def test_candidates_numbered_with_address_and_try_as_whatif(browser_page, coverage_live_server) -> None:
     page = browser_page
     _open(page, coverage_live_server)

@@ -172,6 +172,7 @@
       tr.appendChild(gm.el("td", {}, u.unit_name || "#" + u.unit_id));
       tr.appendChild(gm.el("td", { class: "num" }, gm.pct(u.share_before) + " → " + gm.pct(u.share_after)));
       tr.appendChild(gm.el("td", { class: "num" }, (u.residents_gained >= 0 ? "+" : "") + gm.fmt(u.residents_gained)));
+      if (u.bbox) { tr.classList.add("gm-row-click"); tr.addEventListener("click", () => map.fitBounds([[u.bbox[1], u.bbox[0]], [u.bbox[3], u.bbox[2]]])); }
       tbody.appendChild(tr);
     }
     $("whatif-units").hidden = !units.length;
