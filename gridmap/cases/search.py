@@ -42,7 +42,7 @@ SORTS: dict[str, str] = {
 """Sortable columns (key → SQL; never from input)."""
 LEVELS: tuple[str, ...] = ("grid", "community", "street", "district")
 LIGHTS: tuple[str, ...] = ("red", "yellow", "none")
-COUNT_CAP = 10_000
+COUNT_CAP = 1000
 MAX_TEXT = 100
 POINTS_CAP = 5000
 

@@ -58,7 +58,7 @@ def _masked(rows: list[dict[str, Any]], scope: scopes.Scope) -> list[dict[str, A
 @use(s.CaseListQuery)
 def list_cases(args: dict[str, Any]) -> Response:
     """A page of the cases matching the search and filters inside the user's scope
-    (``total`` counted up to 10,000: ``total_capped``)."""
+    (``total`` counted up to 1,000: ``total_capped``)."""
     query, opts = _split(args)
     scope = current_scope()
     with db.read() as conn:
