@@ -164,3 +164,17 @@ def test_each_role_lands_on_its_home(browser_page: Any, live_server: str, userna
     assert browser_page.url.split("?")[0].split("#")[0].rstrip("/").endswith(home)
     nav = browser_page.locator(".gm-nav a").evaluate_all("a => a.map(x => x.dataset.nav)")
     assert ("admin" in nav) == (username == "admin")
+
+
+def test_print_base_hides_navigation_and_shows_title_date_attribution(
+        browser_page: Any, live_server: str) -> None:
+    page = browser_page
+    browser_login(page, live_server, "admin", next_path="/admin/users")
+    assert page.locator(".gm-print-base").is_hidden()
+    page.emulate_media(media="print")
+    assert page.locator(".gm-top").is_hidden()
+    assert page.locator("#adm-add-form button").first.is_hidden()
+    base = page.text_content(".gm-print-base")
+    assert page.locator(".gm-print-base").is_visible()
+    assert "用户与角色" in base and "打印日期" in base and "OpenStreetMap" in base
+    page.pdf(path=str(Path("test-output") / "admin_users_print.pdf"))
