@@ -30,6 +30,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     """
     app.config["SESSION_COOKIE_SECURE"] = settings.cookie_secure and not settings.demo
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings.session_max_hours)
+    # Set the cookie only when the session changed: a refresh on every response let map
+    # requests still in flight from the old page overwrite the cookie the language switch
+    # had just set (the switch then "did nothing"). Idle and maximum age are server-side.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     if settings.trusted_proxies > 0:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
