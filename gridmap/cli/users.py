@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from gridmap import messages
+from gridmap.accounts import admin as admin_lib
 from gridmap.accounts import users as lib
 from gridmap.accounts.users import User
 from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors, say
@@ -20,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @main.group()
 def users() -> None:
-    """Web accounts: roles planner, supervisor, officer, admin."""
+    """Web accounts: roles planner, supervisor, officer, admin, staff."""
 
 
 def _read_password(password_file: Path | None, password_env: str | None) -> str:
@@ -54,8 +55,7 @@ def _with_password_options(func: F) -> F:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["planner", "supervisor", "officer",
-                                                          "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(lib.ROLES)))
 @click.option("--name", "display_name", help="Display name, e.g. 王丽.")
 @click.option("--street", "streets", multiple=True, help="Supervisor scope: 9-digit street code.")
 @click.option("--community", "communities", multiple=True,
@@ -97,6 +97,40 @@ def disable_cmd(app: AppContext, username: str) -> None:
     with app.transaction() as conn:
         lib.disable(conn, username)
     say("cli.users.disabled", {"username": username})
+
+
+def _cli_actor() -> str:
+    """Who runs the command, for the audit log (``cli:<login>``)."""
+    return "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "?")
+
+
+@users.command("enable")
+@click.argument("username")
+@pass_app
+@report_errors
+def enable_cmd(app: AppContext, username: str) -> None:
+    """Let a disabled account log in again (recorded in the audit log)."""
+    with app.transaction() as conn:
+        admin_lib.enable_user(conn, _cli_actor(), username)
+    say("admin.cli_enabled", {"username": username})
+
+
+@users.command("role")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(list(lib.ROLES)))
+@click.option("--name", "display_name", help="Display name, e.g. 王丽.")
+@click.option("--street", "streets", multiple=True, help="Supervisor scope: 9-digit street code.")
+@click.option("--community", "communities", multiple=True,
+              help="Supervisor scope: 12-digit community code.")
+@pass_app
+@report_errors
+def role_cmd(app: AppContext, username: str, role: str, display_name: str | None,
+             streets: tuple[str, ...], communities: tuple[str, ...]) -> None:
+    """Change an account's role and scope (its sessions end; recorded in the audit log)."""
+    with app.transaction() as conn:
+        admin_lib.change_user(conn, _cli_actor(), username, role,
+                              " ".join(streets + communities), display_name)
+    say("admin.cli_role_changed", {"username": username, "role": role})
 
 
 @users.command("passwd")

@@ -68,3 +68,19 @@ def test_admin_cannot_demote_self_or_the_last_admin(conn: Connection) -> None:
     users.add(conn, "root2", "password-123", "admin")
     admin.disable_user(conn, "root2", "root")
     assert not users.by_username(conn, "root").active
+
+
+def test_cli_role_and_enable_are_audited(cli_env: dict[str, str]) -> None:
+    from tests.accounts.test_users import _cli
+
+    env = {**cli_env, "PW": "a-long-password", "USER": "ops"}
+    assert _cli(["users", "add", "zhou", "--role", "staff", "--password-env", "PW"],
+                env).returncode == 0
+    r = _cli(["users", "role", "zhou", "--role", "supervisor", "--street", "12"], env)
+    assert r.returncode == 1 and "12" in r.stderr
+    assert _cli(["users", "disable", "zhou"], env).returncode == 0
+    r = _cli(["users", "enable", "zhou"], env)
+    assert r.returncode == 0 and "zhou" in r.stdout
+    r = _cli(["users", "role", "zhou", "--role", "planner", "--name", "周"], env)
+    assert r.returncode == 0, r.stderr
+    assert "zhou\tplanner\t-\tactive" in _cli(["users", "list"], env).stdout
