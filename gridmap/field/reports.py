@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from gridmap.accounts.scope import Scope
 from gridmap.errors import PermissionDenied, Problem, ValidationError
 from gridmap.incidents import query, write
-from gridmap.incidents.intake import IntakeParams
+from gridmap.incidents.intake import IntakeParams, starting_state_only
 from gridmap.media import photos as media
 from gridmap.media.images import MediaParams
 
@@ -85,6 +85,10 @@ def submit(conn: Connection, scope: Scope, *, user_id: int, username: str,
         return query.get(conn, existing), False
     problems: list[Problem] = []
     try:
+        starting_state_only({k: data.get(k) for k in ("state", "status")})
+    except ValidationError as err:
+        problems += err.problems
+    try:
         media.check_count(len(photos), media_params, minimum=1)
         prepared = media.prepare_all(photos, media_params)
     except ValidationError as err:
@@ -92,14 +96,16 @@ def submit(conn: Connection, scope: Scope, *, user_id: int, username: str,
         prepared = []
     rec = {k: data[k] for k in FIELDS if data.get(k) not in (None, "")}
     rec.update(source="patrol", external_id=f"field:{cid}")
+    savepoint = conn.begin_nested()  # undone when anything else is wrong
+    row: dict[str, Any] = {}
     try:
-        with conn.begin_nested():
-            row = write.create(conn, {**rec, "state": data.get("state")}, actor=username,
-                               params=params)
+        row = write.create(conn, rec, actor=username, params=params)
     except ValidationError as err:
         problems = err.problems + problems
     if problems:
+        savepoint.rollback()
         raise ValidationError("field.report_invalid", problems)
+    savepoint.commit()
     conn.execute(sa.text("UPDATE incident SET client_id = CAST(:c AS uuid), reported_by = :u"
                          " WHERE id = :id"), {"c": cid, "u": user_id, "id": row["id"]})
     media.store_prepared(conn, int(row["id"]), prepared, stage="before",
