@@ -36,6 +36,7 @@ MESSAGES = {
         "planner.print": "打印",
         "planner.print.date": "打印日期",
         "planner.persons": "人",
+        "planner.facilities_n": "现有 {n} 处",
     },
     "en": {
         "planner.whatif.help": "Press “Place a proposed facility”, then click the map; "
@@ -69,6 +70,7 @@ MESSAGES = {
         "planner.print": "Print",
         "planner.print.date": "Printed",
         "planner.persons": "",
+        "planner.facilities_n": "{n} existing",
     },
 }
 
