@@ -61,6 +61,9 @@ class Entry:
     object_id: str | None
     note: str | None
     edit_id: int | None
+    changes: tuple[tuple[str, str, str], ...] = ()
+    """``(field, before, after)`` of an ``audit_log`` row whose before/after are flat
+    records (account changes, incident locations); empty otherwise."""
 
 
 def record(conn: Connection, actor: str | None, action: str, object_type: str,
@@ -120,21 +123,23 @@ def parse_filter(raw: Mapping[str, str | None]) -> AuditFilter:
 _BRANCHES: dict[str, tuple[str, tuple[str, ...]]] = {
     "audit": ("""
 SELECT 'audit' AS source, a.id AS ref, a.at, a.actor, a.action, a.object_type, a.object_id,
-       NULL::text AS note, e.id AS edit_id
+       NULL::text AS note, e.id AS edit_id,
+       CASE WHEN a.object_type IN ('user', 'incident')
+            THEN jsonb_build_object('before', a.before, 'after', a.after) END AS detail
 FROM audit_log a
 LEFT JOIN grid_edit_op e ON a.object_type = 'grid_version' AND a.action LIKE 'grid.edit.%'
      AND e.version_id::text = a.object_id AND e.seq::text = a.after->>'op'""", OBJECT_TYPES),
     "incident": ("""
 SELECT 'incident', ev.id, ev.at, ev.actor, 'incident.' || ev.to_state, 'incident',
-       ev.incident_id::text, ev.note, NULL::bigint
+       ev.incident_id::text, ev.note, NULL::bigint, NULL::jsonb
 FROM incident_event ev""", ("incident",)),
     "session": ("""
 SELECT 'session', s.id, s.created_at, u.username, 'session.login', 'user', u.username,
-       concat_ws(' · ', NULLIF(s.client, ''), s.revoked_reason), NULL::bigint
+       concat_ws(' · ', NULLIF(s.client, ''), s.revoked_reason), NULL::bigint, NULL::jsonb
 FROM user_session s JOIN app_user u ON u.id = s.user_id""", ("user",)),
     "import": ("""
 SELECT 'import', r.id, r.started_at, r.actor, 'import.' || r.kind, 'import_run', r.id::text,
-       r.source_file, NULL::bigint
+       r.source_file, NULL::bigint, NULL::jsonb
 FROM import_run r""", ("import_run",)),
 }
 _WHERE = """
@@ -173,7 +178,27 @@ def list_entries(conn: Connection, f: AuditFilter, *, limit: int = 100,
     rows = conn.execute(sa.text(
         f"{sql} ORDER BY x.at DESC, x.source, x.ref DESC LIMIT :lim OFFSET :off"),  # noqa: S608
         {**p, "lim": limit, "off": max(0, int(offset))}).mappings().all()
-    return [Entry(**dict(r)) for r in rows], total
+    return [_entry(dict(r)) for r in rows], total
+
+
+def _short(value: Any) -> str:
+    text = "" if value is None else (
+        json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value))
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def changes(before: Any, after: Any) -> tuple[tuple[str, str, str], ...]:
+    """The fields of two flat records that differ, as text (``before`` may be ``None``)."""
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    keys = [*new, *(k for k in old if k not in new)]
+    return tuple((str(k), _short(old.get(k)), _short(new.get(k))) for k in keys
+                 if old.get(k) != new.get(k))
+
+
+def _entry(row: dict[str, Any]) -> Entry:
+    detail = row.pop("detail", None) or {}
+    return Entry(**row, changes=changes(detail.get("before"), detail.get("after")))
 
 
 _GEOMETRY = sa.text("""

@@ -51,6 +51,8 @@ def test_every_source_listed_newest_first_with_filters(conn: Connection) -> None
 
     about_bob, _ = log.list_entries(conn, log.AuditFilter(object_type="user", object_id="bob"))
     assert {e.action for e in about_bob} == {"session.login", "user.disable"}
+    disabled = next(e for e in about_bob if e.action == "user.disable")
+    assert disabled.changes == (("active", "True", "False"),)
     login = next(e for e in about_bob if e.action == "session.login")
     assert login.note == "10.0.0.7"
 
@@ -61,6 +63,14 @@ def test_every_source_listed_newest_first_with_filters(conn: Connection) -> None
     assert log.list_entries(conn, log.AuditFilter(since=tomorrow)) == ([], 0)
     page, total = log.list_entries(conn, log.AuditFilter(), limit=2, offset=1)
     assert len(page) == 2 and total == len(entries)
+
+
+def test_changes_of_flat_records() -> None:
+    assert log.changes(None, {"role": "staff", "active": True}) == (
+        ("role", "", "staff"), ("active", "", "True"))
+    assert log.changes({"role": "planner", "x": 1}, {"role": "admin", "x": 1}) == (
+        ("role", "planner", "admin"),)
+    assert log.changes({"gone": "y" * 100}, {})[0][1].endswith("…")
 
 
 def test_filter_problems_all_at_once() -> None:

@@ -100,6 +100,7 @@ def test_audit_filter_problems_and_results(app: Flask, web_db: WebDB) -> None:
     r = client.get("/admin/audit?actor=admin&object_type=user")
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'data-action="user.disable"' in html
+    assert "<span>active</span>: True → False" in html  # what changed
     assert html.count('data-action="session.login"') == 1  # the admin's own login only
     assert "<td>planner</td>" not in html  # rows by other users are filtered out
     r = client.get("/admin/audit?object_type=planet&since=2026-13-01&until=x")
