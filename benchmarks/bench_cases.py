@@ -346,7 +346,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-load", action="store_true")
     args = ap.parse_args()
-    with throwaway_database("gridmap-bench-cases-") as (_, url):
+    with throwaway_database("gridmap-bench-cases-", port_from=56400) as (_, url):
         load(url, args.cases)
         measure_library(url, args.cases, args.runs)
         if not args.skip_load:
