@@ -196,3 +196,21 @@ def test_diff_discard_and_revert(browser_page: Any, live_server: str, web_db: We
     assert page.locator("#off-versions li[data-phase='current']").count() == 1
     screenshot(page, "officer_wp_reverted")
     assert page.gm_errors == [], page.gm_errors
+
+
+def test_print_layout_and_csv_export(browser_page: Any, live_server: str, web_db: WebDB) -> None:
+    page = browser_page
+    open_jia(page, live_server, web_db)
+    with page.expect_download() as dl:
+        page.click("button[data-export='off-grids']")
+    path = dl.value.path()
+    text = open(path, encoding="utf-8-sig").read()
+    assert "网格" in text.splitlines()[0] and "110101001001001" in text
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    page.emulate_media(media="print")
+    meta = page.text_content(".gm-print-meta")
+    assert page.is_visible(".gm-print-meta") and "网格调整" in meta and "甲社区" in meta
+    assert "数据来源" in meta
+    assert page.is_hidden(".gm-top") and page.is_hidden("#off-new-draft")
+    assert page.is_visible(".leaflet-control-scale") and page.is_visible("#off-legend")
+    screenshot(page, "officer_wp_print")

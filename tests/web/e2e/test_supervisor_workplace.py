@@ -136,3 +136,18 @@ def test_overdue_drawer_columns_sorting_export_heat_and_hotspots(
     api = page.request.get(live_server + "/api/hotspots?window=all").json()
     assert api["n_units"] == 2  # the supervisor's two grids, not the third street's
     assert page.gm_errors == [], page.gm_errors
+
+
+def test_print_layout(browser_page: Any, live_server: str) -> None:
+    page = browser_page
+    open_page(page, live_server)
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    page.emulate_media(media="print")
+    assert page.is_visible(".gm-print-meta")
+    meta = page.text_content(".gm-print-meta")
+    assert "事件监督" in meta and "数据来源" in meta and "20" in page.text_content("#sup-print-date")
+    assert page.is_hidden(".sup-filters") and page.is_hidden(".gm-top")
+    assert page.is_visible(".leaflet-control-scale") and page.is_visible("#sup-legend-rate")
+    screenshot(page, "supervisor_wp_print")
+    page.emulate_media(media="screen")
+    assert page.is_hidden(".gm-print-meta")

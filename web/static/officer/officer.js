@@ -163,7 +163,7 @@
     if (unitLayer) unitLayer.remove();
     unitLayer = L.geoJSON(fc, {
       style: (f) => ({
-        color: "#555", weight: 0.6, fillOpacity: 0.35,
+        color: "#555", weight: 0.6, fillOpacity: 0.22,  // the basemap (roads, buildings) shows through
         fillColor: f.properties.grid_id ? colour(f.properties.grid_id) : "#999",
         className: `off-unit off-unit-${f.properties.unit_type} off-unit-${f.properties.unit_type}-${f.properties.unit_id}`,
       }),
