@@ -96,6 +96,8 @@ def test_map_page_fills_the_screen_with_a_drawer(sized_page: Any, live_server: s
     page.click("#gm-menu-btn")
     assert page.locator(".gm-top .gm-nav").is_visible()
     assert page.locator(".gm-top .gm-right button[data-lang=en]").is_visible()
+    page.keyboard.press("Escape")
+    assert page.locator(".gm-top .gm-nav").is_hidden()
     assert page.gm_errors == [], page.gm_errors
     assert page.gm_blocked == [], page.gm_blocked
 

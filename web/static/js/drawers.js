@@ -25,10 +25,16 @@
     btn.textContent = "☰ " + tx("layout.menu", "菜单");
     var brand = top.querySelector(".gm-brand");
     top.insertBefore(btn, brand ? brand.nextSibling : top.firstChild);
-    btn.addEventListener("click", function () {
-      var open = document.body.classList.toggle("gm-menu-open");
+    function setMenu(open) {
+      document.body.classList.toggle("gm-menu-open", open);
       btn.setAttribute("aria-expanded", open ? "true" : "false");
       document.body.style.setProperty("--gm-nav-h", open ? nav.offsetHeight + "px" : "0px");
+    }
+    btn.addEventListener("click", function () {
+      setMenu(!document.body.classList.contains("gm-menu-open"));
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && document.body.classList.contains("gm-menu-open")) { setMenu(false); }
     });
   }
 
@@ -60,6 +66,12 @@
     toggle.addEventListener("click", function () { set(!panel.classList.contains("gm-drawer-open")); });
     close.addEventListener("click", function () { set(false); toggle.focus({ preventScroll: true }); });
     backdrop.addEventListener("click", function () { set(false); });
+    // A row that zooms the map (.gm-row-click) or any [data-gm-close-drawer] shows the map.
+    panel.addEventListener("click", function (e) {
+      var t = e.target;
+      if (t && t.closest && t.closest("tr.gm-row-click, [data-gm-close-drawer]") &&
+          window.matchMedia("(max-width: 900px)").matches) { set(false); }
+    });
     document.addEventListener("keydown", function (e) {
       if (e.key === "Escape" && panel.classList.contains("gm-drawer-open")) { set(false); }
     });
