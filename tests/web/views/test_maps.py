@@ -56,9 +56,18 @@ def test_build_map_default_is_offline(ctx) -> None:
     parts = maps.build_map(plugins=("vectorgrid", "heat"))
     assert parts.display == "wgs84"
     assert "L.tileLayer" not in str(parts.script)
-    assert "control.scale" in str(parts.script)
+    assert "control.scale" not in str(parts.script)  # Folium's shows feet: basemap.js adds a metric one
+    assert parts.basemap == "none"
     assert "Leaflet.VectorGrid" in str(parts.header)
     assert cdn_urls(str(parts.header)) == []
+    # our own basemap needs VectorGrid on every page, asked for or not
+    assert "Leaflet.VectorGrid" in str(maps.build_map(plugins=("heat",)).header)
+    assert "Leaflet.VectorGrid" not in str(maps.build_map(basemap="osm").header)
+
+
+def test_fit_bounds_is_not_animated(ctx) -> None:
+    parts = maps.build_map(bounds=(116.40, 39.90, 116.42, 39.915))
+    assert '"animate": false' in str(parts.script)  # a view from the URL hash cannot race it
 
 
 @pytest.mark.parametrize(("basemap", "needle", "display"), [
