@@ -26,6 +26,7 @@ from web.api.parsing import use
 
 bp = Blueprint("field_api", __name__, url_prefix="/api")
 NO_STORE = "private, no-store"
+FIELD_ROLES = ("staff", "supervisor", "officer")  # admin passes every role check
 
 
 def _uid() -> int | None:
@@ -59,7 +60,7 @@ def _no_store(resp: Response) -> Response:
 
 
 @bp.post("/field/reports")
-@roles_required()
+@roles_required(*FIELD_ROLES)
 @use(s.ReportForm, "form")
 def submit_report(body: dict[str, Any]) -> Response:
     """A field report with 1–6 photos (multipart ``photos``): 201 with the new case, or 200
@@ -82,7 +83,7 @@ def submit_report(body: dict[str, Any]) -> Response:
 
 
 @bp.get("/field/reports")
-@roles_required()
+@roles_required(*FIELD_ROLES)
 @use(s.ListQuery)
 def my_reports(args: dict[str, Any]) -> Response:
     """我的上报: the user's field reports with their states, newest first."""
@@ -94,7 +95,7 @@ def my_reports(args: dict[str, Any]) -> Response:
 
 
 @bp.get("/field/tasks")
-@roles_required()
+@roles_required(*FIELD_ROLES)
 def my_tasks() -> Response:
     """我的任务: cases to 核实 (verify) and 核查 (check) on site in the user's grids/areas."""
     with db.read() as conn:
@@ -105,7 +106,7 @@ def my_tasks() -> Response:
 
 
 @bp.post("/field/tasks/<int:incident_id>/verify")
-@roles_required()
+@roles_required(*FIELD_ROLES)
 @use(s.VerifyBody, "json")
 def verify(incident_id: int, body: dict[str, Any]) -> Response:
     """核实: record that the reported problem was (``found``) or was not found on site."""
@@ -116,7 +117,7 @@ def verify(incident_id: int, body: dict[str, Any]) -> Response:
 
 
 @bp.get("/field/categories")
-@roles_required()
+@roles_required(*FIELD_ROLES)
 def categories() -> Response:
     """Reportable categories, the most used in the user's area first (``common``)."""
     with db.read() as conn:
@@ -125,7 +126,7 @@ def categories() -> Response:
 
 
 @bp.get("/field/duplicates")
-@roles_required()
+@roles_required(*FIELD_ROLES)
 @use(s.DuplicateQuery)
 def duplicates(args: dict[str, Any]) -> Response:
     """Open cases of the category near the point (warn before a duplicate report)."""
