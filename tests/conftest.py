@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine  # noqa: E402
 from gridmap import config  # noqa: E402
 from gridmap.db import free_port, make_engine, migrate  # noqa: E402
 from gridmap.db.cluster import LocalCluster  # noqa: E402
+from gridmap.errors import DatabaseUnavailable  # noqa: E402
 from gridmap.reference import catalogue  # noqa: E402
 
 TEMPLATE_DB = "gridmap_template"
@@ -40,13 +42,28 @@ TEST_DB = "gridmap_test"
 _db_counter = itertools.count(1)
 
 
+def _started_cluster(attempts: int = 5) -> tuple[Path, LocalCluster]:
+    """A started throwaway cluster. Parallel runs on one machine can pick the same free port
+    between the check and the server's bind; such a start is retried on another port."""
+    for attempt in range(attempts):
+        tmp = Path(tempfile.mkdtemp(prefix="gridmap-test-"))
+        os.chmod(tmp, 0o755)
+        start = 55432 + random.randrange(0, 2000)
+        cluster = LocalCluster(tmp, port=free_port(start), fast=True)
+        try:
+            cluster.start()
+            return tmp, cluster
+        except DatabaseUnavailable:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[LocalCluster]:
     """A running throwaway cluster with a migrated template database."""
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-test-"))
-    os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp, port=free_port(55432), fast=True)
-    cluster.start()
+    tmp, cluster = _started_cluster()
     try:
         url = cluster.ensure_database(TEMPLATE_DB)
         migrate(url)

@@ -62,6 +62,8 @@ def _create_address_entry() -> None:
                     unique=True, postgresql_where=sa.text("valid_to IS NULL"))
     op.create_index("ix_address_entry_geom", "address_entry", ["geom"],
                     postgresql_using="gist")
+    op.create_index("ix_address_entry_line", "address_entry", ["line"],
+                    postgresql_using="gist")
 
 
 def _create_address_queue() -> None:
