@@ -177,6 +177,12 @@
     unitLayer.bringToBack();
   }
 
+  /** After an edit: the list's grid counts are current again and an old diff is gone. */
+  async function afterEdit() {
+    versions.clearDiff();
+    await loadVersions();
+  }
+
   /** Explain why a click does nothing on a version that is not a draft. */
   function notDraft() {
     if (state.status === "draft") return false;
@@ -191,6 +197,7 @@
     const out = await call(`/api/grids/versions/${state.version}/moves`, { json: body });
     state.lock = out.lock_version;
     await openVersion(state.version);
+    await afterEdit();
     $("off-target").value = String(out.to_grid_id);
     markSelected();
     status(`${fill(t("off.moved"), { n: units.length })} ✓`);
@@ -227,6 +234,7 @@
     const out = await call(`/api/grids/versions/${state.version}/${path}`, { json: Object.assign({ lock_version: state.lock }, extra || {}) });
     state.lock = out.lock_version;
     await openVersion(state.version);
+    await afterEdit();
     status(`${done || t("off.saved")} ✓`);
     return out;
   }
