@@ -98,7 +98,18 @@
     try {
       const body = await gm.api(url, { signal: controller.signal });
       labels.clearLayers();
-      for (const lb of body.labels) labels.addLayer(label(lb));
+      // estates first, then roads (longest first): a label overlapping one already placed is hidden
+      const ordered = body.labels.filter((lb) => lb.kind === "estate").concat(body.labels.filter((lb) => lb.kind !== "estate"));
+      const placed = [];
+      for (const lb of ordered) {
+        const m = label(lb);
+        labels.addLayer(m);
+        const span = m.getElement() && m.getElement().querySelector("span");
+        if (!span) continue;
+        const r = span.getBoundingClientRect();
+        if (placed.some((p) => r.left < p.right + 4 && r.right > p.left - 4 && r.top < p.bottom + 2 && r.bottom > p.top - 2)) labels.removeLayer(m);
+        else placed.push(r);
+      }
     } catch (e) { if (e.name !== "AbortError") console.warn("basemap labels", e.message); }
   }
   map.on("moveend", refreshLabels);
