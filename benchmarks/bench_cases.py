@@ -198,6 +198,14 @@ def measure_library(url: str, n: int, runs: int) -> None:
                 out = search.search(conn, scope, {k: v for k, v in q.items() if k != "_sort"},
                                     page=1, page_size=50, sort=sort)
                 times.append((time.perf_counter() - t) * 1000)
+                if times[-1] > 1000 and os.environ.get("BENCH_EXPLAIN"):
+                    print("   slow:", q, f"{times[-1]:.0f} ms")
+                    where, p = search.where_sql(scope, q)
+                    for r in conn.execute(sa.text(
+                            "EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM (SELECT 1 FROM "
+                            "incident i WHERE " + where + " LIMIT 1001) x"), p):
+                        print("     ", r[0][:140])
+                    os.environ.pop("BENCH_EXPLAIN")
                 assert kind != "case_no" or out["total"] == 1, q
         print(f"   {kind:8s} p50 {statistics.median(times):7.1f} ms   p95 {pct(times, 95):7.1f} ms"
               f"   {'OK' if pct(times, 95) <= 200 else 'ABOVE'} (target p95 ≤ 200 ms)")

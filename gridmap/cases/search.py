@@ -105,7 +105,9 @@ def _text_sql(query: Mapping[str, Any], clauses: list[str], p: dict[str, Any]) -
         g = grams(value)
         idx = " OR ".join(f"gm_grams(i.{c}) @> CAST(:{key}_g AS text[])" for c in cols)
         like = " OR ".join(f"i.{c} ILIKE :{key}_l" for c in cols)
-        clauses.append(f"({idx}) AND ({like})" if g else f"({like})")
+        # the ILIKE first: where the planner scans rows instead of the gram index (a count
+        # with a LIMIT), the cheap test rejects most rows before the grams are computed
+        clauses.append(f"({like}) AND ({idx})" if g else f"({like})")
         p[f"{key}_g"] = g
         p[f"{key}_l"] = _like(value)
 
@@ -192,10 +194,15 @@ def search(conn: Connection, scope: Scope, query: Mapping[str, Any], *, page: in
         "LIMIT :cap) x"), {**p, "cap": COUNT_CAP + 1}).scalar_one()
     direction = "DESC NULLS LAST" if desc else "ASC NULLS LAST"
     order = f"{SORTS[sort]} {direction}, i.id {'DESC' if desc else 'ASC'}"
-    rows = conn.execute(sa.text(
-        f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY {order} "  # noqa: S608 - fixed fragments, bound values
-        "LIMIT :lim OFFSET :off"),
-        {**p, "lim": page_size, "off": (max(page, 1) - 1) * page_size}).mappings().all()
+    # the page's ids first (the planner's best plan for the filters alone), then their
+    # columns: joined together, the planner chose plans two orders of magnitude slower
+    sql = (f"WITH page AS MATERIALIZED (SELECT i.id, row_number() OVER () AS n FROM ("  # noqa: S608 - fixed fragments, bound values
+           f"SELECT i.id FROM incident i {light_join} WHERE {where} ORDER BY {order} "
+           f"LIMIT :lim OFFSET :off) i) SELECT {_COLUMNS} FROM page "
+           f"JOIN incident i ON i.id = page.id {_FROM.split('FROM incident i', 1)[1]} "
+           "ORDER BY page.n")
+    rows = conn.execute(sa.text(sql), {**p, "lim": page_size,
+                                       "off": (max(page, 1) - 1) * page_size}).mappings().all()
     return {"items": [decorate(r) for r in rows], "total": min(int(total), COUNT_CAP),
             "total_capped": int(total) > COUNT_CAP, "page": page, "page_size": page_size,
             "sort": sort, "desc": desc}
