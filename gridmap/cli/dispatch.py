@@ -158,7 +158,8 @@ def raise_cmd(app: AppContext, incident_id: int, note: str | None, actor: str,
     """社区呼叫: raise case INCIDENT_ID one handling level."""
     with app.transaction() as conn:
         r = scopes.raise_level(conn, _scope(conn, username), incident_id, actor=actor,
-                               note=note, params=DispatchParams.from_settings(app.settings))
+                               note=note, params=DispatchParams.from_settings(app.settings),
+                               notify=notify.send)
     say("dispatch.cli.raised", {"id": incident_id, "frm": r["from_level"], "to": r["to_level"],
                                 "unit": r["unit_id"]})
 

@@ -17,7 +17,7 @@ event with who and why. Everything here is set-based (a fixed number of statemen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -105,12 +105,19 @@ def raise_many(conn: Connection, incident_ids: Sequence[int], *, reason: str,
     return out
 
 
+LEVEL_RAISED_NOTICE = "dispatch.raised_to_unit"
+"""Notification kind: a raised case now waits for the unit answering at the new level."""
+
+
 def raise_level(conn: Connection, incident_id: int, *, actor: str | None, reason: str = "requested",
                 note: str | None = None, at: dt.datetime | None = None,
-                params: DispatchParams | None = None, expected_version: int | None = None
-                ) -> dict[str, Any]:
+                params: DispatchParams | None = None, expected_version: int | None = None,
+                notify: Callable[..., Any] | None = None) -> dict[str, Any]:
     """Raise one case one level (社区呼叫: the current level asks; C2b's 督办 scan may call it
     with an overdue reason).
+
+    ``notify`` (e.g. :func:`gridmap.supervision.notify.send`): tells the unit the case was
+    re-targeted to (kind :data:`LEVEL_RAISED_NOTICE`).
 
     Raises
     ------
@@ -133,8 +140,14 @@ def raise_level(conn: Connection, incident_id: int, *, actor: str | None, reason
         raise IllegalTransition("dispatch.closed_case", {"state": cur.state})
     if cur.level == LEVELS[-1]:
         raise IllegalTransition("dispatch.top_level", {"level": cur.level})
-    return raise_many(conn, [incident_id], reason=reason, actor=actor, note=note, at=at,
-                      params=params)[0]
+    out = raise_many(conn, [incident_id], reason=reason, actor=actor, note=note, at=at,
+                     params=params)[0]
+    if notify is not None and out["unit_id"] is not None \
+            and out["unit_id"] != out["previous_unit_id"]:
+        notify(conn, LEVEL_RAISED_NOTICE, unit_ids=[out["unit_id"]], incident_id=incident_id,
+               at=at, params={"id": incident_id, "frm": out["from_level"],
+                              "to": out["to_level"]})
+    return out
 
 
 OVERDUE_SQL = """

@@ -38,6 +38,26 @@ def test_requested_raise_walks_up_the_tree(conn: Connection, dw: DispatchWorld) 
     assert engine.view(conn, i)["accepted_at"] is None
 
 
+def test_a_raise_notifies_the_unit_the_case_moves_to(conn: Connection, dw: DispatchWorld
+                                                      ) -> None:
+    i = case(conn, "W1", "E0502")
+    engine.file(conn, i, actor="a", at=MONDAY)
+    engine.dispatch(conn, i, actor="d", unit_id=dw.org.units["JW-W"], reason="社区先处理",
+                    at=MONDAY)
+    sent: list[tuple[str, list[int], dict[str, object]]] = []
+
+    def notify(_conn: Connection, kind: str, **kw: object) -> None:
+        sent.append((kind, list(kw["unit_ids"]), dict(kw["params"])))  # type: ignore[call-overload]
+
+    # grid → community: the 居委会 already handles it, nobody new to tell
+    levels.raise_level(conn, i, actor="ow_jww", at=MONDAY + H, notify=notify)
+    assert sent == []
+    # community → street: the street centre gets the case and is told
+    levels.raise_level(conn, i, actor="ow_jww", at=MONDAY + H, notify=notify)
+    assert sent == [(levels.LEVEL_RAISED_NOTICE, [dw.org.units["JD"]],
+                     {"id": i, "frm": "community", "to": "street"})]
+
+
 def test_raise_overdue_acceptance_and_handling(conn: Connection, dw: DispatchWorld) -> None:
     params = DispatchParams()
     a = case(conn, "W1", "E0502", urgency="urgent")   # never accepted

@@ -182,5 +182,5 @@ def raise_level(incident_id: int, body: dict[str, Any]) -> Response:
     with db.write() as conn:
         scopes.raise_level(conn, current_scope(), incident_id, actor=actor(),
                            note=body.get("note"), params=params,
-                           expected_version=body.get("version"))
+                           expected_version=body.get("version"), notify=notify.send)
         return json_response(_case(conn, incident_id))
