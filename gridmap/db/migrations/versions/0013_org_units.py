@@ -26,7 +26,8 @@ depends_on = None
 POSTS = ("grid_worker", "inspector", "acceptor", "dispatcher", "shift_lead", "handler", "leader")
 
 
-def upgrade() -> None:
+def _units() -> None:
+    """The unit tree and the areas each unit serves."""
     op.create_table(
         "org_unit",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -58,6 +59,10 @@ def upgrade() -> None:
                            name="ck_org_unit_area_level"),
     )
     op.create_index("ix_org_unit_area_code", "org_unit_area", ["area_level", "area_code"])
+
+
+def _staff() -> None:
+    """Posts held in units, grid assignments and the 'staff' role."""
     op.create_table(
         "staff_post",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -94,6 +99,11 @@ def upgrade() -> None:
     op.drop_constraint("ck_app_user_role", "app_user", type_="check")
     op.create_check_constraint("ck_app_user_role", "app_user",
                                "role IN ('planner','supervisor','officer','admin','staff')")
+
+
+def upgrade() -> None:
+    _units()
+    _staff()
 
 
 def downgrade() -> None:

@@ -28,7 +28,8 @@ depends_on = None
 LEVELS = "('grid','community','street','district')"
 
 
-def upgrade() -> None:
+def _rules() -> None:
+    """Versioned routing rule sets and their ordered rules."""
     op.create_table(
         "routing_rule_set",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -56,6 +57,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("set_id", "position", name="uq_routing_rule_position"),
         sa.CheckConstraint(f"level IS NULL OR level IN {LEVELS}", name="ck_routing_rule_level"),
     )
+
+
+def _incident_columns() -> None:
+    """Handling unit, proposal, level, acceptance and evaluation on incident."""
     op.add_column("incident", sa.Column("unit_id", sa.Integer, sa.ForeignKey("org_unit.id")))
     op.add_column("incident", sa.Column("proposed_unit_id", sa.Integer,
                                         sa.ForeignKey("org_unit.id")))
@@ -72,6 +77,10 @@ def upgrade() -> None:
     # Cases are updated at every step and their proposals by the rules' re-run: room in each
     # page keeps updates of unindexed columns on the page (HOT) instead of in every index.
     op.execute("ALTER TABLE incident SET (fillfactor = 90)")
+
+
+def _supervision_and_notices() -> None:
+    """督办 entries, notifications and the outgoing webhook queue."""
     op.create_table(
         "supervision",
         sa.Column("incident_id", sa.BigInteger, primary_key=True),
@@ -119,6 +128,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_webhook_delivery_due", "webhook_delivery", ["next_try_at"],
                     postgresql_where=sa.text("delivered_at IS NULL"))
+
+
+def upgrade() -> None:
+    _rules()
+    _incident_columns()
+    _supervision_and_notices()
 
 
 def downgrade() -> None:
