@@ -228,8 +228,7 @@ def get_rules(conn: Connection, set_id: int | None = None) -> list[dict[str, Any
 
 # --------------------------------------------------------------------------- matching
 
-_MATCH = f"""
-WITH {STREET_CENTRE_CTE},
+_RULES_CTE = """
 rules AS MATERIALIZED (
     SELECT r.*, CASE r.area_level
         WHEN 'street' THEN (SELECT id FROM street WHERE code = r.area_code)
@@ -238,7 +237,12 @@ rules AS MATERIALIZED (
     FROM routing_rule r
     WHERE r.set_id = COALESCE(CAST(:set_id AS integer),
                               (SELECT id FROM routing_rule_set WHERE active))
-),
+)"""
+"""The rules of the given (default: active) set, each with its area code resolved to an id."""
+
+_MATCH = f"""
+WITH {STREET_CENTRE_CTE},
+{_RULES_CTE},
 rule_category AS MATERIALIZED (
     SELECT c.code, r.* FROM rules r JOIN event_category c
     ON r.category IS NULL OR left(c.code, length(r.category)) = r.category
@@ -277,15 +281,7 @@ MATCH_OPEN_SQL = _MATCH.replace("CASES", "i.state = ANY(:open)")
 
 _LATERAL = f"""
 WITH {STREET_CENTRE_CTE},
-rules AS MATERIALIZED (
-    SELECT r.*, CASE r.area_level
-        WHEN 'street' THEN (SELECT id FROM street WHERE code = r.area_code)
-        WHEN 'community' THEN (SELECT id FROM community WHERE code = r.area_code)
-        WHEN 'grid' THEN (SELECT id FROM grid WHERE grid_code = r.area_code) END AS area_id
-    FROM routing_rule r
-    WHERE r.set_id = COALESCE(CAST(:set_id AS integer),
-                              (SELECT id FROM routing_rule_set WHERE active))
-)
+{_RULES_CTE}
 SELECT i.id AS incident_id, m.id AS rule_id, m.set_id, m.position, m.level AS rule_level,
        COALESCE(m.unit_id, sc.unit_id, (SELECT unit_id FROM top_unit)) AS unit_id,
        CASE WHEN m.id IS NOT NULL THEN 'rule' WHEN sc.unit_id IS NOT NULL THEN 'street_centre'
