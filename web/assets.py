@@ -56,6 +56,15 @@ FILES: dict[str, list[tuple[str, str]]] = {
         ("css/all.min.css", "fontawesome/css/all.min.css"),
         ("webfonts", "fontawesome/webfonts"),
     ],
+    # Apache ECharts (Apache-2.0; LICENSE and NOTICE travel with it). echarts.min.js is the
+    # full build; echarts.common.min.js (line, bar, pie, scatter, tooltip, legend, dataZoom)
+    # is what the dashboard loads to keep its first paint small (#17).
+    "echarts": [
+        ("dist/echarts.min.js", "echarts/echarts.min.js"),
+        ("dist/echarts.common.min.js", "echarts/echarts.common.min.js"),
+        ("LICENSE", "echarts/LICENSE"),
+        ("NOTICE", "echarts/NOTICE"),
+    ],
 }
 
 # Asset name (Folium's names where Folium has one) -> local URL.
@@ -74,6 +83,8 @@ URLS: dict[str, str] = {
     "awesome_markers_css": f"{PREFIX}/awesome-markers/leaflet.awesome-markers.css",
     "awesome_markers_font_css": f"{PREFIX}/fontawesome/css/all.min.css",
     "awesome_rotate_css": "/static/css/awesome-rotate.css",
+    "echarts": f"{PREFIX}/echarts/echarts.min.js",
+    "echarts_common": f"{PREFIX}/echarts/echarts.common.min.js",
 }
 
 _EXTERNAL = re.compile(
