@@ -104,6 +104,41 @@ class Settings:
     # --- life circle (reference/life_circle.md §5) ---------------------------
     walking_speed_m_per_min: float = 60.0
 
+    # --- capacity-aware access (2SFCA) and community profiles (issue #17, gridmap.access.fca,
+    # gridmap.profiles) ---------------------------------------------------------
+    fca_decay: str = "step"
+    """Distance decay of the two-step floating catchment: step | gaussian (GRIDMAP_FCA_DECAY)."""
+    fca_share_age_0_3: float = 0.025
+    """Share of residents aged 0-3 where a building has no imported age groups [unverified]."""
+    fca_share_age_3_6: float = 0.03
+    """Share of residents aged 3-6 where a building has no imported age groups [unverified]."""
+    fca_share_age_60_plus: float = 0.25
+    """Share of residents aged 60+ where a building has no imported age groups [unverified]
+    (Shanghai's resident population is about a quarter 60+; registered residents more)."""
+    profile_recurrent_min_cases: int = 3
+    """A category with at least this many cases at one building (or estate) in the profile's
+    window is a recurrent problem (反复发生)."""
+    profile_months: int = 12
+    """Months of cases a community profile shows (cases by category and month)."""
+
+    # --- district dashboard 一屏观天下 (issue #17 §3, gridmap.dashboard) ---------------
+    dashboard_period_days: int = 30
+    """Days of the KPI period (结案率, 按期结案率, 小事不出网格, satisfaction): the last N days."""
+    dashboard_trend_days: int = 30
+    """Days of the daily trend lines."""
+    dashboard_trend_weeks: int = 12
+    """Weeks of the weekly trend lines."""
+    dashboard_urgent_limit: int = 12
+    """Recent 应急/重点 cases listed on the dashboard."""
+    dashboard_ranking_limit: int = 10
+    """Rows of each ranking (streets/communities/grids, units)."""
+    dashboard_refresh_seconds: int = 60
+    """Auto-refresh interval of the dashboard page (GRIDMAP_DASHBOARD_REFRESH_SECONDS)."""
+    dashboard_cache_seconds: float = 20.0
+    """Server-side cache of one area's payload (0 = no cache); shorter than the refresh."""
+    dashboard_satisfied_from: int = 4
+    """Satisfaction score (1-5) counted as satisfied (满意率)."""
+
     # --- incidents (reference/cases.md) --------------------------------------
     near_boundary_m: float = 10.0
     duplicate_radius_m: float = 50.0
@@ -183,6 +218,15 @@ class Settings:
     """Longest side of the thumbnails shown in lists and on the case page."""
     photos_per_report: int = 6
     """At most this many photos with one report (at least one from the field page)."""
+
+    # --- emerging hot spots, PAI, workload balance (issue #17 §4, gridmap.analysis,
+    # docs/analysis.md) -------------------------------------------------------------
+    ehsa_alpha: float = 0.05
+    """Significance of the FDR-corrected Gi* per time step and of the Mann-Kendall trend."""
+    ehsa_time_lag: int = 0
+    """Previous time steps in a bin's space-time neighbourhood (0: per-step Gi*)."""
+    ehsa_share: float = 0.9
+    """Share of steps significant for persistent/intensifying/diminishing/historical (ESRI 90 %)."""
 
     # --- web ---------------------------------------------------------------
     secret_key: str | None = None
