@@ -137,10 +137,10 @@ def test_supervisor_overdue_row_opens_the_case(browser_page: Any, site: tuple[st
     page = browser_page
     page.add_init_script(_WATCH_CSP)
     browser_login(page, url, "sup_all", PASSWORD, next_path="/supervisor")
-    page.wait_for_selector("#sup-overdue-body a.cs-open-link", state="attached")
+    page.wait_for_selector("#sup-overdue-body a.sup-case-link", state="attached")
     screenshot(page, "cases_supervisor_link")
-    href = page.get_attribute("#sup-overdue-body a.cs-open-link", "href")
-    assert href.startswith("/cases?single=1&case_no=")
+    href = page.get_attribute("#sup-overdue-body a.sup-case-link", "href")
+    assert href == f"/cases/{w.cases['wall']}"
     page.goto(url + href)   # the overdue table may sit in a closed drawer
     page.wait_for_url(f"**/cases/{w.cases['wall']}**")
     page.wait_for_selector("#cs-fields dd")

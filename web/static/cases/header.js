@@ -15,9 +15,8 @@
     .catch(() => {});
 })();
 
-/* Supervisor page → case workspace (issue #14): each overdue row gets a link to the case in
- * the case list, each grid popup (hotspots open the same popup) a link to the grid's open
- * cases. Added by watching the supervisor page's DOM; the links' text is set as text. */
+/* Supervisor page → case workspace (issue #14): each grid popup (hotspots open the same popup) a link to the grid's open
+ * cases (overdue rows link to the case page themselves, supervisor/overdue.js). Added by watching the supervisor page's DOM; the links' text is set as text. */
 (function () {
   "use strict";
   if (!document.body.classList.contains("gm-supervisor")) return;
@@ -31,14 +30,6 @@
     return a;
   }
   function decorate() {
-    for (const tr of document.querySelectorAll("#sup-overdue-body tr:not([data-cs])")) {
-      tr.setAttribute("data-cs", "1");
-      const first = tr.querySelector("td");
-      const no = first ? first.textContent.trim() : "";
-      if (!no) continue;
-      first.appendChild(document.createTextNode(" "));
-      first.appendChild(link("/cases?single=1&case_no=" + encodeURIComponent(no), zh ? "办理" : "open"));
-    }
     for (const h of document.querySelectorAll(".sup-popup h3:not([data-cs])")) {
       h.setAttribute("data-cs", "1");
       const m = /\(([^()]+)\)\s*$/.exec(h.textContent);

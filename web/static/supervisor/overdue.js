@@ -55,7 +55,7 @@
     var c = r.f.geometry.coordinates;
     mapRef.setView([c[1], c[0]], Math.max(mapRef.getZoom(), 17));
     var box = el("div");
-    box.appendChild(el("b", {}, r.case_no));
+    box.appendChild(el("a", { href: "/cases/" + encodeURIComponent(r.f.id) }, r.case_no));
     box.appendChild(el("br"));
     box.appendChild(el("span", {}, r.description));
     L.popup().setLatLng([c[1], c[0]]).setContent(box).openOn(mapRef);
@@ -68,7 +68,10 @@
     rows.forEach(function (r) {
       var tr = el("tr", { class: "sup-overdue-row", tabindex: "0" });
       [r.case_no, r.category, r.grid, fmtTime(r.due_at), overdueText(r.overdue), r.description]
-        .forEach(function (v, i) { tr.appendChild(el("td", i === 4 ? { class: "sup-num" } : {}, v)); });
+        .forEach(function (v, i) { tr.appendChild(el("td", i === 4 ? { class: "sup-num" } : {}, i === 0 ? null : v)); });
+      var open = el("a", { href: "/cases/" + encodeURIComponent(r.f.id), class: "sup-case-link" }, r.case_no);
+      open.addEventListener("click", function (e) { e.stopPropagation(); });  // the case page, not the map
+      tr.firstChild.appendChild(open);
       tr.addEventListener("click", function () { focus(r); });
       tr.addEventListener("keydown", function (e) { if (e.key === "Enter") { focus(r); } });
       tbody.appendChild(tr);
