@@ -16,7 +16,7 @@ from flask import Blueprint, Flask
 
 from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
-from web import db, errors, headers, inputguard, limits, security
+from web import activation, db, errors, headers, inputguard, limits, security
 from web.api import aggregates, cases, dispatch, geocode, grids, incidents, layers, open311, openapi
 from web.api import field as field_api
 from web.api import org as org_api
@@ -24,8 +24,7 @@ from web.api import planner as planner_api
 from web.api import supervision as supervision_api
 from web.api import tiles as tiles_api
 from web.views import admin as admin_views
-from web.views import admin_records
-from web.views import auth, chrome, home, officer, org_admin, planner, supervisor
+from web.views import admin_records, auth, chrome, home, officer, org_admin, planner, supervisor
 from web.views import cases as cases_views
 from web.views import field as field_views
 
@@ -88,6 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     headers.init_app(app, settings)
     inputguard.init_app(app)  # NUL, lone surrogates, deep JSON: 400 before any view
     errors.register(app)
+    activation.init_app(app)  # scheduled grid plans in force at their date (#16)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app

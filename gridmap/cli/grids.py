@@ -1,11 +1,12 @@
-"""``gridmap grids …``: list, show, draft, validate, impact, activate, diff, revert,
-autopartition, rebalance. Thin callers of :mod:`gridmap.grids`."""
+"""``gridmap grids …``: list, show, draft, validate, impact, activate, activate-due,
+unschedule, diff, revert, autopartition, rebalance. Thin callers of :mod:`gridmap.grids`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -13,6 +14,7 @@ import click
 from gridmap import grids, messages
 from gridmap.cli.app import AppContext, main, pass_app, report_errors
 from gridmap.errors import ValidationError
+from gridmap.grids import activation as grid_activation
 from gridmap.grids.partition import PartitionParams
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -153,13 +155,53 @@ def impact_cmd(app: AppContext, version: int, against: int | None, as_json: bool
 @pass_app
 @report_errors
 def activate_cmd(app: AppContext, version: int, effective: str | None, actor: str) -> None:
-    """Activate draft VERSION from the effective date (retires the previous plan)."""
+    """Activate draft VERSION from the effective date (retires the previous plan).
+
+    A date still ahead schedules the plan (待生效); ``grids activate-due`` puts it in force
+    at its date."""
+    when = _date(effective)
     with app.transaction() as conn:
-        grids.activate(conn, version, effective=_date(effective), actor=actor,
-                       rules=_rules(app))
+        status = grids.activate(conn, version, effective=when, actor=actor, rules=_rules(app))
         rows = grids.version_grids(conn, version)
+    if status == "scheduled":
+        click.echo(f"version {version} scheduled from {when.isoformat()}: {len(rows)} grid(s);"
+                   " the current plan stays in force until then")
+        return
     click.echo(f"activated version {version}: {len(rows)} grid(s): "
                + ", ".join(r["grid_code"] for r in rows))
+
+
+@grids_group.command("activate-due")
+@click.option("--every", type=float, help="Repeat every SECONDS until interrupted.")
+@pass_app
+@report_errors
+def activate_due_cmd(app: AppContext, every: float | None) -> None:
+    """Put in force every scheduled plan whose date has come (once, or --every SECONDS).
+
+    The web app also does this lazily, at most once a minute, before a request."""
+    if every is not None and every <= 0:
+        raise ValidationError("grids.bad_every", params={"value": every})
+    while True:
+        started = time.monotonic()
+        with app.transaction() as conn:
+            done = grid_activation.activate_due(conn, rules=_rules(app))
+        click.echo(f"{len(done)} scheduled plan(s) put in force"
+                   + (": " + ", ".join(map(str, done)) if done else ""))
+        if every is None:
+            return
+        time.sleep(max(0.0, every - (time.monotonic() - started)))
+
+
+@grids_group.command("unschedule")
+@click.argument("version", type=int)
+@click.option("--actor", default="cli", show_default=True)
+@pass_app
+@report_errors
+def unschedule_cmd(app: AppContext, version: int, actor: str) -> None:
+    """Withdraw scheduled VERSION before its date (it becomes a draft again)."""
+    with app.transaction() as conn:
+        grid_activation.cancel_schedule(conn, version, actor=actor)
+    click.echo(f"version {version} withdrawn: a draft again; the current plan stays in force")
 
 
 @grids_group.command("diff")

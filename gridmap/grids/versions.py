@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap.errors import Conflict, NotFound, Problem, ValidationError
+from gridmap.grids import activation
 from gridmap.grids.checks import GridRules, validate
-from gridmap.grids.codes import assign_codes
 from gridmap.grids.frame import load_frame
-from gridmap.grids.impact import changed_grids, incident_table
 from gridmap.grids.store import audit, version_grids, version_row
 from gridmap.grids.units import ensure_cells, rederive_members
-from gridmap.incidents.relocate import reassign_open
 
 PHASES = ("draft", "pending", "current", "historic")
 """What a version is on a date: 草稿, 待生效 (activated with a future date), 现行 (in force),
@@ -39,16 +36,18 @@ def version_phase(status: str, valid_from: dt.datetime | None, valid_to: dt.date
                   at: dt.datetime) -> str:
     """The phase (:data:`PHASES`) of a version on ``at``, from its status and validity.
 
-    A plan activated with a future date has status ``active`` but is ``pending`` until that
-    date, and the version it replaces (status ``retired``, ``valid_to`` = that date) is
-    still ``current`` until then.
+    A plan activated with a future date is ``scheduled`` (``pending``) until that date
+    (:mod:`gridmap.grids.activation`), and the version it replaces (still ``active``, with
+    ``valid_to`` = that date) is ``current`` until then. An ``active`` row whose start is
+    still ahead (not written by :func:`activate` any more) also reads as ``pending``.
     """
     if status == "draft":
         return "draft"
-    started = valid_from is None or valid_from <= at
-    if status == "active":
-        return "current" if started else "pending"
-    return "current" if started and valid_to is not None and valid_to > at else "historic"
+    if valid_from is not None and valid_from > at:
+        return "pending"
+    if valid_to is not None and valid_to <= at:
+        return "historic"
+    return "current" if status in ("active", "scheduled") or valid_to is not None else "historic"
 
 
 def _with_phase(row: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
@@ -244,13 +243,22 @@ def activate(
     actor: str,
     expected_lock_version: int | None = None,
     rules: GridRules | None = None,
-) -> None:
-    """Activate a draft from ``effective`` on, in one savepoint.
+) -> str:
+    """Activate a draft from ``effective`` on: in force now, or scheduled for a later date.
 
-    Closes the previous active version (``valid_to = effective``, status retired), gives
-    new grids their codes (kept grids keep theirs), copies names and responsible parties
-    onto the grids, re-assigns open incidents (:func:`gridmap.incidents.relocate.reassign_open`)
-    and writes the audit log with before/after geometry of every changed grid.
+    With ``effective`` not after the transaction's now the plan is put in force at once
+    (:func:`gridmap.grids.activation.promote`): the previous active version is closed
+    (``valid_to = effective``, status retired), new grids get their codes (kept grids keep
+    theirs), names and responsible parties are copied onto the grids, open incidents are
+    re-assigned (:func:`gridmap.incidents.relocate.reassign_open`) and the audit log gets the
+    before/after geometry of every changed grid. With a later ``effective`` the draft is
+    **scheduled** (待生效, :func:`gridmap.grids.activation.schedule`): the current plan stays
+    active until :func:`gridmap.grids.activation.activate_due` promotes it at its date.
+
+    Returns
+    -------
+    str
+        ``"active"`` or ``"scheduled"``.
 
     Raises
     ------
@@ -258,47 +266,24 @@ def activate(
         If the draft has errors (warnings do not block) or ``effective`` is not after the
         previous version's start.
     Conflict
-        If the draft is stale (lock_version) or the active version changed since it was
-        drafted.
+        If the draft is stale (lock_version), the active version changed since it was
+        drafted, or another plan of the community is already scheduled.
     """
     r = rules or GridRules()
     if effective.tzinfo is None:
         effective = effective.replace(tzinfo=dt.UTC)
     v = version_row(conn, version_id, for_update=True)
     prev_id, problems = _check_activation(conn, v, effective, expected_lock_version, r)
-    cid = v["community_id"]
-    fr = load_frame(conn, cid)
-    with conn.begin_nested():
-        before_geo = _geoms_json(conn, prev_id, changed_grids(conn, prev_id, version_id))
-        if prev_id is not None:
-            conn.execute(sa.text(
-                "UPDATE grid_version SET status = 'retired', valid_to = :e WHERE id = :p"),
-                {"e": effective, "p": prev_id})
-        new_codes = assign_codes(conn, fr, version_id, prev_id, r)
-        conn.execute(sa.text(
-            "UPDATE grid g SET responsible_party = gg.responsible_party FROM grid_geometry gg"
-            " WHERE gg.version_id = :v AND gg.grid_id = g.id"), {"v": version_id})
-        conn.execute(sa.text(
-            "UPDATE grid_version SET status = 'active', valid_from = :e, valid_to = NULL,"
-            " activated_at = now(), lock_version = lock_version + 1, updated_by = :a,"
-            " updated_at = now() WHERE id = :v"), {"e": effective, "a": actor, "v": version_id})
-        after_geo = _geoms_json(conn, version_id, changed_grids(conn, prev_id, version_id))
-        reassigned = int(reassign_open(conn, cid) or 0) if incident_table(conn) else None
-        audit(conn, actor, "grid.activate", version_id,
-              {"version": prev_id, "grids": before_geo},
-              {"version": version_id, "generation": v["generation"], "effective": effective,
-               "new_codes": new_codes, "grids": after_geo, "incidents_reassigned": reassigned,
-               "warnings": [p.reason for p in problems if p.severity == "warning"]})
-
-
-def _geoms_json(conn: Connection, version_id: int | None, gids: Sequence[int]) -> dict[str, Any]:
-    if version_id is None or not gids:
-        return {}
-    rows = conn.execute(sa.text(
-        "SELECT g.grid_code, ST_AsGeoJSON(gg.geom, 7) FROM grid_geometry gg JOIN grid g"
-        " ON g.id = gg.grid_id WHERE gg.version_id = :v AND gg.grid_id = ANY(:g)"),
-        {"v": version_id, "g": list(gids)}).all()
-    return {code: json.loads(gj) for code, gj in rows}
+    warnings = [p.reason for p in problems if p.severity == "warning"]
+    if effective > _now(conn):
+        activation.schedule(conn, v, prev_id, effective, actor, warnings)
+        return "scheduled"
+    if conn.execute(sa.text(
+            "SELECT 1 FROM grid_version WHERE community_id = :c AND status = 'scheduled'"),
+            {"c": v["community_id"]}).first():
+        raise Conflict("grids.already_scheduled", {"version": version_id})
+    activation.promote(conn, version_id, prev_id, effective, actor, r, warnings)
+    return "active"
 
 
 def revert(conn: Connection, to_version_id: int, *, effective: dt.datetime, actor: str,
@@ -318,7 +303,8 @@ def revert(conn: Connection, to_version_id: int, *, effective: dt.datetime, acto
 
 
 def grid_at(conn: Connection, lon: float, lat: float, at: dt.datetime) -> dict[str, Any] | None:
-    """The grid (active or retired version valid at ``at``) containing a WGS84 point."""
+    """The grid (of the version valid at ``at``: active, retired, or scheduled for a date
+    before ``at``) containing a WGS84 point."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
     row = conn.execute(sa.text(
@@ -326,7 +312,7 @@ def grid_at(conn: Connection, lon: float, lat: float, at: dt.datetime) -> dict[s
         " v.generation, v.community_id, v.valid_from, v.valid_to"
         " FROM grid_version v JOIN grid_geometry gg ON gg.version_id = v.id"
         " JOIN grid g ON g.id = gg.grid_id"
-        " WHERE v.status IN ('active', 'retired') AND v.valid_from <= :at"
+        " WHERE v.status IN ('active', 'retired', 'scheduled') AND v.valid_from <= :at"
         " AND (v.valid_to IS NULL OR v.valid_to > :at)"
         " AND gg.geom && ST_SetSRID(ST_MakePoint(:x, :y), 4326)"
         " AND ST_Covers(gg.geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326))"

@@ -18,6 +18,7 @@ from shapely.geometry import shape
 from gridmap import grids
 from gridmap.crs import to_wgs84
 from gridmap.errors import InputTooLarge, ValidationError
+from gridmap.grids import activation as grid_activation
 from gridmap.grids.partition import PartitionParams
 from web import db
 from web.access import actor, current_user, roles_required
@@ -285,4 +286,15 @@ def discard(version_id: int) -> Response:
     with db.write() as conn:
         grids.discard_draft(conn, version_id, actor=actor())
     return _json({"discarded": version_id})
+
+
+@bp.post("/versions/<int:version_id>/unschedule")
+@roles_required(*EDITORS)
+@describe(DisplayQuery)
+def unschedule(version_id: int) -> Response:
+    """Withdraw a plan scheduled for a later date (待生效): it becomes a draft again."""
+    with db.write() as conn:
+        grid_activation.cancel_schedule(conn, version_id, actor=actor())
+        v = grids.get_version(conn, version_id)
+    return _json({"version": v})
 

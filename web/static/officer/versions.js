@@ -83,6 +83,7 @@
         if (current && v.id !== current && v.phase !== "historic") btn(t("off.diff"), "off-diff", () => diff(v));
         if (v.phase === "draft") btn(t("off.discard"), "off-discard", () => discard(v));
         if (v.phase === "historic") btn(t("off.revert"), "off-revert", () => revert(v));
+        if (v.status === "scheduled") btn(t("off.unschedule"), "off-unschedule", () => unschedule(v));
         li.appendChild(row);
         list.appendChild(li);
       }
@@ -131,6 +132,15 @@
       if (ctx.state.version === v.id) ctx.state.version = null;
       await ctx.reload();
       ctx.status(t("off.discarded"), "ok");
+    }
+
+    async function unschedule(v) {
+      const ok = await ask({ title: t("off.unschedule"), ok: t("off.unschedule"), note: fill(t("off.unschedule_confirm"), { g: v.generation }) });
+      if (!ok) return;
+      await ctx.call(`/api/grids/versions/${v.id}/unschedule`, { json: {} });
+      clearDiff();
+      await ctx.reload(v.id);
+      ctx.status(t("off.unscheduled"), "ok");
     }
 
     async function revert(v) {
