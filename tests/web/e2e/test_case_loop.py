@@ -62,6 +62,7 @@ class Desk:
         """Take step ``to`` on the case page by its button and the form it opens."""
         page = self.open(f"/cases/{iid}") if not self.page.url.endswith(f"/cases/{iid}") \
             else self.page
+        expect(page.locator("#cs-act-form")).to_be_hidden()
         page.locator(f"#cs-actions button[data-to={to}]").click()
         expect(page.locator("#cs-act-form")).to_be_visible()
         if photo is not None:
@@ -72,6 +73,7 @@ class Desk:
         page.click("#cs-act-ok")
         expect(page.locator("#cs-ok")).to_be_visible()
         expect(page.locator("#cs-error")).to_be_hidden()
+        expect(page.locator("#cs-act-form")).to_be_hidden()   # done: the form closes
 
 
 def _state(db_url: str, iid: int) -> str:
