@@ -1,0 +1,173 @@
+"""The space-time cube of cases on the active grids, and the grids' queen contiguity.
+
+One SQL aggregate counts cases per (grid, step); numpy scatters the rows into a dense
+n × T array. Neighbours are grids whose active geometries intersect (share an edge or a
+point: queen contiguity), found once with one GiST self-join in PostGIS.
+
+Time steps are local (Asia/Shanghai) calendar weeks (Monday to Sunday) or months. Only whole
+steps are analysed: the default window ends before the current step, because a step still in
+progress would look like a cold spot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from scipy import sparse
+from sqlalchemy.engine import Connection
+
+from gridmap.errors import ValidationError
+from gridmap.incidents.query import filter_sql
+from gridmap.reference.workcal import LOCAL_TZ
+
+STEPS = ("week", "month")
+DEFAULT_STEPS = {"week": 104, "month": 24}
+"""Steps analysed when no start is given (two years)."""
+
+_STEP_SQL = {
+    # step index of a case, from its local report time and the first step's start (:t0)
+    "week": "((date_trunc('week', i.reported_at AT TIME ZONE 'Asia/Shanghai')::date - CAST(:t0 AS date)) / 7)",
+    "month": "((extract(year FROM i.reported_at AT TIME ZONE 'Asia/Shanghai')::int * 12"
+             " + extract(month FROM i.reported_at AT TIME ZONE 'Asia/Shanghai')::int)"
+             " - (extract(year FROM CAST(:t0 AS date))::int * 12 + extract(month FROM CAST(:t0 AS date))::int))",
+}
+
+_GRIDS_SQL = (
+    "SELECT gg.grid_id, g.grid_code FROM grid_geometry gg "
+    "JOIN grid_version gv ON gv.id = gg.version_id JOIN grid g ON g.id = gg.grid_id "
+    "JOIN community c ON c.id = gv.community_id "
+    "WHERE gv.status = 'active' AND (CAST(:streets AS int[]) IS NULL OR c.street_id = ANY(:streets))"
+    " AND (CAST(:comms AS int[]) IS NULL OR gv.community_id = ANY(:comms)) ORDER BY gg.grid_id")
+_PAIRS_SQL = (
+    "WITH a AS (SELECT gg.grid_id, gg.geom FROM grid_geometry gg "
+    "JOIN grid_version gv ON gv.id = gg.version_id WHERE gv.status = 'active' "
+    "AND gg.grid_id = ANY(:ids)) "
+    "SELECT a.grid_id, b.grid_id FROM a JOIN a b ON a.grid_id < b.grid_id "
+    "AND ST_Intersects(a.geom, b.geom)")
+
+
+@dataclass(frozen=True)
+class Cube:
+    """Cases per active grid and time step, with the grids' contiguity.
+
+    ``counts`` is n × T (grids in ``grid_ids`` order, steps oldest first); ``steps`` are the
+    local start dates of the steps; ``adjacency`` is the n × n 0/1 queen contiguity (no
+    diagonal).
+    """
+
+    grid_ids: npt.NDArray[np.int64]
+    grid_codes: list[str]
+    step: str
+    steps: list[dt.date]
+    counts: npt.NDArray[np.float64]
+    adjacency: sparse.csr_matrix
+
+
+def step_start(day: dt.date, step: str) -> dt.date:
+    """Start (Monday, or the 1st) of the week or month containing ``day``."""
+    if step == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def next_start(day: dt.date, step: str) -> dt.date:
+    """Start of the step after the one starting on ``day``."""
+    if step == "week":
+        return day + dt.timedelta(days=7)
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def step_dates(step: str, start: dt.date | None, end: dt.date | None,
+               today: dt.date | None = None) -> list[dt.date]:
+    """Start dates of the whole steps between ``start`` and ``end`` (inclusive days).
+
+    Without ``end`` the last step is the last whole one before ``today``; without ``start``
+    the window holds :data:`DEFAULT_STEPS` steps.
+    """
+    if step not in STEPS:
+        raise ValidationError("analysis.step", params={"value": step})
+    today = today or dt.datetime.now(LOCAL_TZ).date()
+    last = step_start(end, step) if end else step_start(step_start(today, step)
+                                                          - dt.timedelta(days=1), step)
+    if start is None:
+        first = last
+        for _ in range(DEFAULT_STEPS[step] - 1):
+            first = step_start(first - dt.timedelta(days=1), step)
+    else:
+        first = step_start(start, step)
+    if first > last:
+        raise ValidationError("analysis.window", params={"start": str(first), "end": str(last)})
+    out = [first]
+    while out[-1] < last:
+        out.append(next_start(out[-1], step))
+    return out
+
+
+def load_grids(conn: Connection, street_ids: Sequence[int] | None = None,
+               community_ids: Sequence[int] | None = None
+               ) -> tuple[npt.NDArray[np.int64], list[str], sparse.csr_matrix]:
+    """Active grids in scope (ids, codes) and their queen contiguity (n × n, 0/1)."""
+    rows = conn.execute(sa.text(_GRIDS_SQL), {
+        "streets": None if street_ids is None else list(street_ids),
+        "comms": None if community_ids is None else list(community_ids)}).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    codes = [str(r[1]) for r in rows]
+    pairs = np.array(conn.execute(sa.text(_PAIRS_SQL), {"ids": ids.tolist()}).all(),
+                     dtype=np.int64).reshape(-1, 2)
+    n = len(ids)
+    r = np.searchsorted(ids, pairs[:, 0])
+    c = np.searchsorted(ids, pairs[:, 1])
+    adj = sparse.coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
+    return ids, codes, sparse.csr_matrix(((adj + adj.T) > 0).astype(float))
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+
+
+def load_cube(conn: Connection, step: str, steps: Sequence[dt.date], *,
+              street_ids: Sequence[int] | None = None,
+              community_ids: Sequence[int] | None = None,
+              filters: Mapping[str, Any] | None = None) -> Cube:
+    """The cube of cases per active grid and step (one SQL aggregate).
+
+    Parameters
+    ----------
+    step:
+        ``week`` or ``month``.
+    steps:
+        Start dates of the steps (:func:`step_dates`).
+    street_ids, community_ids:
+        Limit the grids (and so the study area) to these streets / communities.
+    filters:
+        Further incident filters of :func:`gridmap.incidents.filter_sql` (categories, …).
+
+    Returns
+    -------
+    Cube
+        Dense counts (grids without cases are zero rows) and the contiguity.
+    """
+    if step not in STEPS:
+        raise ValidationError("analysis.step", params={"value": step})
+    ids, codes, adj = load_grids(conn, street_ids, community_ids)
+    end = next_start(steps[-1], step)
+    where, fp = filter_sql({**(filters or {}), "start": _local_midnight(steps[0]),
+                            "end": _local_midnight(end)})
+    rows = conn.execute(sa.text(
+        f"SELECT i.grid_id, {_STEP_SQL[step]} AS k, count(*) FROM incident i "  # noqa: S608
+        f"WHERE {where} AND i.grid_id = ANY(:ids) GROUP BY 1, 2"),
+        {**fp, "t0": steps[0], "ids": ids.tolist()}).all()
+    counts = np.zeros((len(ids), len(steps)))
+    if rows:
+        arr = np.array(rows, dtype=np.int64)
+        ok = (arr[:, 1] >= 0) & (arr[:, 1] < len(steps))
+        arr = arr[ok]
+        counts[np.searchsorted(ids, arr[:, 0]), arr[:, 1]] = arr[:, 2]
+    return Cube(grid_ids=ids, grid_codes=codes, step=step, steps=list(steps), counts=counts,
+                adjacency=adj)
