@@ -228,15 +228,6 @@ class Settings:
     ehsa_share: float = 0.9
     """Share of steps significant for persistent/intensifying/diminishing/historical (ESRI 90 %)."""
 
-    # --- emerging hot spots, PAI, workload balance (issue #17 §4, gridmap.analysis,
-    # docs/analysis.md) -------------------------------------------------------------
-    ehsa_alpha: float = 0.05
-    """Significance of the FDR-corrected Gi* per time step and of the Mann-Kendall trend."""
-    ehsa_time_lag: int = 0
-    """Previous time steps in a bin's space-time neighbourhood (0: per-step Gi*)."""
-    ehsa_share: float = 0.9
-    """Share of steps significant for persistent/intensifying/diminishing/historical (ESRI 90 %)."""
-
     # --- web ---------------------------------------------------------------
     secret_key: str | None = None
     basemap: str = "none"
