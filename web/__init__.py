@@ -16,7 +16,7 @@ from flask import Blueprint, Flask
 
 from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
-from web import activation, db, errors, headers, inputguard, limits, security
+from web import activation, compression, db, errors, headers, inputguard, limits, security
 from web.api import aggregates, cases, dispatch, geocode, grids, incidents, layers, open311, openapi
 from web.api import field as field_api
 from web.api import org as org_api
@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app, settings)  # before CSRF: nothing reads a body over its cap
     security.init_app(app, settings)
     headers.init_app(app, settings)
+    compression.init_app(app)  # brotli/gzip answers, static files compressed once (#14)
     inputguard.init_app(app)  # NUL, lone surrogates, deep JSON: 400 before any view
     errors.register(app)
     activation.init_app(app)  # scheduled grid plans in force at their date (#16)
