@@ -243,6 +243,11 @@ rules AS MATERIALIZED (
 _MATCH = f"""
 WITH {STREET_CENTRE_CTE},
 {_RULES_CTE},
+cases AS MATERIALIZED (
+    SELECT id, category_code, street_id, community_id, grid_id, urgency, source, description,
+           address
+    FROM incident i WHERE CASES
+),
 rule_category AS MATERIALIZED (
     SELECT c.code, r.* FROM rules r JOIN event_category c
     ON r.category IS NULL OR left(c.code, length(r.category)) = r.category
@@ -250,9 +255,8 @@ rule_category AS MATERIALIZED (
 m AS (
     SELECT DISTINCT ON (i.id) i.id AS incident_id, r.id, r.set_id, r.position, r.unit_id,
            r.level
-    FROM incident i JOIN rule_category r ON r.code = i.category_code
-    WHERE CASES
-      AND (r.area_level IS NULL
+    FROM cases i JOIN rule_category r ON r.code = i.category_code
+    WHERE (r.area_level IS NULL
            OR (r.area_level = 'street' AND r.area_id = i.street_id)
            OR (r.area_level = 'community' AND r.area_id = i.community_id)
            OR (r.area_level = 'grid' AND r.area_id = i.grid_id))
@@ -268,15 +272,18 @@ SELECT i.id AS incident_id, m.id AS rule_id, m.set_id, m.position, m.level AS ru
        CASE WHEN m.id IS NOT NULL THEN 'rule' WHEN sc.unit_id IS NOT NULL THEN 'street_centre'
             WHEN (SELECT unit_id FROM top_unit) IS NOT NULL THEN 'district' ELSE 'none' END
            AS reason
-FROM incident i
+FROM cases i
 LEFT JOIN m ON m.incident_id = i.id
 LEFT JOIN street_centre sc ON sc.street_id = i.street_id
-WHERE CASES
 """  # noqa: S608  (constant fragments only, no input)
-"""First matching rule per case, as joins: each rule is expanded to the category codes it
-covers (a hash join on the case's category instead of testing every rule on every case), the
-remaining conditions filter, ``DISTINCT ON`` keeps the lowest position. ``CASES`` is replaced
-by one of the constant case filters below."""
+"""First matching rule per case, as joins: the cases are read once (a materialised CTE), each
+rule is expanded to the category codes it covers and joined to the cases by a hash join on the
+category (instead of testing every rule on every case), the remaining conditions filter,
+``DISTINCT ON`` keeps the lowest position. Reading the cases first matters: with the rules
+joined to ``incident`` directly the planner (which cannot estimate the expanded rules) chose a
+nested loop of one category-index scan per rule × category over open and closed cases — 5.1 s
+instead of 1.2 s for 100,000 open cases among 300,000. ``CASES`` is replaced by one of the
+constant case filters below."""
 MATCH_OPEN_SQL = _MATCH.replace("CASES", "i.state = ANY(:open)")
 
 _LATERAL = f"""
