@@ -94,7 +94,7 @@ def _rank(x: dict[str, Any]) -> tuple[int, int, str]:
 
 
 def _rates(d: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: int(d[k] or 0) for k in COUNTS}
+    out: dict[str, Any] = {k: int(d.get(k) or 0) for k in COUNTS}
     out["close_rate"] = _pct(out["closed"], out["due"])
     out["on_time_rate"] = _pct(out["closed_on_time"], out["due"])
     out["grid_rate"] = _pct(out["closed_grid"], out["closed_any"])
