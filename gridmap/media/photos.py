@@ -3,7 +3,9 @@
 Files live under ``<data_dir>/media/<yyyy>/<mm>/<random>.<ext>`` with a JPEG thumbnail next
 to each (``<random>.thumb.jpg``); the table keeps the path relative to the media root, so
 the directory can move. Every photo of a batch is checked before any is written; when the
-insert fails, the files just written are removed again.
+insert fails, or the transaction it belongs to is later rolled back (a transition that
+fails after the photos were stored, a lost connection), the files just written are removed
+again, so no file outlives its row.
 """
 
 from __future__ import annotations
@@ -111,11 +113,31 @@ def store_prepared(conn: Connection, incident_id: int, prepared: list[Prepared],
              "w": [p.width for p in prepared], "h": [p.height for p in prepared],
              "d": [p.sha256 for p in prepared]}).mappings().all()
     except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-            _thumb_path(path).unlink(missing_ok=True)
+        _unlink(written)
         raise
+    _remove_on_rollback(conn, written)
     return [dict(r) for r in sorted(rows, key=lambda r: r["id"])]
+
+
+def _unlink(written: list[Path]) -> None:
+    for path in written:
+        path.unlink(missing_ok=True)
+        _thumb_path(path).unlink(missing_ok=True)
+
+
+def _remove_on_rollback(conn: Connection, written: list[Path]) -> None:
+    """Remove ``written`` when ``conn``'s transaction rolls back; keep them on commit."""
+    def rolled_back(_: Connection) -> None:
+        _unlink(written)
+        if sa.event.contains(conn, "commit", committed):
+            sa.event.remove(conn, "commit", committed)
+
+    def committed(_: Connection) -> None:
+        if sa.event.contains(conn, "rollback", rolled_back):
+            sa.event.remove(conn, "rollback", rolled_back)
+
+    sa.event.listen(conn, "rollback", rolled_back, once=True)
+    sa.event.listen(conn, "commit", committed, once=True)
 
 
 def list_photos(conn: Connection, incident_ids: list[int]) -> list[dict[str, Any]]:

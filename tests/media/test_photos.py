@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
 
+from gridmap.db import make_engine
 from gridmap.errors import NotFound, ValidationError
 from gridmap.media import add_photos, get_photo, list_photos, media_root, read_photo
 from gridmap.media.images import MediaParams
@@ -70,3 +73,30 @@ def test_unknown_photo_and_missing_file(conn: Connection, tmp_path: Path) -> Non
     with pytest.raises(NotFound) as err:
         read_photo(root, stored)
     assert err.value.code == "media.file_missing"
+
+
+def test_files_go_when_the_transaction_rolls_back(conn: Connection, tmp_path: Path) -> None:
+    """A transition that fails after its photos were stored leaves no file behind."""
+    iid, root = _case(conn), media_root(tmp_path)
+    rows = add_photos(conn, iid, [jpeg_with_gps(), jpeg_with_gps((640, 480))], stage="after",
+                      uploaded_by="h", params=MediaParams(), root=root)
+    files = [root / get_photo(conn, r["id"])["path"] for r in rows]
+    assert all(f.is_file() for f in files)
+    conn.get_transaction().rollback()  # type: ignore[union-attr]
+    assert not [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_files_stay_when_the_transaction_commits(fresh_db_url: str, tmp_path: Path) -> None:
+    root = media_root(tmp_path)
+    engine = make_engine(fresh_db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as c:
+            iid = _case(c)
+            add_photos(c, iid, [jpeg_with_gps()], stage="before", uploaded_by="gw",
+                       params=MediaParams(), root=root)
+        with engine.begin() as c:   # a later rollback on the same pool must not touch them
+            c.execute(text("SELECT 1"))
+            c.get_transaction().rollback()  # type: ignore[union-attr]
+        assert len([p for p in root.rglob("*") if p.is_file()]) == 2   # photo + thumbnail
+    finally:
+        engine.dispose()
