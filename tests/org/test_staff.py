@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap.accounts import sessions
+from gridmap.accounts.sessions import SessionParams
 from gridmap.errors import NotFound, ValidationError
 from gridmap.org import staff, units
 from gridmap.org.staff import Post
@@ -47,3 +50,24 @@ def test_all_members_in_one_list(conn: Connection, world: OrgWorld) -> None:
     assert {(m.username, m.post) for m in members if m.unit_id == world.units["QU"]} == {
         ("ow_qu", "dispatcher"), ("ow_qu", "leader")}
     assert len(members) == 15
+
+
+def test_losing_or_changing_a_post_ends_the_sessions(conn: Connection, world: OrgWorld) -> None:
+    """A copied cookie cannot keep rights its holder lost (migration 0025's triggers)."""
+    u, p = world.units, world.users
+    params = SessionParams(session_idle_minutes=30, session_max_hours=12)
+    cg, other = p["ow_cg"], p["ow_fg"]
+    token, kept = sessions.start(conn, cg, "a"), sessions.start(conn, other, "b")
+    staff.assign_post(conn, cg, u["FG"], "handler")        # a post given: sessions stay
+    staff.write_posts(conn, [(cg, u["CG"], "handler")])    # re-import of a held post: stay
+    assert sessions.resolve(conn, token, params) == cg
+    staff.revoke_post(conn, cg, u["FG"], "handler")        # a post taken away: ended
+    assert sessions.resolve(conn, token, params) is None
+    token = sessions.start(conn, cg, "a")
+    conn.execute(sa.text("UPDATE staff_post SET unit_id = :n WHERE user_id = :u AND active"),
+                 {"n": u["QU"], "u": cg})                  # moved to another unit: ended
+    assert sessions.resolve(conn, token, params) is None
+    token = sessions.start(conn, cg, "a")
+    conn.execute(sa.text("DELETE FROM staff_post WHERE user_id = :u"), {"u": cg})
+    assert sessions.resolve(conn, token, params) is None
+    assert sessions.resolve(conn, kept, params) == other   # nobody else is touched
