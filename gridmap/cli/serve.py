@@ -16,26 +16,35 @@ from gridmap.db.engine import database_url
 from gridmap.errors import ConfigError
 
 
-def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 60) -> list[str]:
+def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 60, threads: int = 8
+                  ) -> list[str]:
     """The gunicorn command line serving ``web:create_app()``.
 
+    Threaded workers (``gthread``): a request mostly waits on PostgreSQL, so each process
+    serves ``threads`` requests at once (the app's connection pool holds 10 + 10 overflow)
+    and keeps browser connections alive instead of one request per process at a time.
     gunicorn's control socket is off: its default path is one fixed file per user, so a
     second instance would remove the first one's socket (gridmap never uses it).
     """
     exe = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
-    return [exe, "--bind", f"{host}:{port}", "--workers", str(workers), "--timeout",
-            str(timeout), "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
-            "--no-control-socket", "web:create_app()"]
+    return [exe, "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5",
+            "--timeout", str(timeout), "--access-logfile", "-",
+            "--forwarded-allow-ips", "127.0.0.1", "--no-control-socket", "web:create_app()"]
 
 
 @main.command()
 @click.option("--demo", is_flag=True, help="Create demo accounts (random passwords, printed).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int,
+              help="Processes (about one per CPU core).")
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Requests served at once by each process.")
 @pass_app
 @report_errors
-def serve(app: AppContext, demo: bool, host: str, port: int, workers: int) -> None:
+def serve(app: AppContext, demo: bool, host: str, port: int, workers: int,
+          threads: int) -> None:
     """Serve the web app with gunicorn.
 
     Needs GRIDMAP_SECRET_KEY unless --demo (which makes one for this run). No account
@@ -55,5 +64,5 @@ def serve(app: AppContext, demo: bool, host: str, port: int, workers: int) -> No
         print_demo_accounts(pairs)
     say("cli.serving", {"url": f"http://{host}:{port}/", "workers": workers}, err=True)
     sys.stdout.flush()
-    argv = gunicorn_argv(host, port, workers)
+    argv = gunicorn_argv(host, port, workers, threads=threads)
     os.execvpe(argv[0], argv, env)
