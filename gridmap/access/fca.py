@@ -132,8 +132,8 @@ def two_step(supply: Floats, demand: Floats, fac: Ints, dem: Ints, dist: Floats,
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(reach > 0, np.asarray(supply, dtype=float) / reach, np.nan)
     contrib = np.nan_to_num(ratio)[fac] * w
-    access = np.bincount(dem, weights=contrib, minlength=len(demand))
-    return ratio, access
+    access = np.bincount(dem, weights=contrib, minlength=len(demand)).astype(float)
+    return np.asarray(ratio, dtype=float), access
 
 
 @dataclass

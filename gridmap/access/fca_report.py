@@ -78,7 +78,7 @@ def _capacity_in_units(conn: Connection, res: FcaResult, level: str
     ids = [int(i) for i in res.supply.ids]
     if not ids:
         return {}
-    where = dict(conn.execute(_FACILITY_UNIT_SQL[level], {"ids": ids}).all())
+    where: dict[int, int] = dict(conn.execute(_FACILITY_UNIT_SQL[level], {"ids": ids}).tuples().all())
     out: dict[int, tuple[int, float]] = {}
     for fid, capacity in zip(ids, res.supply.capacity, strict=True):
         u = int(where.get(fid, -1))
