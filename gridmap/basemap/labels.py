@@ -1,4 +1,4 @@
-"""Name labels of the basemap: roads (with their angle on screen) and estates.
+"""Name labels of the basemap: roads (with their angle on screen), estates, lakes and parks.
 
 Vector tiles carry names, but the browser's tile renderer cannot draw text; the page
 draws these label points as text instead (estates from zoom 15, roads from
@@ -27,6 +27,8 @@ MAX_LABELS = 400
 ROAD_LABEL_ZOOM: dict[str, int] = {"motorway": 14, "primary": 14, "tertiary": 15,
                                    "minor": 16, "service": 17, "path": 17}
 ESTATE_LABEL_ZOOM = 15
+AREA_LABEL_ZOOM = 15
+"""Names of lakes and parks (``kind`` ``water`` / ``park``) from this zoom."""
 
 _LABELS_SQL = sa.text(f"""
 WITH env AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g),
@@ -56,6 +58,12 @@ UNION ALL
  FROM estate e, env, LATERAL ST_PointOnSurface(e.geom) p
  WHERE :z >= {ESTATE_LABEL_ZOOM} AND e.geom && env.g AND e.name IS NOT NULL AND e.name <> ''
    AND p && env.g
+ ORDER BY size DESC LIMIT :lim)
+UNION ALL
+(SELECT a.kind, a.name, NULL, ST_X(p), ST_Y(p), NULL, ST_Area(a.geom) AS size
+ FROM landcover a, env, LATERAL ST_PointOnSurface(a.geom) p
+ WHERE :z >= {AREA_LABEL_ZOOM} AND a.kind IN ('water', 'park') AND a.geom && env.g
+   AND a.name IS NOT NULL AND a.name <> '' AND p && env.g
  ORDER BY size DESC LIMIT :lim)
 """)  # noqa: S608 (constants only)
 

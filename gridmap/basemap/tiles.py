@@ -10,7 +10,15 @@ roads      ≥ 10    ``class`` (motorway, primary, tertiary, minor, service, pat
 estates    ≥ 13    ``id``, ``name``
 buildings  ≥ 14    ``id``, ``name``
 communities ≥ 11   ``id``, ``name`` (boundaries)
+green      ≥ 12    ``class`` (park, wood, grass), ``name``; grass from 14
+water      ≥ 10    ``name`` (lakes, ponds, river areas)
+waterways  ≥ 12    ``class`` (river, canal from 12; stream, drain, ditch from 15), ``name``
 ========== ======= ==================================================================
+
+In the tile the layers come in drawing order (bottom first): communities, estates, green,
+water, waterways, buildings, roads — a park or a pond inside an estate is drawn over
+the estate's fill. Water and green come from the OSM import's ``landcover`` and
+``waterway`` tables (:mod:`gridmap.imports.osm.landcover`).
 
 Below :data:`MIN_ZOOM` a tile is empty. Geometries are clipped to the tile with a 64-unit
 buffer (extent 4096) and snapped to its grid by ``ST_AsMVTGeom``.
@@ -27,7 +35,8 @@ MIN_ZOOM = 10
 """Tiles below this zoom are empty (a district basemap has nothing to show there)."""
 MAX_ZOOM = 22
 """Highest tile zoom accepted; ``z/x/y`` beyond it is refused."""
-LAYERS: tuple[str, ...] = ("communities", "estates", "buildings", "roads")
+LAYERS: tuple[str, ...] = ("communities", "estates", "green", "water", "waterways", "buildings",
+                           "roads")
 
 ROAD_CLASS_SQL = """CASE
   WHEN highway IN ('motorway','motorway_link','trunk','trunk_link') THEN 'motorway'
@@ -65,6 +74,23 @@ buildings AS (
   SELECT t.id, t.name, ST_AsMVTGeom(ST_Transform(t.geom, 3857), env.e, 4096, 64, true) AS geom
   FROM building t, env WHERE :z >= 14 AND t.geom && env.g
 ),
+green AS (
+  SELECT t.kind AS class, t.name,
+         ST_AsMVTGeom(ST_Transform(t.geom, 3857), env.e, 4096, 64, true) AS geom
+  FROM landcover t, env
+  WHERE t.kind <> 'water' AND :z >= CASE t.kind WHEN 'grass' THEN 14 ELSE 12 END
+    AND t.geom && env.g
+),
+water AS (
+  SELECT t.name, ST_AsMVTGeom(ST_Transform(t.geom, 3857), env.e, 4096, 64, true) AS geom
+  FROM landcover t, env WHERE t.kind = 'water' AND t.geom && env.g
+),
+waterways AS (
+  SELECT t.kind AS class, t.name,
+         ST_AsMVTGeom(ST_Transform(t.geom, 3857), env.e, 4096, 64, true) AS geom
+  FROM waterway t, env
+  WHERE :z >= CASE WHEN t.kind IN ('river', 'canal') THEN 12 ELSE 15 END AND t.geom && env.g
+),
 communities AS (
   SELECT t.id, t.name,
          ST_AsMVTGeom(ST_Transform(ST_Boundary(t.geom), 3857), env.e, 4096, 64, true) AS geom
@@ -73,6 +99,12 @@ communities AS (
 SELECT COALESCE((SELECT ST_AsMVT(q, 'communities', 4096, 'geom') FROM communities q
                  WHERE geom IS NOT NULL), ''::bytea)
     || COALESCE((SELECT ST_AsMVT(q, 'estates', 4096, 'geom') FROM estates q
+                 WHERE geom IS NOT NULL), ''::bytea)
+    || COALESCE((SELECT ST_AsMVT(q, 'green', 4096, 'geom') FROM green q
+                 WHERE geom IS NOT NULL), ''::bytea)
+    || COALESCE((SELECT ST_AsMVT(q, 'water', 4096, 'geom') FROM water q
+                 WHERE geom IS NOT NULL), ''::bytea)
+    || COALESCE((SELECT ST_AsMVT(q, 'waterways', 4096, 'geom') FROM waterways q
                  WHERE geom IS NOT NULL), ''::bytea)
     || COALESCE((SELECT ST_AsMVT(q, 'buildings', 4096, 'geom') FROM buildings q
                  WHERE geom IS NOT NULL), ''::bytea)

@@ -45,12 +45,13 @@ BASE_TAG_KEYS: tuple[str, ...] = (
     "amenity", "shop", "leisure", "healthcare", "social_facility", "social_facility:for",
     "isced:level", "railway", "station", "subway", "public_transport", "bus", "office",
     "landuse", "residential", "place", "recycling_type", "entrance", "barrier", "addr:street",
-    "addr:housenumber", *NETWORK_TAG_KEYS,
+    "addr:housenumber", "natural", "waterway", "water", *NETWORK_TAG_KEYS,
 )
 
 _CLOSED_WAYS_ARE_POLYGONS = (
     "aeroway,amenity,boundary,building,craft,geological,historic,landuse,leisure,military,"
-    "natural,office,place,shop,sport,tourism,highway=platform,public_transport=platform"
+    "natural,office,place,shop,sport,tourism,highway=platform,public_transport=platform,"
+    "waterway=riverbank,waterway=dock"
 )
 SUFFIXES = (".osm.pbf", ".pbf", ".osm")
 """Usual names; files are recognised by their content (:func:`sniff_osm`), not by these."""

@@ -7,6 +7,8 @@
 - blocks enclosed by roads → ``street_block`` (:mod:`gridmap.imports.blocks`); blocks holding
   residential buildings outside every estate become estates (``derived_from='street_block'``);
 - POIs → ``facility`` (:mod:`gridmap.imports.osm.facilities`);
+- water and green polygons → ``landcover``, rivers and canals → ``waterway`` (basemap
+  context, :mod:`gridmap.imports.osm.landcover`);
 - buildings are linked to estates and communities set-based (point-on-surface).
 
 Rows whose OSM id is already stored are skipped; those whose tags or geometry changed are
@@ -34,6 +36,7 @@ from gridmap.imports import population
 from gridmap.imports.geometry import Progress
 from gridmap.imports.linking import link_buildings_to_estates, link_to_communities
 from gridmap.imports.osm.facilities import parse_osm_tags, write_facilities
+from gridmap.imports.osm.landcover import write_landcover
 from gridmap.imports.osm.names import name_estates
 from gridmap.imports.osm.read import BASE_TAG_KEYS, NETWORK_TAG_KEYS, Layer, check_file, read_osm
 from gridmap.imports.osm.report import OsmImportParams, OsmImportReport
@@ -148,6 +151,7 @@ def _write(conn: Connection, layers: dict[str, Layer], types: list[dict[str, Any
         report.notes.append("unnamed estates named from their " + ", ".join(
             f"{k} {v}" for k, v in named.items() if v))
     write_facilities(conn, points, polys, types, params, report, progress)
+    write_landcover(conn, polys, lines, params, report)
     link_and_finish(conn, metric, report, progress)
 
 

@@ -4,7 +4,7 @@
  *   keep it (other hash parameters are left alone);
  * - when no tile provider is configured (GM_BASEMAP "none"), a light basemap drawn from
  *   our own data: vector tiles /api/tiles/base/{z}/{x}/{y}.pbf (roads by class,
- *   buildings, estates, community boundaries) in a pane under every page layer, and
+ *   buildings, estates, community boundaries, water, rivers, parks/woods/grass) in a pane under every page layer, and
  *   names (roads along their direction, estates) as DOM text from
  *   /api/tiles/base/labels (textContent only). */
 (function () {
@@ -57,6 +57,9 @@
     tertiary: ["#ffffff", "#c7bfb2", 5], minor: ["#ffffff", "#cfc8bc", 4],
     service: ["#ffffff", "#d8d2c8", 2.5], path: ["#f7f5f2", "#c9b8a6", 1.2],
   };
+  const GREEN = { park: "#d6ecc9", wood: "#c6e2b5", grass: "#e1f0d6" };
+  const WATER = "#b5d3e7";
+  const RIVER_WIDTH = { river: 4, canal: 3.5, stream: 1.6, drain: 1.2, ditch: 1 };
   const widthAt = (cls, z) => (ROAD[cls] || ROAD.minor)[2] * Math.pow(1.45, z - 16);
   const hidden = [];
   function tiles(roadStyle, withAreas) {
@@ -67,6 +70,11 @@
         communities: withAreas ? { color: "#a99bbf", weight: 1.2, dashArray: "5 4", fill: false } : hidden,
         estates: withAreas ? (p, z) => ({ color: "#dccfae", weight: z >= 16 ? 1 : 0.6, fill: true,
           fillColor: "#f1ead8", fillOpacity: 1 }) : hidden,
+        green: withAreas ? (p) => ({ stroke: false, fill: true, fillColor: GREEN[p.class] || GREEN.grass,
+          fillOpacity: 1 }) : hidden,
+        water: withAreas ? { color: "#9cc3de", weight: 0.6, fill: true, fillColor: WATER, fillOpacity: 1 } : hidden,
+        waterways: withAreas ? (p, z) => ({ color: WATER, weight: Math.max(1, (RIVER_WIDTH[p.class] || 1) * Math.pow(1.35, z - 15)),
+          lineCap: "round", lineJoin: "round" }) : hidden,
         buildings: withAreas ? (p, z) => ({ color: "#c8bfb3", weight: z >= 17 ? 0.8 : 0.4, fill: true,
           fillColor: "#e0dad1", fillOpacity: 1 }) : hidden,
         roads: roadStyle,
@@ -98,8 +106,10 @@
     try {
       const body = await gm.api(url, { signal: controller.signal });
       labels.clearLayers();
-      // estates first, then roads (longest first): a label overlapping one already placed is hidden
-      const ordered = body.labels.filter((lb) => lb.kind === "estate").concat(body.labels.filter((lb) => lb.kind !== "estate"));
+      // estates first, then lakes and parks, then roads (longest first): a label overlapping
+      // one already placed is hidden
+      const rank = { estate: 0, water: 1, park: 1 };
+      const ordered = body.labels.slice().sort((a, b) => (rank[a.kind] ?? 2) - (rank[b.kind] ?? 2));
       const placed = [];
       for (const lb of ordered) {
         const m = label(lb);

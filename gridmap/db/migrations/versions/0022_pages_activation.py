@@ -13,6 +13,13 @@ query keeps using the plan in force today.
   ``scheduled`` again and the plan they replaced (``retired``, ``valid_to`` = that date) is
   ``active`` again, so the data is the same as if they had been scheduled.
 
+Basemap water and green (``_upgrade_landcover``, :mod:`gridmap.imports.osm.landcover`):
+
+- ``landcover``: OSM water and green polygons (``kind`` water, park, wood, grass) with name;
+- ``waterway``: rivers, canals and streams as lines;
+- both carry the basemap's generation trigger (``basemap_bump`` of ``0018_pages``), and the
+  generation is bumped once here so tiles cached before these layers are drawn again.
+
 Revision ID: 0022_pages_activation
 Revises: 0021_batch_jobs
 Create Date: 2026-11-30
@@ -20,6 +27,7 @@ Create Date: 2026-11-30
 
 import sqlalchemy as sa
 from alembic import op
+from geoalchemy2 import Geometry
 
 revision = "0022_pages_activation"
 down_revision = "0021_batch_jobs"
@@ -37,7 +45,38 @@ WHERE s.status = 'scheduled' AND p.community_id = s.community_id AND p.status = 
 """
 
 
+LANDCOVER_KINDS = ("water", "park", "wood", "grass")
+WATERWAY_KINDS = ("river", "canal", "stream", "drain", "ditch")
+
+
+def _feature_table(name: str, geom_type: str, kinds: tuple[str, ...]) -> None:
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("osm_id", sa.Text, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("name", sa.Text),
+        sa.Column("source", sa.Text),
+        sa.Column("import_id", sa.Integer, sa.ForeignKey("import_run.id", ondelete="SET NULL")),
+        sa.Column("geom", Geometry(geom_type.upper(), srid=4326, spatial_index=False),
+                  nullable=False),
+        sa.UniqueConstraint("osm_id", name=f"uq_{name}_osm_id"),
+        sa.CheckConstraint("kind IN (" + ",".join(f"'{k}'" for k in kinds) + ")",
+                           name=f"ck_{name}_kind"),
+    )
+    op.execute(f"CREATE INDEX ix_{name}_geom ON {name} USING gist (geom)")
+    op.execute(f"CREATE TRIGGER trg_{name}_basemap AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
+               f" ON {name} FOR EACH STATEMENT EXECUTE FUNCTION basemap_bump()")
+
+
+def _upgrade_landcover() -> None:
+    _feature_table("landcover", "MultiPolygon", LANDCOVER_KINDS)
+    _feature_table("waterway", "LineString", WATERWAY_KINDS)
+    op.execute("UPDATE basemap_state SET generation = generation + 1, changed_at = now()")
+
+
 def upgrade() -> None:
+    _upgrade_landcover()
     op.drop_constraint("ck_grid_version_status", "grid_version", type_="check")
     op.create_check_constraint("ck_grid_version_status", "grid_version",
                                "status IN ('draft','scheduled','active','retired')")
@@ -60,3 +99,5 @@ def downgrade() -> None:
     op.drop_constraint("ck_grid_version_status", "grid_version", type_="check")
     op.create_check_constraint("ck_grid_version_status", "grid_version",
                                "status IN ('draft','active','retired')")
+    op.drop_table("waterway")
+    op.drop_table("landcover")
