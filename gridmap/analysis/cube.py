@@ -2,7 +2,8 @@
 
 One SQL aggregate counts cases per (grid, step); numpy scatters the rows into a dense
 n × T array. Neighbours are grids whose active geometries intersect (share an edge or a
-point: queen contiguity), found once with one GiST self-join in PostGIS.
+point: queen contiguity, within 0.1 m so that digitising slivers do not cut a neighbour),
+found once with one GiST self-join in PostGIS.
 
 Time steps are local (Asia/Shanghai) calendar weeks (Monday to Sunday) or months. Only whole
 steps are analysed: the default window ends before the current step, because a step still in
@@ -49,7 +50,9 @@ _PAIRS_SQL = (
     "JOIN grid_version gv ON gv.id = gg.version_id WHERE gv.status = 'active' "
     "AND gg.grid_id = ANY(:ids)) "
     "SELECT a.grid_id, b.grid_id FROM a JOIN a b ON a.grid_id < b.grid_id "
-    "AND ST_Intersects(a.geom, b.geom)")
+    "AND ST_DWithin(a.geom, b.geom, :tol)")
+TOUCH_TOLERANCE_DEG = 1e-6
+"""Grids closer than this (≈ 0.1 m) are neighbours: digitised shared edges are rarely exact."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,8 @@ def load_grids(conn: Connection, street_ids: Sequence[int] | None = None,
         "comms": None if community_ids is None else list(community_ids)}).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     codes = [str(r[1]) for r in rows]
-    pairs = np.array(conn.execute(sa.text(_PAIRS_SQL), {"ids": ids.tolist()}).all(),
-                     dtype=np.int64).reshape(-1, 2)
+    pairs = np.array(conn.execute(sa.text(_PAIRS_SQL), {
+        "ids": ids.tolist(), "tol": TOUCH_TOLERANCE_DEG}).all(), dtype=np.int64).reshape(-1, 2)
     n = len(ids)
     r = np.searchsorted(ids, pairs[:, 0])
     c = np.searchsorted(ids, pairs[:, 1])

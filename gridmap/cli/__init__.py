@@ -7,6 +7,7 @@ of library functions and prints in the language of ``GRIDMAP_LANG`` (default zh)
 """
 
 from gridmap.cli import (  # noqa: F401  (imported for their commands)
+    analysis,
     coverage,
     db,
     dispatch,
