@@ -9,7 +9,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.access import coverage, distances, graph, network, service_areas
+from gridmap.access import area_union, coverage, distances, graph, network, service_areas
 from gridmap.crs import to_metric
 from gridmap.errors import InputTooLarge, ValidationError
 from tests.fixtures.walk_world import add_facility, ll, river_town
@@ -90,20 +90,34 @@ def test_geojson_returns_the_type_union_and_per_facility_features(conn: Connecti
     assert err.value.headline == "unknown facility type 'nope'"
 
 
-def test_nested_areas_equal_the_direct_union(conn: Connection) -> None:
+def test_cached_cell_unions_equal_the_direct_union(conn: Connection) -> None:
+    """The quadtree cache (area_union) gives the same polygons as one direct union of all
+    buffered pieces; documented tolerance: symmetric difference < 1e-6 of the area."""
     river_town(conn)
     network.build_network(conn)
     g = graph.load_graph(conn)
     pts = to_metric(shapely.points([ll(-20, 120), ll(210, 500)]), g.metric)
     src = distances.Sources.from_snaps(graph.snap_points(g, pts))
     d = distances.node_distances(g, src, 900)
-    reaches = [900.0, 300.0, 600.0]  # any order
+    reaches = [900.0, 300.0, 600.0, 900.0]  # any order, one repeated (served from the cache)
     parts = [service_areas.reached_parts(g, d, src, r) for r in reaches]
     direct = service_areas._polygons(g, parts, 30.0)
-    nested = service_areas._nested_polygons(g, parts, reaches, 30.0)
-    for a, b in zip(direct, nested, strict=True):
+    cache = area_union.AreaUnion(g, 30.0)
+    cached = [cache.polygon(*p) for p in parts]
+    for a, b in zip(direct, cached, strict=True):
         assert shapely.symmetric_difference(a, b).area < 1e-6 * a.area
-    assert nested[1].area < nested[2].area < nested[0].area
+    assert cached[1].area < cached[2].area < cached[0].area
+    assert cached[3] is cached[0]
+
+
+def test_overlapping_intervals_of_one_edge_are_merged() -> None:
+    e = np.array([3, 1, 3, 3, 1])
+    s = np.array([0.0, 5.0, 10.0, 50.0, 0.0])
+    t = np.array([20.0, 9.0, 30.0, 60.0, 5.0])
+    me, ms, mt = area_union.merged_intervals(e, s, t)
+    assert me.tolist() == [1, 3, 3]
+    assert ms.tolist() == [0.0, 0.0, 50.0]
+    assert mt.tolist() == [9.0, 30.0, 60.0]
 
 
 def test_too_many_facilities_in_view_is_refused(conn: Connection) -> None:
