@@ -7,8 +7,8 @@ chunks through psycopg's queued writer, so the server ingests one chunk on its c
 Python prepares the next one on the other (the COPY protocol is one ordered byte stream on
 one connection, inside the caller's transaction).
 
-Column kinds: ``int4``, ``int8``, ``float8``, ``bool``, ``ts`` (timestamptz), ``text``; or an
-already encoded :data:`Field` (e.g. EWKB points from :func:`point_ewkb`).
+Column kinds: ``int2``, ``int4``, ``int8``, ``float8``, ``bool``, ``ts`` (timestamptz),
+``text``; or an already encoded :data:`Field` (e.g. EWKB points from :func:`point_ewkb`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ Field = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
 TRAILER = b"\xff\xff"
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970-01-01
-_FIXED = {"int4": (">i4", 4), "int8": (">i8", 8), "float8": (">f8", 8), "bool": ("u1", 1)}
+_FIXED = {"int2": (">i2", 2), "int4": (">i4", 4), "int8": (">i8", 8), "float8": (">f8", 8),
+          "bool": ("u1", 1)}
 
 
 def point_ewkb(lon: npt.ArrayLike, lat: npt.ArrayLike, srid: int = 4326) -> Field:
@@ -56,7 +57,7 @@ def encode_column(kind: str, values: pd.Series) -> Field:
         null = s.isna().to_numpy(dtype=bool)
         dtype, width = _FIXED[kind]
         vals = s.to_numpy(dtype="float64", na_value=0.0)[~null]
-        if kind in ("int4", "int8"):
+        if kind in ("int2", "int4", "int8"):
             vals = np.rint(vals)
         return np.where(null, -1, width).astype(np.int64), vals.astype(dtype).view(np.uint8)
     if kind == "ts":

@@ -32,7 +32,7 @@ from gridmap.incidents.intake import (
     validate_rows,
 )
 from gridmap.incidents.query import get
-from gridmap.reference import workcal
+from gridmap.reference import satisfaction, workcal
 
 INCIDENT_COPY_COLS = (
     "id", "external_id", "case_no", "category_code", "source", "urgency", "state",
@@ -41,7 +41,7 @@ INCIDENT_COPY_COLS = (
     "grid_version_id", "located_by", "grid_distance_m", "near_boundary", "boundary_distance_m",
     "duplicate_of", "filed_at", "dispatched_at", "due_at", "handled_at", "closed_at",
     "rework_count", "synthetic", "import_id", "evaluated_at", "original_category",
-    "responsible_unit", "satisfaction", "category_review", "location_note",
+    "responsible_unit", "satisfaction", "category_review", "location_note", "satisfaction_score",
 )
 EVENT_COPY_COLS = ("incident_id", "at", "actor", "from_state", "to_state", "note")
 _LIFECYCLE = ("filed_at", "dispatched_at", "due_at", "handled_at", "closed_at", "evaluated_at")
@@ -89,6 +89,7 @@ _KINDS: dict[str, str] = {
     "id": "int8", "duplicate_of": "int8", "incident_id": "int8",
     "street_id": "int4", "community_id": "int4", "estate_id": "int4", "building_id": "int4",
     "grid_id": "int4", "grid_version_id": "int4", "rework_count": "int4", "import_id": "int4",
+    "satisfaction_score": "int2",
     "grid_distance_m": "float8", "boundary_distance_m": "float8",
     "near_boundary": "bool", "synthetic": "bool", "category_review": "bool",
     "reported_at": "ts", "filed_at": "ts", "dispatched_at": "ts", "due_at": "ts",
@@ -138,7 +139,7 @@ def _deferred_constraints(conn: Connection, n: int, params: IntakeParams) -> lis
     for name, _ in idx:
         conn.execute(sa.text(f"DROP INDEX {name}"))  # noqa: S608
     return ([f'ALTER TABLE {t} ADD CONSTRAINT "{c}" {d}' for t, c, d in cons]
-            + [d for _, d in idx])
+            + [d.replace(" ON ONLY ", " ON ", 1) for _, d in idx])  # partitioned: all parts
 
 
 
@@ -161,6 +162,8 @@ def _add_columns(conn: Connection, df: pd.DataFrame, *, synthetic: bool,
     for c in _OPTIONAL_TEXT:
         if c not in df.columns:
             df[c] = None
+    if "satisfaction_score" not in df.columns:   # an office's 满意/基本满意/不满意 → 1–5
+        df["satisfaction_score"] = satisfaction.scores(df["satisfaction"])
     df["category_review"] = (df["category_review"].fillna(False).astype(bool)
                              if "category_review" in df.columns else False)
     df["synthetic"] = synthetic

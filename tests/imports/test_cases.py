@@ -58,6 +58,13 @@ def test_gb18030_history_export_keeps_times_and_states(conn: Connection, world: 
     assert row.due_at is not None and row.due_at > row.dispatched_at  # computed from the limit
     assert row.responsible_unit == closed["承办单位"].iloc[0]
     assert row.satisfaction == closed["满意度"].iloc[0] and row.source == "hotline_12345"
+    # the office's words become the 评价 score the indicators count (满意 5, 基本满意 4, 不满意 1)
+    got = dict(conn.execute(sa.text(
+        "SELECT satisfaction, array_agg(DISTINCT satisfaction_score) FROM incident"
+        " WHERE satisfaction IS NOT NULL GROUP BY 1")).all())
+    assert got == {"满意": [5], "基本满意": [4], "不满意": [1]}
+    assert _count(conn, "SELECT count(*) FROM incident WHERE satisfaction IS NULL"
+                  " AND satisfaction_score IS NOT NULL") == 0
     assert row.original_category == closed["诉求类型"].iloc[0]
     # imported events, never fake transitions
     ev = conn.execute(sa.text(
