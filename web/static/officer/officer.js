@@ -9,6 +9,7 @@
   const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46a0a0", "#c71585",
                    "#808000", "#9a6324", "#000075", "#008080", "#e6a800"];
   const state = { community: null, version: null, lock: null, grids: [], colour: {} };
+  let brush = null;
   let map = null, gridLayer = null, unitLayer = null, labelLayer = null, problemLayer = null, drawn = null;
   let versions = null;  // GM_OFF_VERSIONS (versions.js): list, diff, revert, discard, confirmation
   const fill = (s, vals) => Object.keys(vals).reduce((a, k) => a.replace("{" + k + "}", vals[k]), s);
@@ -171,7 +172,7 @@
         const p = f.properties;
         // an element, not a string: Leaflet renders string tooltips as HTML (OSM names are data)
         layer.bindTooltip(gm.el("span", {}, `${unitName(p)} · ${p.households} ${t("off.households")}`), { sticky: true });
-        layer.on("click", () => moveUnit(p.unit_type, p.unit_id));
+        layer.on("click", () => { if (!(brush && brush.active())) moveUnit(p.unit_type, p.unit_id); });
       },
     }).addTo(map);
     unitLayer.bringToBack();
@@ -307,6 +308,7 @@
         $("off-target").value = String(out.grid_id); markSelected();
       });
     }
+    brush = window.GM_OFF_BRUSH({ map, t, status, moveUnits, notDraft, units: () => state.units, unitLayer: () => unitLayer });
     versions = window.GM_OFF_VERSIONS({ call, openVersion, reload, status, state, map: () => map });
     const chooseCommunity = async (value) => {
       state.community = value ? Number(value) : null;
