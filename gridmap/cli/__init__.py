@@ -18,6 +18,7 @@ from gridmap.cli import (  # noqa: F401  (imported for their commands)
     layers,
     org,
     osm,
+    profiles,
     sample,
     serve,
     supervise,
