@@ -55,6 +55,8 @@ class IntakeParams:
     rebuild_indexes_max_ratio: float = 2.0
     """No rebuild when the table already holds more than this many times the new rows:
     rebuilding costs in proportion to the whole table, inserting to the new rows only."""
+    satisfaction_scale_file: str = Settings.satisfaction_scale_file
+    """An office's satisfaction scale file (empty: the shipped one, gridmap.reference.satisfaction)."""
     calendar: workcal.CalendarParams = field(default_factory=workcal.CalendarParams)
     """Work periods and weekend of the working clock (the holidays come from the database)."""
 

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -152,7 +153,7 @@ def _reserve_ids(conn: Connection, n: int) -> npt.NDArray[np.int64]:
 
 
 def _add_columns(conn: Connection, df: pd.DataFrame, *, synthetic: bool,
-                 import_id: int | None) -> None:
+                 import_id: int | None, scale_file: str = "") -> None:
     """Case numbers, lifecycle times (as given, else empty), flags and the import run."""
     df["case_no"] = _case_numbers(conn, df)
     for c in _LIFECYCLE:
@@ -163,7 +164,8 @@ def _add_columns(conn: Connection, df: pd.DataFrame, *, synthetic: bool,
         if c not in df.columns:
             df[c] = None
     if "satisfaction_score" not in df.columns:   # an office's 满意/基本满意/不满意 → 1–5
-        df["satisfaction_score"] = satisfaction.scores(df["satisfaction"])
+        words = satisfaction.scale(Path(scale_file)) if scale_file else None
+        df["satisfaction_score"] = satisfaction.scores(df["satisfaction"], words)
     df["category_review"] = (df["category_review"].fillna(False).astype(bool)
                              if "category_review" in df.columns else False)
     df["synthetic"] = synthetic
@@ -280,7 +282,8 @@ def write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
     df["duplicate_of"] = pd.array(duplicates.flag_duplicates(conn, df, ids, params),
                                   dtype="Int64")
     t = _lap(timings, "duplicates", t)
-    _add_columns(conn, df, synthetic=synthetic, import_id=import_id)
+    _add_columns(conn, df, synthetic=synthetic, import_id=import_id,
+                 scale_file=params.satisfaction_scale_file)
     t = _lap(timings, "prepare", t)
     restore = _deferred_constraints(conn, n, params)
     t = _lap(timings, "drop_indexes", t)

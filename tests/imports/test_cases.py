@@ -201,3 +201,17 @@ def test_plain_open311_file_still_works(conn: Connection, world: dict[str, int],
     path = write_csv(tmp_path, GOOD)
     res = cases.import_cases(conn, cases.read_cases(path), cases.CaseOptions(), actor="t")
     assert res.report["inserted"] == 2 and res.report["nearest_grid"] == 1
+
+
+def test_an_office_satisfaction_scale_file_is_used(conn: Connection, world: dict[str, int],
+                                                   tmp_path: Path) -> None:
+    scale = tmp_path / "scale.csv"
+    scale.write_text("text,score\n满意,4\n基本满意,3\n不满意,2\n", encoding="utf-8")
+    options = cases.CaseOptions(profile=HOTLINE, history=True)
+    params = IntakeParams(outside_tolerance_m=2000.0, satisfaction_scale_file=str(scale))
+    path = write_gb18030(hotline_frame(60, seed=8), tmp_path / "12345.csv")
+    cases.import_cases(conn, cases.read_cases(path, HOTLINE), options, actor="t", params=params)
+    got = dict(conn.execute(sa.text(
+        "SELECT satisfaction, array_agg(DISTINCT satisfaction_score) FROM incident"
+        " WHERE satisfaction IS NOT NULL GROUP BY 1")).all())
+    assert got == {"满意": [4], "基本满意": [3], "不满意": [2]}
