@@ -153,6 +153,9 @@ class Settings:
     outside_tolerance_m: float = 2000.0
     """Incident points farther than this outside every street/district are refused; closer
     ones fall to the nearest grid (属地兜底). `gridmap import incidents --outside-tolerance`."""
+    satisfaction_scale_file: str = ""
+    """An office's own satisfaction scale (CSV ``text,score``: 满意 → 5 …) for imported
+    satisfaction words; empty: the shipped [seed] scale (gridmap/data/satisfaction_scale.csv)."""
 
     # --- layer office imports (issue #15, gridmap.imports.layers) ---------------
     facility_dedup_m: float = 30.0
