@@ -18,15 +18,20 @@ from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
 from web import activation, compression, db, errors, headers, inputguard, limits, security
 from web.api import aggregates, cases, dispatch, geocode, grids, incidents, layers, open311, openapi
+from web.api import dashboard as dashboard_api  # district dashboard (#17 §3)
 from web.api import field as field_api
 from web.api import org as org_api
 from web.api import planner as planner_api
+from web.api import profiles as profiles_api  # profiles, 2SFCA (#17 §2, §4)
 from web.api import supervision as supervision_api
 from web.api import tiles as tiles_api
 from web.views import admin as admin_views
 from web.views import admin_records, auth, chrome, home, officer, org_admin, planner, supervisor
 from web.views import cases as cases_views
+from web.views import dashboard as dashboard_views  # /dashboard (#17 §3)
 from web.views import field as field_views
+from web.views import rules_admin  # /admin/rules 派单规则 (#13)
+from web.views import profiles as profiles_views  # /profiles (#17 §2)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -34,8 +39,11 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     home.bp,
     planner.bp,
     supervisor.bp,
+    dashboard_views.bp,  # /dashboard 一屏观天下 (#17 §3)
+    profiles_views.bp,  # /profiles 社区画像 (#17 §2)
     officer.bp,
     org_admin.bp,
+    rules_admin.bp,  # /admin/rules (#13)
     admin_views.bp,  # /admin: landing, users, settings (#16)
     admin_records.bp,  # /admin: audit log, import runs, catalogues (#16)
     cases_views.bp,
@@ -51,6 +59,9 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     org_api.bp,
     dispatch.bp,
     supervision_api.bp,
+    dashboard_api.bp,  # /api/dashboard/* (#17 §3)
+    profiles_api.bp,  # /api/profiles/<code> (#17 §2)
+    profiles_api.fca_bp,  # /api/access/fca (#17 §4)
     field_api.bp,
     cases.bp,
     openapi.bp,

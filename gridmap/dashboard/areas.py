@@ -2,8 +2,8 @@
 viewer's scope, with its breadcrumb and the SQL condition on ``incident`` it stands for.
 
 Drill-down goes district → street → community → grid; the rankings list the next level
-down (:attr:`Area.child_level`). A scoped viewer whose communities all lie in one street (or
-who has one community) opens on that street (community): their dashboard is their area.
+down (:attr:`Area.child_level`). A scoped viewer whose communities all lie in one street opens on that street (on the
+community when they have one community of a larger street): their dashboard is their area.
 """
 
 from __future__ import annotations
@@ -82,16 +82,20 @@ class Area:
 
 
 def _default_code(conn: Connection, scope: Scope) -> str | None:
+    """The street (or single community) a scoped viewer opens on; ``None``: the district."""
     ids = scope.ids()
     if not ids:
         return None
     rows = conn.execute(sa.text(
-        "SELECT c.code, s.code FROM community c JOIN street s ON s.id = c.street_id WHERE c.id = ANY(:ids)"),
+        "SELECT s.code, array_agg(c.code ORDER BY c.code) FILTER (WHERE c.id = ANY(:ids)), "
+        "count(*) FILTER (WHERE c.id = ANY(:ids)) = count(*) FROM street s "
+        "JOIN community c ON c.street_id = s.id "
+        "WHERE s.id IN (SELECT street_id FROM community WHERE id = ANY(:ids)) GROUP BY s.code"),
         {"ids": ids}).all()
-    if len(rows) == 1:
-        return str(rows[0][0])
-    streets = {r[1] for r in rows}
-    return str(next(iter(streets))) if len(streets) == 1 else None
+    if len(rows) != 1:
+        return None
+    street, mine, whole = rows[0]
+    return str(street) if whole or len(mine) > 1 else str(mine[0])
 
 
 def _trail(r: Any) -> tuple[dict[str, Any], ...]:
