@@ -118,6 +118,9 @@ def test_audit_log_filter_and_grid_edit_map(browser_page: Any, live_server: str,
     page.click("a.adm-show-map")
     page.wait_for_selector("#adm-edit-map[data-ready='1']")
     assert page.locator("#adm-edit-map path.leaflet-interactive").count() == 2
+    # over our own basemap (roads, buildings, names), with its OpenStreetMap attribution
+    page.wait_for_selector("#adm-edit-map[data-basemap='own'] .leaflet-gmBase-pane canvas")
+    assert "OpenStreetMap" in page.text_content("#adm-edit-map .leaflet-control-attribution")
     page.locator("#adm-edit-map-box").scroll_into_view_if_needed()
     screenshot(page, "admin_audit")
     _clean(page)

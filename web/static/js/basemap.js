@@ -10,7 +10,11 @@
 (function () {
   "use strict";
   const gm = window.gm;
-  if (!gm || !gm.map) return;
+  if (!gm || !window.L) return;
+  /** Our own basemap under `map` (any Leaflet map: the page map, the admin audit map);
+   *  returns {layer, labels}, or null without the VectorGrid plugin. */
+  gm.ownBasemap = function (map) { return L.vectorGrid ? ownBasemap(map) : null; };
+  if (!gm.map) return;
   const map = gm.map;
   L.control.scale({ imperial: false, metric: true, maxWidth: 160 }).addTo(map);
 
@@ -42,86 +46,89 @@
   });
 
   if ((window.GM_BASEMAP || "none") !== "none" || !L.vectorGrid) return;
+  gm.basemap = ownBasemap(map);
 
   // --- our own basemap ----------------------------------------------------------
-  map.getContainer().classList.add("gm-basemap-own");
-  const pane = map.createPane("gmBase");
-  pane.style.zIndex = 150;  // above the (empty) tile pane, under every page layer
-  pane.style.pointerEvents = "none";
-  const labelPane = map.createPane("gmBaseLabels");
-  labelPane.style.zIndex = 450;  // names above polygons (overlayPane 400), under markers
-  labelPane.style.pointerEvents = "none";
+  function ownBasemap(map) {
+    map.getContainer().classList.add("gm-basemap-own");
+    const pane = map.createPane("gmBase");
+    pane.style.zIndex = 150;  // above the (empty) tile pane, under every page layer
+    pane.style.pointerEvents = "none";
+    const labelPane = map.createPane("gmBaseLabels");
+    labelPane.style.zIndex = 450;  // names above polygons (overlayPane 400), under markers
+    labelPane.style.pointerEvents = "none";
 
-  const ROAD = {  // class: [colour, casing, width at z16]
-    motorway: ["#fcd6a4", "#e3a15d", 7], primary: ["#fdf1c4", "#d9b56b", 6],
-    tertiary: ["#ffffff", "#c7bfb2", 5], minor: ["#ffffff", "#cfc8bc", 4],
-    service: ["#ffffff", "#d8d2c8", 2.5], path: ["#f7f5f2", "#c9b8a6", 1.2],
-  };
-  const GREEN = { park: "#d6ecc9", wood: "#c6e2b5", grass: "#e1f0d6" };
-  const WATER = "#b5d3e7";
-  const RIVER_WIDTH = { river: 4, canal: 3.5, stream: 1.6, drain: 1.2, ditch: 1 };
-  const widthAt = (cls, z) => (ROAD[cls] || ROAD.minor)[2] * Math.pow(1.45, z - 16);
-  const hidden = [];
-  function tiles(roadStyle, withAreas) {
-    return L.vectorGrid.protobuf("/api/tiles/base/{z}/{x}/{y}.pbf", {
-      pane: "gmBase", rendererFactory: L.canvas.tile, interactive: false,
-      maxNativeZoom: 18, maxZoom: 22, minZoom: 10, attribution: "",
-      vectorTileLayerStyles: {
-        communities: withAreas ? { color: "#a99bbf", weight: 1.2, dashArray: "5 4", fill: false } : hidden,
-        estates: withAreas ? (p, z) => ({ color: "#dccfae", weight: z >= 16 ? 1 : 0.6, fill: true,
-          fillColor: "#f1ead8", fillOpacity: 1 }) : hidden,
-        green: withAreas ? (p) => ({ stroke: false, fill: true, fillColor: GREEN[p.class] || GREEN.grass,
-          fillOpacity: 1 }) : hidden,
-        water: withAreas ? { color: "#9cc3de", weight: 0.6, fill: true, fillColor: WATER, fillOpacity: 1 } : hidden,
-        waterways: withAreas ? (p, z) => ({ color: WATER, weight: Math.max(1, (RIVER_WIDTH[p.class] || 1) * Math.pow(1.35, z - 15)),
-          lineCap: "round", lineJoin: "round" }) : hidden,
-        buildings: withAreas ? (p, z) => ({ color: "#c8bfb3", weight: z >= 17 ? 0.8 : 0.4, fill: true,
-          fillColor: "#e0dad1", fillOpacity: 1 }) : hidden,
-        roads: roadStyle,
-      },
-    });
-  }
-  const casing = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[1], weight: widthAt(p.class, z) + 1.6,
-    lineCap: "round", lineJoin: "round" }), true);
-  const fill = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[0], weight: widthAt(p.class, z),
-    lineCap: "round", lineJoin: "round" }), false);
-  const base = L.layerGroup([casing, fill]).addTo(map);
-  const labels = L.layerGroup([], { pane: "gmBaseLabels" }).addTo(map);
-  gm.basemap = { layer: base, labels: labels };
+    const ROAD = {  // class: [colour, casing, width at z16]
+      motorway: ["#fcd6a4", "#e3a15d", 7], primary: ["#fdf1c4", "#d9b56b", 6],
+      tertiary: ["#ffffff", "#c7bfb2", 5], minor: ["#ffffff", "#cfc8bc", 4],
+      service: ["#ffffff", "#d8d2c8", 2.5], path: ["#f7f5f2", "#c9b8a6", 1.2],
+    };
+    const GREEN = { park: "#d6ecc9", wood: "#c6e2b5", grass: "#e1f0d6" };
+    const WATER = "#b5d3e7";
+    const RIVER_WIDTH = { river: 4, canal: 3.5, stream: 1.6, drain: 1.2, ditch: 1 };
+    const widthAt = (cls, z) => (ROAD[cls] || ROAD.minor)[2] * Math.pow(1.45, z - 16);
+    const hidden = [];
+    function tiles(roadStyle, withAreas) {
+      return L.vectorGrid.protobuf("/api/tiles/base/{z}/{x}/{y}.pbf", {
+        pane: "gmBase", rendererFactory: L.canvas.tile, interactive: false,
+        maxNativeZoom: 18, maxZoom: 22, minZoom: 10, attribution: "",
+        vectorTileLayerStyles: {
+          communities: withAreas ? { color: "#a99bbf", weight: 1.2, dashArray: "5 4", fill: false } : hidden,
+          estates: withAreas ? (p, z) => ({ color: "#dccfae", weight: z >= 16 ? 1 : 0.6, fill: true,
+            fillColor: "#f1ead8", fillOpacity: 1 }) : hidden,
+          green: withAreas ? (p) => ({ stroke: false, fill: true, fillColor: GREEN[p.class] || GREEN.grass,
+            fillOpacity: 1 }) : hidden,
+          water: withAreas ? { color: "#9cc3de", weight: 0.6, fill: true, fillColor: WATER, fillOpacity: 1 } : hidden,
+          waterways: withAreas ? (p, z) => ({ color: WATER, weight: Math.max(1, (RIVER_WIDTH[p.class] || 1) * Math.pow(1.35, z - 15)),
+            lineCap: "round", lineJoin: "round" }) : hidden,
+          buildings: withAreas ? (p, z) => ({ color: "#c8bfb3", weight: z >= 17 ? 0.8 : 0.4, fill: true,
+            fillColor: "#e0dad1", fillOpacity: 1 }) : hidden,
+          roads: roadStyle,
+        },
+      });
+    }
+    const casing = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[1], weight: widthAt(p.class, z) + 1.6,
+      lineCap: "round", lineJoin: "round" }), true);
+    const fill = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[0], weight: widthAt(p.class, z),
+      lineCap: "round", lineJoin: "round" }), false);
+    const base = L.layerGroup([casing, fill]).addTo(map);
+    const labels = L.layerGroup([], { pane: "gmBaseLabels" }).addTo(map);
 
-  function label(lb) {
-    const box = gm.el("div", { class: "gm-base-label gm-base-label-" + lb.kind + (lb.class ? " gm-road-" + lb.class : "") });
-    const span = gm.el("span", {}, lb.name);
-    if (lb.kind === "road" && lb.angle) span.style.transform = "rotate(" + lb.angle + "deg)";
-    box.appendChild(span);
-    return L.marker([lb.lat, lb.lon], { pane: "gmBaseLabels", interactive: false, keyboard: false,
-      icon: L.divIcon({ html: box, className: "gm-base-label-icon", iconSize: null }) });
+    function label(lb) {
+      const box = gm.el("div", { class: "gm-base-label gm-base-label-" + lb.kind + (lb.class ? " gm-road-" + lb.class : "") });
+      const span = gm.el("span", {}, lb.name);
+      if (lb.kind === "road" && lb.angle) span.style.transform = "rotate(" + lb.angle + "deg)";
+      box.appendChild(span);
+      return L.marker([lb.lat, lb.lon], { pane: "gmBaseLabels", interactive: false, keyboard: false,
+        icon: L.divIcon({ html: box, className: "gm-base-label-icon", iconSize: null }) });
+    }
+    let controller = null;
+    async function refreshLabels() {
+      if (controller) controller.abort();
+      if (map.getZoom() < 14) { labels.clearLayers(); return; }
+      controller = new AbortController();
+      const url = gm.withParams("/api/tiles/base/labels", { bbox: gm.bbox(map), zoom: map.getZoom() });
+      try {
+        const body = await gm.api(url, { signal: controller.signal });
+        labels.clearLayers();
+        // estates first, then lakes and parks, then roads (longest first): a label overlapping
+        // one already placed is hidden
+        const rank = { estate: 0, water: 1, park: 1 };
+        const ordered = body.labels.slice().sort((a, b) => (rank[a.kind] ?? 2) - (rank[b.kind] ?? 2));
+        const placed = [];
+        for (const lb of ordered) {
+          const m = label(lb);
+          labels.addLayer(m);
+          const span = m.getElement() && m.getElement().querySelector("span");
+          if (!span) continue;
+          const r = span.getBoundingClientRect();
+          if (placed.some((p) => r.left < p.right + 4 && r.right > p.left - 4 && r.top < p.bottom + 2 && r.bottom > p.top - 2)) labels.removeLayer(m);
+          else placed.push(r);
+        }
+      } catch (e) { if (e.name !== "AbortError") console.warn("basemap labels", e.message); }
+    }
+    map.on("moveend", refreshLabels);
+    refreshLabels();
+    return { layer: base, labels: labels };
   }
-  let controller = null;
-  async function refreshLabels() {
-    if (controller) controller.abort();
-    if (map.getZoom() < 14) { labels.clearLayers(); return; }
-    controller = new AbortController();
-    const url = gm.withParams("/api/tiles/base/labels", { bbox: gm.bbox(map), zoom: map.getZoom() });
-    try {
-      const body = await gm.api(url, { signal: controller.signal });
-      labels.clearLayers();
-      // estates first, then lakes and parks, then roads (longest first): a label overlapping
-      // one already placed is hidden
-      const rank = { estate: 0, water: 1, park: 1 };
-      const ordered = body.labels.slice().sort((a, b) => (rank[a.kind] ?? 2) - (rank[b.kind] ?? 2));
-      const placed = [];
-      for (const lb of ordered) {
-        const m = label(lb);
-        labels.addLayer(m);
-        const span = m.getElement() && m.getElement().querySelector("span");
-        if (!span) continue;
-        const r = span.getBoundingClientRect();
-        if (placed.some((p) => r.left < p.right + 4 && r.right > p.left - 4 && r.top < p.bottom + 2 && r.bottom > p.top - 2)) labels.removeLayer(m);
-        else placed.push(r);
-      }
-    } catch (e) { if (e.name !== "AbortError") console.warn("basemap labels", e.message); }
-  }
-  map.on("moveend", refreshLabels);
-  refreshLabels();
 })();
