@@ -19,6 +19,7 @@ from gridmap.cli import (  # noqa: F401  (imported for their commands)
     org,
     osm,
     profiles,
+    ratings,
     sample,
     serve,
     supervise,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -88,7 +89,8 @@ def _confirm_problems(drafts: dict[int, dict[str, Any]], results: Sequence[store
 
 def confirm(conn: Connection, rater: Rater, year: int, round_code: str,
             community_codes: Sequence[str], *, stars: int | None = None,
-            note: str | None = None) -> list[dict[str, Any]]:
+            note: str | None = None, as_of: dt.datetime | None = None
+            ) -> list[dict[str, Any]]:
     """Confirm the drafts of ``community_codes``: they are frozen with the facts of their cases.
 
     ``stars`` overrides the computed stars (a note is then required). The rater's level must
@@ -115,7 +117,7 @@ def confirm(conn: Connection, rater: Rater, year: int, round_code: str,
         {"y": year, "r": round_code, "c": [c.id for c in comms]}).mappings().all()
     drafts = {int(r["community_id"]): dict(r) for r in rows}
     scheme_id, scheme = scheme_for(conn, year)
-    period = store.period_of(scheme, year, round_code)
+    period = store.period_of(scheme, year, round_code, as_of)
     results = store.evaluate(conn, scheme, year, round_code, comms, period)
     problems = _confirm_problems(drafts, results, stars, note)
     if problems:
@@ -134,10 +136,11 @@ def confirm(conn: Connection, rater: Rater, year: int, round_code: str,
             " WHERE r.year = :y AND r.round = :r AND r.community_id = u.cid"),
             {"c": list(finals), "s": list(finals.values()), "l": [levels[c] for c in finals],
              "by": rater.actor, "note": (note or "").strip() or None, "y": year, "r": round_code})
-        cases = measure.freeze_cases(conn, scheme, period,
-                                     {int(drafts[c.id]["id"]): c.id for c in comms})
+        rid = {c.id: int(drafts[c.id]["id"]) for c in comms}
+        cases = measure.freeze_cases(conn, scheme, period, {v: k for k, v in rid.items()})
     return [{"community": r.committee.code, "stars": finals[r.committee.id],
-             "computed_stars": r.stars, "level": levels[r.committee.id], "cases": cases}
+             "computed_stars": r.stars, "level": levels[r.committee.id],
+             "rating_id": rid[r.committee.id], "cases": cases[rid[r.committee.id]]}
             for r in results]
 
 

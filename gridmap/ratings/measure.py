@@ -148,9 +148,9 @@ def _by_id(rows: Sequence[Any], ids: Sequence[int], width: int) -> np.ndarray:
 
 
 def freeze_cases(conn: Connection, scheme: Scheme, period: Period,
-                 ratings: dict[int, int]) -> int:
+                 ratings: dict[int, int]) -> dict[int, int]:
     """Store the facts of every case behind the ratings ``{rating id: community id}``
-    (one INSERT … SELECT); returns the number of case rows stored."""
+    (one INSERT … SELECT); returns the number of cases stored per rating id."""
     exprs = fact_exprs(scheme)
     arr = "ARRAY[" + ", ".join(exprs) + "]::smallint[]"
     sql = (f"INSERT INTO rating_case (rating_id, incident_id, case_no, category_code, facts) "  # noqa: S608
@@ -159,9 +159,13 @@ def freeze_cases(conn: Connection, scheme: Scheme, period: Period,
            f"FROM incident i WHERE {_where()}) f "
            f"JOIN unnest(CAST(:rids AS bigint[]), CAST(:cids AS int[])) AS r(rid, cid) "
            f"ON r.cid = f.community_id WHERE 0 < ANY(f.facts)")
-    res = conn.execute(sa.text(sql), {**fact_params(scheme, period),
-                                      "rids": list(ratings), "cids": list(ratings.values())})
-    return int(res.rowcount or 0)
+    conn.execute(sa.text(sql), {**fact_params(scheme, period),
+                                "rids": list(ratings), "cids": list(ratings.values())})
+    counts = dict.fromkeys(ratings, 0)
+    counts.update({int(r[0]): int(r[1]) for r in conn.execute(sa.text(
+        "SELECT rating_id, count(*) FROM rating_case WHERE rating_id = ANY(:r) GROUP BY 1"),
+        {"r": list(ratings)})})
+    return counts
 
 
 def frozen_sums(conn: Connection, width: int, rating_ids: Sequence[int]) -> np.ndarray:

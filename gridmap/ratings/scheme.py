@@ -294,3 +294,15 @@ def scheme_by_id(conn: Connection, scheme_id: int) -> Scheme:
     if body is None:
         raise NotFound("ratings.scheme_not_found", {"id": scheme_id})
     return parse(body)
+
+
+def check_categories(conn: Connection, scheme: Scheme) -> None:
+    """Raise ``ratings.bad_scheme`` for event-category codes of ``categories`` criteria that
+    are not in the catalogue (every unknown code at once)."""
+    known = {str(r[0]) for r in conn.execute(sa.text("SELECT code FROM event_category"))}
+    problems = [Problem("ratings.scheme_unknown_category", {"criterion": c.code, "code": k},
+                        field="categories")
+                for c in scheme.criteria if c.measure == "categories"
+                for k in c.params.get("categories", []) if str(k) not in known]
+    if problems:
+        raise ValidationError("ratings.bad_scheme", problems, {"count": len(problems)})
