@@ -46,6 +46,18 @@ FCA_TYPES: dict[str, str] = {
 }
 """Facility types with a capacity → the age group (building column) that needs them."""
 
+FCA_TARGETS: dict[str, float] = {
+    "kindergarten": 900.0,
+    "nursery": 180.0,
+    "nursing_home": 30.0,
+    "elderly_day_care": 30.0,
+}
+"""Reference supply per 1,000 of the target group for the legend (a unit at or above it is
+"adequate"). All [unverified] planning figures: kindergarten — the national 90 % gross
+pre-school enrolment goal (十四五); nursery — 4.5 托位 per 1,000 residents (国家卫健委
+2025 goal) over a ≈ 2.5 % share of 0-3 year-olds; elderly care — Shanghai's ≈ 3 % of
+residents 60+ in 养老床位 (also used for day-care places)."""
+
 DECAYS = ("step", "gaussian")
 _EXP_HALF = float(np.exp(-0.5))
 

@@ -78,7 +78,8 @@ def _capacity_in_units(conn: Connection, res: FcaResult, level: str
     ids = [int(i) for i in res.supply.ids]
     if not ids:
         return {}
-    where: dict[int, int] = dict(conn.execute(_FACILITY_UNIT_SQL[level], {"ids": ids}).tuples().all())
+    where = {int(r[0]): int(r[1]) for r in conn.execute(_FACILITY_UNIT_SQL[level],
+                                                        {"ids": ids})}
     out: dict[int, tuple[int, float]] = {}
     for fid, capacity in zip(ids, res.supply.capacity, strict=True):
         u = int(where.get(fid, -1))
