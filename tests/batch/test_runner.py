@@ -1,0 +1,138 @@
+"""Batch jobs on a real 2-worker LocalCluster against real PostGIS: a worker killed in
+the middle of a partition, the job resumed, and the results equal to the one-process path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gridmap.batch import jobs, plan
+from gridmap.batch.runner import ClusterParams
+from gridmap.errors import ValidationError
+from gridmap.incidents.locate import assign_points
+
+COLUMNS = ["street_id", "community_id", "estate_id", "building_id", "grid_id",
+           "grid_version_id", "located_by", "near_boundary"]
+
+
+def _points_csv(engine: Engine, path: Path, n: int) -> pd.DataFrame:
+    with engine.connect() as conn:
+        x0, y0, x1, y1 = conn.execute(sa.text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM community) q")).one()
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({
+        "lon": np.round(rng.uniform(x0 - 0.002, x1 + 0.002, n), 7),
+        "lat": np.round(rng.uniform(y0 - 0.002, y1 + 0.002, n), 7),
+        "reported_at": pd.Timestamp("2026-06-01T08:00:00Z")
+        + pd.to_timedelta(rng.integers(0, 86400 * 30, n), unit="s")})
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _kill_a_busy_worker(engine: Engine, client: Any, job_kind: str) -> str:
+    """Wait for a partition in progress, kill its worker process (SIGKILL); its address."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            busy = conn.execute(sa.text(
+                "SELECT p.worker FROM batch_partition p JOIN batch_job j ON j.id = p.job_id "
+                "WHERE j.kind = :k AND p.state = 'running' AND p.worker LIKE 'tcp://%' "
+                "ORDER BY j.id DESC LIMIT 1"), {"k": job_kind}).scalar()
+        if busy:
+            pid = client.run(os.getpid, workers=[busy])[busy]
+            os.kill(pid, signal.SIGKILL)
+            return str(busy)
+        time.sleep(0.1)
+    raise AssertionError("no partition started within 60 s")
+
+
+def test_killed_worker_then_resume_gives_every_row_once_and_equals_one_process(
+    sample_engine: Engine, dask_client: Any, tmp_path: Path,
+) -> None:
+    frame = _points_csv(sample_engine, tmp_path / "points.csv", 1200)
+    cluster = ClusterParams(client=dask_client)
+    result: dict[str, Any] = {}
+    blocker = sample_engine.connect()
+    blocker.begin()
+    # writes of every partition wait here: the test kills a worker while it is mid-partition
+    blocker.execute(sa.text("LOCK TABLE batch_locate_result IN SHARE MODE"))
+    run = threading.Thread(target=lambda: result.update(plan.start_file_job(
+        sample_engine, "locate", tmp_path / "points.csv", cluster, chunk_rows=300)))
+    run.start()
+    killed = _kill_a_busy_worker(sample_engine, dask_client, "locate")
+    time.sleep(0.5)
+    blocker.rollback()
+    blocker.close()
+    run.join(120)
+    assert result["state"] == "failed" and result["error_code"] == "batch.worker_lost"
+    assert 0 < result["counts"]["done"] < 4
+    job_id = int(result["id"])
+    with sample_engine.connect() as conn:
+        lost = [p for p in jobs.partitions(conn, job_id) if p["state"] != "done"]
+        assert any(p["worker"] == killed and p["error_code"] == "batch.worker_lost"
+                   for p in lost)
+        # the killed partition committed nothing
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM batch_locate_result WHERE job_id = :j AND part_key = ANY(:k)"),
+            {"j": job_id, "k": [p["part_key"] for p in lost]}).scalar_one() == 0
+
+    done = plan.resume(sample_engine, job_id, cluster)
+    assert done["state"] == "done" and done["counts"]["done"] == 4 and done["rows"] == 1200
+
+    with sample_engine.connect() as conn:
+        got = pd.read_sql(sa.text(
+            "SELECT * FROM batch_locate_result WHERE job_id = :j ORDER BY row_no"), conn,
+            params={"j": job_id})
+        attempts = {p["part_key"]: p["attempts"] for p in jobs.partitions(conn, job_id)}
+        one = assign_points(conn, frame["lon"], frame["lat"],
+                            pd.to_datetime(frame["reported_at"], utc=True).to_numpy())
+    assert got["row_no"].tolist() == list(range(1, 1201))  # every row, once
+    assert max(attempts.values()) == 2 and min(attempts.values()) == 1
+    for c in COLUMNS:
+        a = got[c].astype(object).where(got[c].notna(), None).tolist()
+        b = one[c].astype(object).where(one[c].notna(), None).tolist()
+        assert a == b, c
+    assert one["grid_id"].notna().sum() > 100  # the points do land in grids
+
+
+def test_coverage_per_street_equals_the_one_process_refresh(
+    sample_engine: Engine, dask_client: Any,
+) -> None:
+    sql = ("SELECT building_id, type_code, network_m, euclid_m, covered, euclid_covered "
+           "FROM building_coverage ORDER BY 1, 2")
+    with sample_engine.connect() as conn:
+        before = conn.execute(sa.text(sql)).all()
+    with sample_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM building_coverage"))
+    rep = plan.start_db_job(sample_engine, "coverage", ClusterParams(client=dask_client))
+    assert rep["state"] == "done" and rep["counts"]["done"] >= 2
+    with sample_engine.connect() as conn:
+        after = conn.execute(sa.text(sql)).all()
+    assert len(before) > 1000
+    assert [r[:2] + r[4:] for r in after] == [r[:2] + r[4:] for r in before]
+    for a, b in zip(after, before, strict=True):
+        for x, y in ((a[2], b[2]), (a[3], b[3])):
+            assert (x is None and y is None) or abs(x - y) < 1e-6
+
+
+def test_resume_refuses_a_changed_file(sample_engine: Engine, dask_client: Any,
+                                       tmp_path: Path) -> None:
+    path = tmp_path / "few.csv"
+    _points_csv(sample_engine, path, 10)
+    rep = plan.start_file_job(sample_engine, "locate", path, ClusterParams(client=dask_client))
+    assert rep["state"] == "done" and rep["rows"] == 10
+    path.write_text(path.read_text() + "0,0,2026-01-01T00:00:00Z\n")
+    with pytest.raises(ValidationError) as err:
+        plan.resume(sample_engine, int(rep["id"]), ClusterParams(client=dask_client))
+    assert err.value.code == "batch.file_changed"
