@@ -40,6 +40,7 @@ i18n.register(MESSAGES)
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("admin.users", "admin.users"), ("org_admin.page", "admin.org"),
+    ("rules_admin.page", "admin.rules"),
     ("admin_records.audit", "admin.audit"), ("admin_records.imports", "admin.imports"),
     ("admin_records.catalogues", "admin.catalogues"), ("admin.settings", "admin.settings"),
 )
