@@ -270,6 +270,18 @@ class Settings:
     db_lock_timeout_ms: int = 5000
     """lock_timeout of the web app's database sessions (0 = none)."""
 
+    # --- batch work on Dask and the read replica (issue #18, gridmap.batch, gridmap.db.replica)
+    batch_scheduler: str | None = None
+    """Address of a dask scheduler (``tcp://host:8786``) for ``gridmap batch``; unset = a
+    LocalCluster on this machine (GRIDMAP_BATCH_SCHEDULER)."""
+    batch_workers: int = 2
+    """Worker processes of the LocalCluster (GRIDMAP_BATCH_WORKERS)."""
+    read_database_url: str | None = None
+    """A streaming replica for pages and read APIs (GRIDMAP_READ_DATABASE_URL); unset = the
+    primary serves everything."""
+    read_after_write_s: float = 10.0
+    """After a session wrote, its reads go to the primary for this long (read-after-write)."""
+
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -132,3 +132,13 @@ def fail(conn: Connection, job_id: int, key: str, code: str,
         "error_params = CAST(:p AS jsonb), finished_at = now() "
         "WHERE job_id = :j AND part_key = :k AND state <> 'done'"),
         {"j": job_id, "k": key, "c": code, "p": json.dumps(dict(params or {}), default=str)})
+
+
+def locate_results(conn: Connection, job_id: int) -> Any:
+    """The rows of a locate job in input order (a pandas DataFrame)."""
+    import pandas as pd
+
+    return pd.read_sql(sa.text(
+        "SELECT row_no, lon, lat, reported_at, street_id, community_id, estate_id, building_id,"
+        " grid_id, grid_version_id, located_by, grid_distance_m, near_boundary "
+        "FROM batch_locate_result WHERE job_id = :j ORDER BY row_no"), conn, params={"j": job_id})

@@ -8,7 +8,10 @@ of library functions and prints in the language of ``GRIDMAP_LANG`` (default zh)
 
 from gridmap.cli import (  # noqa: F401  (imported for their commands)
     analysis,
+    batch,
+    city,
     coverage,
+    dashboard,
     db,
     dispatch,
     geocode,

@@ -35,7 +35,8 @@ def sample_engine(pg_cluster: LocalCluster) -> Iterator[Engine]:
 def dask_client() -> Iterator[Any]:
     """Two worker processes, one thread each; a task whose worker dies is not retried
     (allowed-failures 0), so the resume path is what finishes the job."""
-    from distributed import Client, LocalCluster as DaskCluster
+    from distributed import Client
+    from distributed import LocalCluster as DaskCluster
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
             DaskCluster(n_workers=2, threads_per_worker=1, processes=True,
