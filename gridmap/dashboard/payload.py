@@ -26,6 +26,7 @@ from gridmap.dashboard.areas import Area
 from gridmap.dashboard.params import DashboardParams
 from gridmap.errors import NotFound, ValidationError
 from gridmap.incidents import hotspots
+from gridmap.ratings.actions import current_stars
 
 _CACHE: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
 _LOCK = threading.Lock()
@@ -161,9 +162,9 @@ def area_shapes(conn: Connection, scope: Scope, area_code: str | None, *,
                          for r in rows if r["geom"] is not None]}
 
 
-def _stars(conn: Connection, codes: list[str]) -> dict[str, int | None]:
-    """Current 星级 of communities (helper A's ratings), empty until ratings exist."""
-    return {}
+def _stars(conn: Connection, codes: list[str]) -> dict[str, int]:
+    """The latest confirmed 星级 of these communities (:func:`gridmap.ratings.current_stars`)."""
+    return {code: int(stars) for code, (stars, _) in current_stars(conn, codes).items()}
 
 
 def heat(conn: Connection, scope: Scope, area_code: str | None, params: DashboardParams, *,

@@ -51,7 +51,7 @@
 
   function renderTrends(tr) {
     const s = tr[state.trend];
-    const line = (name, data, color) => ({ name, type: "line", smooth: true, showSymbol: false, data, lineStyle: { width: 2 }, color });
+    const line = (name, data, color) => ({ name, type: "line", smooth: 0.2, showSymbol: false, data, lineStyle: { width: 2 }, color });
     charts.trend.setOption({
       tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 40, right: 12, top: 28, bottom: 22 },
       xAxis: { type: "category", data: s.dates.map((d) => d.slice(5)) }, yAxis: { type: "value", minInterval: 1 },
@@ -68,6 +68,11 @@
   }
 
   function bars(chart, rows, metric, clickable) {
+    if (!rows.length) {
+      chart.setOption({ title: { text: gm.t("dash.none"), left: "center", top: "middle", textStyle: { color: "#8aa3c4", fontSize: 13, fontWeight: "normal" } },
+        xAxis: { show: false }, yAxis: { show: false }, series: [] }, true);
+      return;
+    }
     const top = rows.slice().sort((a, b) => (b[metric] ?? -1) - (a[metric] ?? -1)).slice(0, 15).reverse();
     chart.setOption({
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, grid: { left: 8, right: 40, top: 6, bottom: 6, containLabel: true },
