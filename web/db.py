@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gridmap.config import Settings
 from gridmap.db import database_url, make_engine
+from web import dbroute
 
 
 def session_options(settings: Settings) -> str:
@@ -28,6 +29,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         database_url(settings), pool_size=10, max_overflow=10,
         connect_args={"options": session_options(settings)},
     )
+    dbroute.init_app(app, settings, session_options(settings))  # read replica (#18)
 
 
 def engine() -> Engine:
@@ -37,8 +39,9 @@ def engine() -> Engine:
 
 @contextmanager
 def read() -> Iterator[Connection]:
-    """A connection for reads (its transaction is rolled back at the end)."""
-    with engine().connect() as conn:
+    """A connection for reads (its transaction is rolled back at the end): the read
+    replica when one is configured and this request may use it (web/dbroute.py)."""
+    with dbroute.read_engine(engine()).connect() as conn:
         yield conn
 
 
