@@ -7,7 +7,9 @@ One command::
 A throwaway PostGIS cluster gets a synthetic district (20 streets × 10 communities × 10
 grids, one unit per street and community) and ``--cases`` cases loaded in one INSERT …
 SELECT (案卷号, Chinese addresses and descriptions from small vocabularies, states, order
-types, units, levels, 督办 lights on 5 %, a year of report times). Then:
+types, units, levels, 督办 lights on 5 %, a year of report times, inserted in the order they
+were reported, as a case table grows — and as the month partitions of migration 0020 keep
+them). Then:
 
 1. **Case list through the library** (:func:`gridmap.cases.search.search`, a street
    supervisor's scope, page of 50 newest first, capped count): search by 案卷号, by
@@ -84,7 +86,7 @@ CASES = """
 INSERT INTO incident (id, case_no, category_code, source, urgency, state, description, address,
     reporter_name, reporter_phone, reported_at, geom, street_id, community_id, grid_id,
     unit_id, level, due_at, synthetic, filed_at, dispatched_at)
-SELECT n, 'A' || to_char(:now - (n % 365) * interval '1 day', 'YYYYMMDD') || lpad(n::text, 7, '0'),
+SELECT n, 'A' || to_char(:now - ((:n - n) * 365 / :n) * interval '1 day', 'YYYYMMDD') || lpad(n::text, 7, '0'),
     (CAST(:cats AS text[]))[1 + n % cardinality(CAST(:cats AS text[]))],
     (ARRAY['patrol','hotline_12345','public'])[1 + n % 3],
     (ARRAY['normal','normal','normal','key','urgent'])[1 + n % 5],
@@ -94,14 +96,14 @@ SELECT n, 'A' || to_char(:now - (n % 365) * interval '1 day', 'YYYYMMDD') || lpa
     (CAST(:roads AS text[]))[1 + (n * 13) % cardinality(CAST(:roads AS text[]))]
         || (n % 300 + 1) || '号' || (n % 20 + 1) || '栋',
     '居民' || (n % 1000), '139' || lpad((n % 100000000)::text, 8, '0'),
-    :now - (n % 365) * interval '1 day' - (n % 86400) * interval '1 second',
+    :now - ((:n - n) * 365 / :n) * interval '1 day' - (n % 86400) * interval '1 second',
     ST_SetSRID(ST_MakePoint(121.0 + ((n % 200) / 10) * 0.01 + 0.005,
                             31.0 + ((n % 200) % 10) * 0.01 + 0.005), 4326),
     (n % 200) / 10 + 1, n % 200 + 1, (n % 200) * 10 + n % 10 + 1,
     CASE WHEN n % 4 = 0 THEN (n % 200) / 10 + 1 ELSE 100 + n % 200 + 1 END,
     (ARRAY['grid','community','street','district'])[1 + n % 4],
-    :now - (n % 365) * interval '1 day' + interval '5 days', true,
-    :now - (n % 365) * interval '1 day', :now - (n % 365) * interval '1 day'
+    :now - ((:n - n) * 365 / :n) * interval '1 day' + interval '5 days', true,
+    :now - ((:n - n) * 365 / :n) * interval '1 day', :now - ((:n - n) * 365 / :n) * interval '1 day'
 FROM generate_series(1, :n) n
 """
 INDEXES = [
@@ -155,7 +157,7 @@ def pct(values: list[float], q: float) -> float:
 def _queries(rng: random.Random, n: int) -> dict[str, list[dict[str, Any]]]:
     def case_no() -> str:
         i = rng.randint(1, n)
-        day = (NOW - dt.timedelta(days=i % 365)).strftime("%Y%m%d")
+        day = (NOW - dt.timedelta(days=(n - i) * 365 // n)).strftime("%Y%m%d")
         return f"A{day}{i:07d}"
 
     def filters() -> dict[str, Any]:

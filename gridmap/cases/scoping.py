@@ -12,6 +12,9 @@ from typing import Any
 
 from gridmap.accounts.scope import Scope
 
+BROAD_SCOPE = 30
+"""More communities than this in a scope: tested per row, not looked up in the index."""
+
 
 def units_sql(scope: Scope, units: Iterable[int], key: str, alias: str = "i",
               *, areas: bool = True) -> tuple[str, dict[str, Any]]:
@@ -38,6 +41,10 @@ def visible_sql(scope: Scope, alias: str = "i") -> tuple[str, dict[str, Any]]:
         return units_sql(scope, scope.staff.unit_ids, "sv", alias)
     if scope.community_ids is None:
         return "true", {}
+    if len(scope.community_ids) > BROAD_SCOPE:
+        # a district's worth of communities selects most cases: a test on each row, not an
+        # index scan of most of the table ANDed with the search's own index
+        return f"({alias}.community_id + 0) = ANY(:sv_c)", {"sv_c": scope.ids()}
     return f"{alias}.community_id = ANY(:sv_c)", {"sv_c": scope.ids()}
 
 

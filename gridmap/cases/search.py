@@ -40,9 +40,18 @@ SORTS: dict[str, str] = {
     "level": "i.level", "id": "i.id",
 }
 """Sortable columns (key → SQL; never from input)."""
+_NO_INDEX: dict[str, str] = {
+    "reported_at": " + interval '0 s'", "case_no": " || ''", "due_at": " + interval '0 s'",
+    "state": " || ''", "category": " || ''", "urgency": " || ''", "level": " || ''",
+    "id": " + 0"}
+"""The same order as an expression no index provides (see :func:`_page_ids`)."""
 LEVELS: tuple[str, ...] = ("grid", "community", "street", "district")
 LIGHTS: tuple[str, ...] = ("red", "yellow", "none")
 COUNT_CAP = 1000
+WALK_ROWS = 20_000
+"""Rows of the sort order a common selection's page is looked for in (see :func:`search`)."""
+WALKABLE = frozenset({"reported_at", "due_at", "id"})
+"""Sort columns with an index to walk (migrations 0016 and 0023)."""
 MAX_TEXT = 100
 POINTS_CAP = 5000
 
@@ -147,9 +156,13 @@ def where_sql(scope: Scope, query: Mapping[str, Any]) -> tuple[str, dict[str, An
         p["q_gcodes"] = list(query["grid_codes"])
     lights = list(query.get("lights") or ())
     if lights:
-        light_sql = "s.light = ANY(:q_lights)"
+        # a semi-join on the open 督办 rows (partial index of migration 0023), not a join
+        # the planner answers by reading every case of the scope
+        light_sql = ("i.id IN (SELECT sv.incident_id FROM supervision sv WHERE"
+                     " sv.cleared_at IS NULL AND sv.light = ANY(:q_lights))")
         if "none" in lights:
-            light_sql = f"({light_sql} OR s.light IS NULL)"
+            light_sql = (f"({light_sql} OR NOT EXISTS (SELECT 1 FROM supervision sn WHERE"  # noqa: S608 - fixed fragments
+                         " sn.incident_id = i.id AND sn.cleared_at IS NULL))")
         clauses.append(light_sql)
         p["q_lights"] = lights
     return " AND ".join(clauses), p
@@ -187,25 +200,48 @@ def search(conn: Connection, scope: Scope, query: Mapping[str, Any], *, page: in
     """
     _check(query, sort)
     where, p = where_sql(scope, query)
-    light_join = "LEFT JOIN supervision s ON s.incident_id = i.id AND s.cleared_at IS NULL" \
-        if query.get("lights") else ""
-    total = conn.execute(sa.text(
-        f"SELECT count(*) FROM (SELECT 1 FROM incident i {light_join} WHERE {where} "  # noqa: S608 - fixed fragments, bound values
-        "LIMIT :cap) x"), {**p, "cap": COUNT_CAP + 1}).scalar_one()
-    direction = "DESC NULLS LAST" if desc else "ASC NULLS LAST"
-    order = f"{SORTS[sort]} {direction}, i.id {'DESC' if desc else 'ASC'}"
-    # the page's ids first (the planner's best plan for the filters alone), then their
-    # columns: joined together, the planner chose plans two orders of magnitude slower
-    sql = (f"WITH page AS MATERIALIZED (SELECT i.id, row_number() OVER () AS n FROM ("  # noqa: S608 - fixed fragments, bound values
-           f"SELECT i.id FROM incident i {light_join} WHERE {where} ORDER BY {order} "
-           f"LIMIT :lim OFFSET :off) i) SELECT {_COLUMNS} FROM page "
-           f"JOIN incident i ON i.id = page.id {_FROM.split('FROM incident i', 1)[1]} "
-           "ORDER BY page.n")
-    rows = conn.execute(sa.text(sql), {**p, "lim": page_size,
-                                       "off": (max(page, 1) - 1) * page_size}).mappings().all()
-    return {"items": [decorate(r) for r in rows], "total": min(int(total), COUNT_CAP),
-            "total_capped": int(total) > COUNT_CAP, "page": page, "page_size": page_size,
+    total = int(conn.execute(sa.text(
+        f"SELECT count(*) FROM (SELECT 1 FROM incident i WHERE {where} "  # noqa: S608 - fixed fragments, bound values
+        "LIMIT :cap) x"), {**p, "cap": COUNT_CAP + 1}).scalar_one())
+    off = (max(page, 1) - 1) * page_size
+    ids = _page_ids(conn, where, p, sort, desc, page_size, off, common=total > COUNT_CAP)
+    rows = conn.execute(sa.text(
+        f"SELECT {_COLUMNS} FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS page(id, n) "  # noqa: S608 - fixed fragments
+        f"JOIN incident i ON i.id = page.id {_FROM.split('FROM incident i', 1)[1]} "
+        "ORDER BY page.n"), {"ids": ids}).mappings().all()
+    return {"items": [decorate(r) for r in rows], "total": min(total, COUNT_CAP),
+            "total_capped": total > COUNT_CAP, "page": page, "page_size": page_size,
             "sort": sort, "desc": desc}
+
+
+def _page_ids(conn: Connection, where: str, p: dict[str, Any], sort: str, desc: bool,
+              limit: int, offset: int, *, common: bool) -> list[int]:
+    """The ids of one page, in order.
+
+    A selection of more than :data:`COUNT_CAP` cases (a common road, a broad filter) is
+    read by walking the sort column's index newest (or first) first and testing each row
+    until the page is full: the planner, which cannot estimate how many rows a text search
+    matches, would otherwise fetch and sort every match. The walk stops after
+    :data:`WALK_ROWS` rows (plus the offset); when it comes up short, the planner's plan
+    answers (a selective search is fast there).
+    """
+    order = f"{SORTS[sort]} {'DESC' if desc else 'ASC'}, i.id {'DESC' if desc else 'ASC'}"
+    params = {**p, "lim": limit, "off": offset}
+    if common and sort in WALKABLE:
+        walk = WALK_ROWS + offset * 20
+        rows = conn.execute(sa.text(
+            f"SELECT id, hit FROM (SELECT i.id, ({where}) AS hit FROM incident i "  # noqa: S608 - fixed fragments, bound values
+            f"ORDER BY {order} LIMIT :walk) w WHERE hit LIMIT :lim OFFSET :off"),
+            {**params, "walk": walk}).all()
+        if len(rows) == limit:
+            return [int(r[0]) for r in rows]
+    # sorted by an expression: the planner filters first (its indexes for the conditions)
+    # and sorts what matched, instead of walking the sort index through the whole table
+    # hoping to meet matches soon
+    loose = f"({SORTS[sort]}{_NO_INDEX[sort]}) {'DESC' if desc else 'ASC'}, i.id {'DESC' if desc else 'ASC'}"
+    return [int(r[0]) for r in conn.execute(sa.text(
+        f"SELECT i.id FROM incident i WHERE {where} ORDER BY {loose} "  # noqa: S608 - fixed fragments, bound values
+        "LIMIT :lim OFFSET :off"), params)]
 
 
 def points(conn: Connection, scope: Scope, query: Mapping[str, Any],
@@ -214,10 +250,8 @@ def points(conn: Connection, scope: Scope, query: Mapping[str, Any],
     ``points`` as ``[id, lon, lat, state]`` and ``capped``."""
     _check(query, "reported_at")
     where, p = where_sql(scope, query)
-    light_join = "LEFT JOIN supervision s ON s.incident_id = i.id AND s.cleared_at IS NULL" \
-        if query.get("lights") else ""
     rows = conn.execute(sa.text(
-        f"SELECT i.id, ST_X(i.geom), ST_Y(i.geom), i.state FROM incident i {light_join} "  # noqa: S608 - fixed fragments, bound values
+        f"SELECT i.id, ST_X(i.geom), ST_Y(i.geom), i.state FROM incident i "  # noqa: S608 - fixed fragments, bound values
         f"WHERE {where} ORDER BY i.reported_at DESC, i.id DESC LIMIT :cap"),
         {**p, "cap": cap + 1}).all()
     return {"points": [[int(r[0]), round(float(r[1]), 6), round(float(r[2]), 6), r[3]]

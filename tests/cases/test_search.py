@@ -4,6 +4,7 @@ filters, sorting, paging, scope."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap.accounts import scope as scopes
@@ -105,3 +106,38 @@ def test_sort_paging_and_bad_query(conn: Connection, cases: dict[str, int]) -> N
     assert {p.field for p in e.value.problems} == {"sort", "levels", "lights", "text"}
     pts = search.points(conn, ALL, {"text": "和平路"})
     assert {p[0] for p in pts["points"]} == {cases["leak"], cases["wall"]}
+
+
+@pytest.mark.parametrize("sort", ["reported_at", "due_at", "id", "case_no"])
+def test_a_common_selection_pages_the_same_by_either_plan(
+        conn: Connection, cases: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+        sort: str) -> None:
+    """Past the count cap the page is looked for along the sort index (the walk); short of
+    a page there, the planner's plan answers: the same rows in the same order either way."""
+    def pages(desc: bool) -> list[list[int]]:
+        return [[r["id"] for r in search.search(conn, ALL, {"text": "和平路"}, page=n,
+                                                 page_size=1, sort=sort, desc=desc)["items"]]
+                for n in (1, 2, 3)]
+
+    plain = {desc: pages(desc) for desc in (True, False)}
+    assert sorted(sum(plain[True], [])) == sorted([cases["leak"], cases["wall"]])
+    assert plain[True][2] == []
+    monkeypatch.setattr(search, "COUNT_CAP", 1)        # "common": the walk is tried
+    assert {desc: pages(desc) for desc in (True, False)} == plain
+    monkeypatch.setattr(search, "WALK_ROWS", 1)        # the walk comes up short: fallback
+    assert {desc: pages(desc) for desc in (True, False)} == plain
+    out = search.search(conn, ALL, {"text": "和平路"}, page_size=1, sort=sort)
+    assert out["total"] == 1 and out["total_capped"]
+
+
+def test_a_light_with_none_keeps_the_cases_without_supervision(
+        conn: Connection, cases: dict[str, int]) -> None:
+    conn.execute(sa.text("INSERT INTO supervision (incident_id, light, since, unit_id)"
+                         " SELECT id, 'red', now(), unit_id FROM incident WHERE id = :i"),
+                 {"i": cases["wall"]})
+    assert _ids(search.search(conn, ALL, {"lights": ["red"]})) == {cases["wall"]}
+    assert _ids(search.search(conn, ALL, {"lights": ["none"]})) == {cases["leak"],
+                                                                     cases["bike"]}
+    both = search.search(conn, ALL, {"lights": ["red", "none"]})
+    assert _ids(both) == set(cases.values())
+    assert {r["id"]: r["light"] for r in both["items"]}[cases["wall"]] == "red"
