@@ -16,10 +16,11 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from pyproj import CRS
+from rapidfuzz.distance import Levenshtein
 
 from gridmap import crs
 from gridmap.geocode.index import RegisterIndex
-from gridmap.geocode.normalise import place_key
+from gridmap.geocode.normalise import name_key, place_key
 from gridmap.geocode.parse import ParsedAddress
 
 if TYPE_CHECKING:
@@ -117,11 +118,20 @@ def _factor(sim: float, confirmed: bool) -> float:
     return 0.75 + 0.25 * sim if confirmed else 0.8 * sim
 
 
-def _unambiguous(key: str, sim: float, names: list[tuple[str, float]]) -> bool:
-    """A fuzzy name is confirmed by the rest of the address only when it is the one similar
-    name: with 学x路 both 学院路 and 学清路 are candidates, and the register may simply lack
-    the door on the right one (清华个路2号 is closer to 清华路 than to 清华东路)."""
-    return sim >= 1.0 or all(k == key for k, _ in names)
+def _unambiguous(key: str, sim: float, names: list[tuple[str, float]],
+                 written: str | None = None) -> bool:
+    """A fuzzy name is confirmed by the rest of the address only when it is clearly the
+    closest similar name. Closeness is counted in edits (Levenshtein) from the ``written``
+    name: 清华个路 is one edit from 清华路 *and* from 清华东路/清华西路, so a door 2 of 清华东路
+    confirms nothing (the register may lack the door on the right road); 不关村北二街 is one
+    edit from 中关村北二街 and two from 中关村北一街, so its door 8 confirms 中关村北二街.
+    Without the written name: only when it is the one similar name."""
+    if sim >= 1.0 or all(k == key for k, _ in names):
+        return True
+    if written is None:
+        return False
+    mine = Levenshtein.distance(written, key)
+    return all(Levenshtein.distance(written, k) > mine for k, _ in names if k != key)
 
 
 def _interpolate(known: list[tuple[int, int]], q: int, level: str, base: float, sim: float,
@@ -150,8 +160,9 @@ def door_candidates(p: ParsedAddress, roads: list[tuple[str, float]], ctx: Conte
     lane, branch = p.lane if p.lane is not None else -1, p.branch if p.branch is not None else -1
     number = p.number if p.number is not None else -1
     bno = p.building if p.building is not None else -1
+    written = name_key(p.road) if p.road else None
     for rk, sim in roads:
-        sure = _unambiguous(rk, sim, roads)
+        sure = _unambiguous(rk, sim, roads, written)
         hit = idx.doors.get((rk, lane, branch, number, bno))
         if hit:
             level = "building" if number >= 0 or bno >= 0 else "lane"

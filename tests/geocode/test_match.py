@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from gridmap import crs
+from gridmap.geocode import register
 from gridmap.geocode.index import RegisterIndex, build_index
 from gridmap.geocode.match import MatchParams, geocode
 from tests.fixtures.address_world import LANE_138, register_frame
@@ -119,3 +120,28 @@ def test_many_addresses_vectorised(idx: RegisterIndex) -> None:
     texts = [f"兰溪路138弄{i % 9 + 1}号{i % 5 + 1}01室" for i in range(5000)]
     out = geocode(idx, texts)
     assert len(out) == 5000 and out["level"].isin(["building", "lane"]).all()
+
+
+def _typo_register() -> RegisterIndex:
+    """中关村北二街8号 and 中关村北一街8号 2 km apart; 清华东路2号 but no 清华路2号."""
+    doors, problems = register.entries_from_addresses(pd.DataFrame([
+        {"address": "中关村北二街8号", "lon": 116.31, "lat": 39.98},
+        {"address": "中关村北一街8号", "lon": 116.33, "lat": 39.98},
+        {"address": "清华东路2号", "lon": 116.35, "lat": 40.00},
+        {"address": "清华路6号", "lon": 116.37, "lat": 40.00}]))
+    assert not problems
+    frame = doors.drop(columns=["entry_key"])
+    frame.insert(0, "id", range(1, len(frame) + 1))
+    return build_index(frame)
+
+
+def test_a_typo_is_confirmed_by_the_door_only_when_one_road_is_clearly_closest() -> None:
+    """Closeness in edits: 不关村北二街 is one edit from 中关村北二街 and two from 中关村北一街;
+    中关村北的街 is one from both; 清华个路 one from 清华路 and from 清华东路."""
+    idx = _typo_register()
+    clear, tie, lacking = geocode(idx, ["不关村北二街8号", "中关村北的街8号", "清华个路2号"]
+                                  ).to_dict("records")
+    assert (clear["status"], clear["level"]) == ("auto", "building")
+    assert abs(clear["lon"] - 116.31) < 1e-9
+    assert tie["status"] == "review" and len(tie["candidates"]) >= 2
+    assert lacking["status"] == "review"   # the door may be 清华路2号, unknown to the register
