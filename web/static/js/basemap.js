@@ -67,31 +67,42 @@
     const WATER = "#b5d3e7";
     const RIVER_WIDTH = { river: 4, canal: 3.5, stream: 1.6, drain: 1.2, ditch: 1 };
     const widthAt = (cls, z) => (ROAD[cls] || ROAD.minor)[2] * Math.pow(1.45, z - 16);
-    const hidden = [];
-    function tiles(roadStyle, withAreas) {
-      return L.vectorGrid.protobuf("/api/tiles/base/{z}/{x}/{y}.pbf", {
-        pane: "gmBase", rendererFactory: L.canvas.tile, interactive: false,
-        maxNativeZoom: 18, maxZoom: 22, minZoom: 10, attribution: "",
-        vectorTileLayerStyles: {
-          communities: withAreas ? { color: "#a99bbf", weight: 1.2, dashArray: "5 4", fill: false } : hidden,
-          estates: withAreas ? (p, z) => ({ color: "#dccfae", weight: z >= 16 ? 1 : 0.6, fill: true,
-            fillColor: "#f1ead8", fillOpacity: 1 }) : hidden,
-          green: withAreas ? (p) => ({ stroke: false, fill: true, fillColor: GREEN[p.class] || GREEN.grass,
-            fillOpacity: 1 }) : hidden,
-          water: withAreas ? { color: "#9cc3de", weight: 0.6, fill: true, fillColor: WATER, fillOpacity: 1 } : hidden,
-          waterways: withAreas ? (p, z) => ({ color: WATER, weight: Math.max(1, (RIVER_WIDTH[p.class] || 1) * Math.pow(1.35, z - 15)),
-            lineCap: "round", lineJoin: "round" }) : hidden,
-          buildings: withAreas ? (p, z) => ({ color: "#c8bfb3", weight: z >= 17 ? 0.8 : 0.4, fill: true,
-            fillColor: "#e0dad1", fillOpacity: 1 }) : hidden,
-          roads: roadStyle,
-        },
-      });
-    }
-    const casing = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[1], weight: widthAt(p.class, z) + 1.6,
-      lineCap: "round", lineJoin: "round" }), true);
-    const fill = tiles((p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[0], weight: widthAt(p.class, z),
-      lineCap: "round", lineJoin: "round" }), false);
-    const base = L.layerGroup([casing, fill]).addTo(map);
+    const roadLine = (i, extra) => (p, z) => ({ color: (ROAD[p.class] || ROAD.minor)[i],
+      weight: widthAt(p.class, z) + extra, lineCap: "round", lineJoin: "round" });
+    /** One request per tile: the decoded tile gets a copy of its "roads" layer, named
+     *  "road_casing", just before it, so every casing is drawn under every road fill
+     *  (two layers for casing and fill fetched each tile twice). */
+    const Tiles = L.VectorGrid.Protobuf.extend({
+      _getVectorTilePromise: function (coords, bounds) {
+        return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords, bounds).then((tile) => {
+          if (!tile.layers || !tile.layers.roads) return tile;
+          const layers = {};
+          for (const name of Object.keys(tile.layers)) {
+            if (name === "roads") layers.road_casing = tile.layers.roads;
+            layers[name] = tile.layers[name];
+          }
+          tile.layers = layers;
+          return tile;
+        });
+      },
+    });
+    const base = new Tiles("/api/tiles/base/{z}/{x}/{y}.pbf", {
+      pane: "gmBase", rendererFactory: L.canvas.tile, interactive: false,
+      maxNativeZoom: 18, maxZoom: 22, minZoom: 10, attribution: "",
+      vectorTileLayerStyles: {  // every layer of the tile needs a style (else Leaflet's blue)
+        communities: { color: "#a99bbf", weight: 1.2, dashArray: "5 4", fill: false },
+        estates: (p, z) => ({ color: "#dccfae", weight: z >= 16 ? 1 : 0.6, fill: true,
+          fillColor: "#f1ead8", fillOpacity: 1 }),
+        green: (p) => ({ stroke: false, fill: true, fillColor: GREEN[p.class] || GREEN.grass, fillOpacity: 1 }),
+        water: { color: "#9cc3de", weight: 0.6, fill: true, fillColor: WATER, fillOpacity: 1 },
+        waterways: (p, z) => ({ color: WATER, weight: Math.max(1, (RIVER_WIDTH[p.class] || 1) * Math.pow(1.35, z - 15)),
+          lineCap: "round", lineJoin: "round" }),
+        buildings: (p, z) => ({ color: "#c8bfb3", weight: z >= 17 ? 0.8 : 0.4, fill: true,
+          fillColor: "#e0dad1", fillOpacity: 1 }),
+        road_casing: roadLine(1, 1.6),
+        roads: roadLine(0, 0),
+      },
+    }).addTo(map);
     const labels = L.layerGroup([], { pane: "gmBaseLabels" }).addTo(map);
 
     function label(lb) {
