@@ -87,6 +87,7 @@ def fca_layer(args: dict[str, Any]) -> Response:
     for u in units:
         r = by_id.get(u["id"], {})
         u["per_1000"] = r.get("per_1000")
+        u["ratio"] = round(r["per_1000"] / FCA_TARGETS[code], 3) if r else None
         u["population"] = r.get("population")
         u["estimated_share"] = r.get("estimated_share")
         u["facilities"] = r.get("facilities")

@@ -89,7 +89,9 @@
     const rows = [[t("planner.share"), gm.pct(p.share)],
       [t("planner.covered"), gm.fmt(p.residents_covered) + " / " + gm.fmt(p.residents)]];
     if (c) rows.push([t("planner.whatif.after"), gm.pct(c.share_after) + " (+" + gm.fmt(c.residents_gained) + ")"]);
-    L.popup().setLatLng(e.latlng).setContent(gm.popup(p.name, rows, p.synthetic)).openOn(map);
+    const box = gm.popup(p.name, rows, p.synthetic);
+    if (levelSel.value === "community" && p.code) box.appendChild(gm.el("a", { href: "/profiles/" + encodeURIComponent(p.code), class: "gm-profile-link" }, t("profiles.open")));  // #17 §2
+    L.popup().setLatLng(e.latlng).setContent(box).openOn(map);
   });
   const restyle = () => coverageLayer.eachLayer((l) => l.setStyle(coverageStyle(l.feature)));
 

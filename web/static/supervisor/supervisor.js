@@ -263,6 +263,8 @@
     getJSON("/supervisor/api/grids/" + encodeURIComponent(gridId) + "?" + q.toString()).then(function (d) {
       box.textContent = "";
       box.appendChild(el("h3", { text: (d.grid.name || d.grid.grid_code) + " (" + d.grid.grid_code + ")" }));
+      // the grid's community profile (a grid code is its community's 12-digit code + a number)
+      if (String(d.grid.grid_code).length > 12) box.appendChild(el("a", { href: "/profiles/" + encodeURIComponent(String(d.grid.grid_code).slice(0, 12)), class: "sup-profile-link", text: t("profiles.open", "社区画像") }));
       var ind = d.indicators || {};
       box.appendChild(el("table", { class: "sup-kv" }, [
         row(t("sup.filed", "立案数"), fmtNum(ind.filed)),
