@@ -18,6 +18,7 @@ from gridmap.config import Settings
 from gridmap.reference.workcal import CalendarParams
 from web import activation, compression, db, errors, headers, inputguard, limits, security
 from web.api import aggregates, cases, dispatch, geocode, grids, incidents, layers, open311, openapi
+from web.api import analysis as analysis_api  # emerging hot spots, PAI (#17 §4)
 from web.api import dashboard as dashboard_api  # district dashboard (#17 §3)
 from web.api import field as field_api
 from web.api import org as org_api
@@ -60,6 +61,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     dispatch.bp,
     supervision_api.bp,
     dashboard_api.bp,  # /api/dashboard/* (#17 §3)
+    analysis_api.bp,  # /api/analysis/ehsa, /api/analysis/pai (#17 §4)
     profiles_api.bp,  # /api/profiles/<code> (#17 §2)
     profiles_api.fca_bp,  # /api/access/fca (#17 §4)
     field_api.bp,

@@ -39,18 +39,24 @@ _STEP_SQL = {
              " - (extract(year FROM CAST(:t0 AS date))::int * 12 + extract(month FROM CAST(:t0 AS date))::int))",
 }
 
+_CUBE_SQL = (  # one row of three arrays; the join to unnest is hashed (ANY() is not)
+    "SELECT coalesce(array_agg(grid_id), '{{}}'), coalesce(array_agg(k), '{{}}'), "
+    "coalesce(array_agg(n), '{{}}') FROM (SELECT i.grid_id, {step} AS k, count(*) AS n "
+    "FROM incident i JOIN unnest(CAST(:ids AS int[])) AS g(id) ON g.id = i.grid_id "
+    "WHERE {where} GROUP BY 1, 2) t")
 _GRIDS_SQL = (
     "SELECT gg.grid_id, g.grid_code FROM grid_geometry gg "
     "JOIN grid_version gv ON gv.id = gg.version_id JOIN grid g ON g.id = gg.grid_id "
     "JOIN community c ON c.id = gv.community_id "
     "WHERE gv.status = 'active' AND (CAST(:streets AS int[]) IS NULL OR c.street_id = ANY(:streets))"
     " AND (CAST(:comms AS int[]) IS NULL OR gv.community_id = ANY(:comms)) ORDER BY gg.grid_id")
-_PAIRS_SQL = (
-    "WITH a AS (SELECT gg.grid_id, gg.geom FROM grid_geometry gg "
-    "JOIN grid_version gv ON gv.id = gg.version_id WHERE gv.status = 'active' "
-    "AND gg.grid_id = ANY(:ids)) "
-    "SELECT a.grid_id, b.grid_id FROM a JOIN a b ON a.grid_id < b.grid_id "
-    "AND ST_DWithin(a.geom, b.geom, :tol)")
+_PAIRS_SQL = (  # joined on the tables (not a CTE) so that the GiST index of geom is used
+    "SELECT coalesce(array_agg(a.grid_id), '{}'), coalesce(array_agg(b.grid_id), '{}') "
+    "FROM grid_geometry a "
+    "JOIN grid_version va ON va.id = a.version_id AND va.status = 'active' "
+    "JOIN grid_geometry b ON ST_DWithin(a.geom, b.geom, :tol) AND a.grid_id < b.grid_id "
+    "JOIN grid_version vb ON vb.id = b.version_id AND vb.status = 'active' "
+    "WHERE a.grid_id = ANY(:ids) AND b.grid_id = ANY(:ids)")
 TOUCH_TOLERANCE_DEG = 1e-6
 """Grids closer than this (≈ 0.1 m) are neighbours: digitised shared edges are rarely exact."""
 
@@ -121,11 +127,11 @@ def load_grids(conn: Connection, street_ids: Sequence[int] | None = None,
         "comms": None if community_ids is None else list(community_ids)}).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     codes = [str(r[1]) for r in rows]
-    pairs = np.array(conn.execute(sa.text(_PAIRS_SQL), {
-        "ids": ids.tolist(), "tol": TOUCH_TOLERANCE_DEG}).all(), dtype=np.int64).reshape(-1, 2)
+    a, b = conn.execute(sa.text(_PAIRS_SQL), {"ids": ids.tolist(),
+                                               "tol": TOUCH_TOLERANCE_DEG}).one()
     n = len(ids)
-    r = np.searchsorted(ids, pairs[:, 0])
-    c = np.searchsorted(ids, pairs[:, 1])
+    r = np.searchsorted(ids, np.asarray(a, dtype=np.int64))
+    c = np.searchsorted(ids, np.asarray(b, dtype=np.int64))
     adj = sparse.coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
     return ids, codes, sparse.csr_matrix(((adj + adj.T) > 0).astype(float))
 
@@ -162,15 +168,12 @@ def load_cube(conn: Connection, step: str, steps: Sequence[dt.date], *,
     end = next_start(steps[-1], step)
     where, fp = filter_sql({**(filters or {}), "start": _local_midnight(steps[0]),
                             "end": _local_midnight(end)})
-    rows = conn.execute(sa.text(
-        f"SELECT i.grid_id, {_STEP_SQL[step]} AS k, count(*) FROM incident i "  # noqa: S608
-        f"WHERE {where} AND i.grid_id = ANY(:ids) GROUP BY 1, 2"),
-        {**fp, "t0": steps[0], "ids": ids.tolist()}).all()
+    # one row of three arrays: numpy reads them without a Python object per (grid, step)
+    g, k, c = conn.execute(sa.text(_CUBE_SQL.format(step=_STEP_SQL[step], where=where)),
+                           {**fp, "t0": steps[0], "ids": ids.tolist()}).one()
+    grid, step_no, n = (np.asarray(v, dtype=np.int64) for v in (g, k, c))
     counts = np.zeros((len(ids), len(steps)))
-    if rows:
-        arr = np.array(rows, dtype=np.int64)
-        ok = (arr[:, 1] >= 0) & (arr[:, 1] < len(steps))
-        arr = arr[ok]
-        counts[np.searchsorted(ids, arr[:, 0]), arr[:, 1]] = arr[:, 2]
+    ok = (step_no >= 0) & (step_no < len(steps))
+    counts[np.searchsorted(ids, grid[ok]), step_no[ok]] = n[ok]
     return Cube(grid_ids=ids, grid_codes=codes, step=step, steps=list(steps), counts=counts,
                 adjacency=adj)

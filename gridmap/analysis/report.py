@@ -110,6 +110,29 @@ def summary(r: EhsaRun) -> dict[str, Any]:
             "classes": {c: int(counts[i]) for i, c in enumerate(CLASSES)}}
 
 
+_GEOMS_SQL = (
+    "SELECT gg.grid_id, ST_AsGeoJSON(gg.geom, 6) FROM grid_geometry gg "
+    "JOIN grid_version gv ON gv.id = gg.version_id "
+    "WHERE gv.status = 'active' AND gg.grid_id = ANY(:ids)")
+
+
+def features(conn: Connection, r: EhsaRun, *, include_no_pattern: bool = False
+             ) -> dict[str, Any]:
+    """The classified grids as a GeoJSON FeatureCollection (properties: :func:`rows`).
+
+    Grids without a pattern are left out unless ``include_no_pattern``.
+    """
+    import json
+
+    picked = [row for row in rows(r) if include_no_pattern or row["class"] != "no_pattern"]
+    geoms: dict[int, str] = dict(conn.execute(sa.text(_GEOMS_SQL),
+                              {"ids": [row["grid_id"] for row in picked]}).all())
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": row["grid_id"], "properties": row,
+         "geometry": json.loads(geoms[row["grid_id"]])}
+        for row in picked if row["grid_id"] in geoms]}
+
+
 def write_xlsx(r: EhsaRun, path: Path, labels: Mapping[str, str],
                headers: Sequence[str]) -> None:
     """Rows (sheet 1, class shown through ``labels``) and the cube (sheet 2) as XLSX.

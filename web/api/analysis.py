@@ -1,0 +1,86 @@
+"""Analysis API (#17 §4): ``/api/analysis/ehsa`` (emerging hot spots of the grids in the
+caller's area) and ``/api/analysis/pai`` (PAI and hit rate of last period's hot spots).
+
+Thin: parameters → :mod:`gridmap.analysis` → JSON, with class labels and explanations in the
+session's language; cached briefly per scope like the other aggregates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+from gridmap import messages
+from gridmap.analysis import accuracy, report
+from gridmap.analysis.ehsa import CLASSES
+from web import db, i18n
+from web.access import current_scope, roles_required, settings
+from web.api import analysis_schemas as schemas
+from web.api.common import cached_json
+from web.api.parsing import use
+
+bp = Blueprint("analysis", __name__)
+
+READ_ROLES = ("supervisor", "officer")  # admin passes every role check
+
+
+def legend(lang: str) -> list[dict[str, str]]:
+    """Every class with its label and explanation in ``lang`` (and English)."""
+    return [{"code": c, "label": messages.render(f"analysis.class.{c}", None, lang),
+             "label_en": messages.render(f"analysis.class.{c}", None, "en"),
+             "description": messages.render(f"analysis.desc.{c}", None, lang)}
+            for c in CLASSES]
+
+
+@bp.get("/api/analysis/ehsa")
+@roles_required(*READ_ROLES)
+@use(schemas.EhsaQuery)
+def ehsa(args: dict[str, Any]) -> Response:
+    """Emerging hot spots of the active grids in the caller's area.
+
+    Gi* per week or month with Benjamini–Hochberg FDR, Mann-Kendall trend of each grid's
+    z series, ESRI classes (docs/analysis.md). Returns ``summary``, ``legend`` and ``grids``
+    (one row per grid) or, with ``geometry=true``, ``features`` (the classified grids).
+    """
+    scope = current_scope()
+    lang = i18n.current_language()
+    params = report.params_from(settings(), time_lag=args.get("time_lag"))
+
+    def compute() -> dict[str, Any]:
+        with db.read() as conn:
+            streets = report.street_ids_for(conn, [args["street"]]) if args.get("street") else None
+            run = report.run(conn, args["step"], args.get("start"), args.get("end"),
+                             street_ids=streets, community_ids=scope.ids(), params=params)
+            body: dict[str, Any] = {"summary": report.summary(run), "legend": legend(lang)}
+            if args["geometry"]:
+                body["features"] = report.features(conn, run)
+            else:
+                body["grids"] = report.rows(run)
+        return body
+
+    return cached_json(f"ehsa:{lang}", scope, compute)
+
+
+@bp.get("/api/analysis/pai")
+@roles_required(*READ_ROLES)
+@use(schemas.PaiQuery)
+def pai(args: dict[str, Any]) -> Response:
+    """PAI and hit rate of last period's hot spots for this period's cases.
+
+    Hit rate = share of this period's cases in last period's hot grids; PAI = hit rate ÷
+    share of the area those grids cover (1 = no better than even patrols). ``gi``: Gi*
+    hotspot grids of last period's cases; ``ehsa``: emerging hot spots hot in last period.
+    """
+    scope = current_scope()
+    methods = accuracy.METHODS if args["method"] == "both" else (args["method"],)
+    params = report.params_from(settings())
+
+    def compute() -> dict[str, Any]:
+        with db.read() as conn:
+            streets = report.street_ids_for(conn, [args["street"]]) if args.get("street") else None
+            return {"items": [accuracy.hotspot_accuracy(
+                conn, m, args["step"], args.get("end"), street_ids=streets,
+                community_ids=scope.ids(), params=params) for m in methods]}
+
+    return cached_json("pai", scope, compute)
