@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from gridmap.basemap import cache, labels, tiles
 from gridmap.imports import osm
-from gridmap.imports.osm.landcover import area_kinds
+from gridmap.imports.osm.landcover import area_kinds, zh_first_name
 from tests.basemap.test_tiles import tile_of
 from tests.fixtures import mvt
 
@@ -65,6 +65,12 @@ def test_area_kinds_first_rule_wins() -> None:
                          "water": [None, None, None, None, None],
                          "waterway": [None] * 5})
     assert list(area_kinds(tags)) == ["water", "park", "wood", "grass", None]
+
+
+def test_chinese_name_first() -> None:
+    tags = pd.DataFrame({"name": ["Kunming Lake", "未名湖", None],
+                         "name:zh": ["昆明湖", None, None]})
+    assert zh_first_name(tags) == ["昆明湖", "未名湖", None]
 
 
 def test_import_keeps_water_and_green_and_the_tile_draws_them(conn: Connection,

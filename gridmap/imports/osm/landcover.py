@@ -15,7 +15,8 @@ grass     ``landuse=grass|meadow|village_green|greenfield|cemetery``,
           ``natural=grassland|scrub|heath``, ``leisure=pitch|golf_course``
 ========= ==============================================================================
 
-Waterway lines: ``waterway=river|canal|stream|drain|ditch`` (``waterway.kind``). Rows whose
+Waterway lines: ``waterway=river|canal|stream|drain|ditch`` (``waterway.kind``). Names:
+``name:zh``, else ``name``. Rows whose
 OSM id is stored are skipped, or updated in place with ``update_existing``. © OpenStreetMap
 contributors (ODbL), like every OSM table.
 """
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Connection
 
 from gridmap.imports.osm.read import Layer
 from gridmap.imports.osm.report import OsmImportParams, OsmImportReport
-from gridmap.imports.osm.rows import ewkb, first_name, str_or_none, sync_existing
+from gridmap.imports.osm.rows import ewkb, str_or_none, sync_existing
 
 TAG_KEYS: tuple[str, ...] = ("natural", "waterway", "water", "landuse", "leisure")
 """OSM keys this module reads (all in :data:`~gridmap.imports.osm.read.BASE_TAG_KEYS`)."""
@@ -52,6 +53,12 @@ WATERWAY_KINDS: tuple[str, ...] = ("river", "canal", "stream", "drain", "ditch")
 
 def _col(tags: pd.DataFrame, key: str) -> pd.Series:
     return tags[key] if key in tags else pd.Series([None] * len(tags), index=tags.index)
+
+
+def zh_first_name(tags: pd.DataFrame) -> list[str | None]:
+    """``name:zh``, else ``name``, of each row (labels are Chinese where OSM has it)."""
+    zh = _col(tags, "name:zh")
+    return str_or_none(zh.where(zh.notna(), _col(tags, "name")))
 
 
 def area_kinds(tags: pd.DataFrame) -> npt.NDArray[np.object_]:
@@ -97,12 +104,12 @@ def write_landcover(conn: Connection, polys: Layer, lines: Layer, params: OsmImp
     amask = kinds != None  # noqa: E711
     _store(conn, "landcover", "ST_Multi(ST_GeomFromEWKB(n.wkb))", {
         **base, "ids": list(polys.osm_ids[amask]), "kinds": str_or_none(kinds[amask]),
-        "names": first_name(polys.tags[amask]), "wkbs": ewkb(polys.geoms[amask])},
+        "names": zh_first_name(polys.tags[amask]), "wkbs": ewkb(polys.geoms[amask])},
         params, report)
     ww = _col(lines.tags, "waterway")
     wmask = ww.isin(WATERWAY_KINDS).to_numpy(dtype=bool, copy=True)
     wmask &= np.array([g.geom_type == "LineString" for g in lines.geoms], dtype=bool)
     _store(conn, "waterway", "ST_GeomFromEWKB(n.wkb)", {
         **base, "ids": list(lines.osm_ids[wmask]), "kinds": str_or_none(ww[wmask]),
-        "names": first_name(lines.tags[wmask]), "wkbs": ewkb(lines.geoms[wmask])},
+        "names": zh_first_name(lines.tags[wmask]), "wkbs": ewkb(lines.geoms[wmask])},
         params, report)
