@@ -71,12 +71,15 @@
 
   async function show(area) {
     st.area = area.code || "";
-    st.shapes = await gm.api(gm.withParams("/api/dashboard/areas", { area: st.area }));
+    st.shapes = (gm.dashPrefetched && await gm.dashPrefetched("areas").catch(() => null)) ||
+      await gm.api(gm.withParams("/api/dashboard/areas", { area: st.area }));
     draw();
     const b = st.outline.getBounds();
     if (b.isValid() && !(gm.takeUrlView && !st.fitted && gm.takeUrlView())) map.fitBounds(b, { animate: false, padding: [12, 12] });
     st.fitted = true;
+    if (!performance.getEntriesByName("dash-map-ready").length) performance.mark("dash-map-ready");
     await loadHeat();
+    if (!performance.getEntriesByName("dash-heat-ready").length) performance.mark("dash-heat-ready");
   }
 
   document.querySelectorAll("[data-layer]").forEach((b) => b.addEventListener("click", () => {
