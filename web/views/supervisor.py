@@ -85,6 +85,44 @@ i18n.register({
     },
 })
 
+# 新兴热点 layer and PAI/hit-rate figures (#17 §4; static/js/supervisor-ehsa.js, /api/analysis)
+i18n.register({
+    "zh": {
+        "ehsa.title": "新兴热点", "ehsa.show": "显示新兴热点", "ehsa.step": "时间步长",
+        "ehsa.week": "周", "ehsa.month": "月", "ehsa.loading": "计算中…",
+        "ehsa.status": "{first} 至 {last}，{n_steps} 个{step}，{n_grids} 个网格，{cases} 件案件",
+        "ehsa.none": "没有显著的热点或冷点模式",
+        "ehsa.method": "Gi* 逐期计算，FDR 校正（α = {alpha}），Mann-Kendall 趋势检验",
+        "ehsa.pai_gi": "Gi* 热点检验：{predicted_from} 起一期的热点网格（占面积 {area}）命中 "
+                       "{period} 起一期案件 {hit}（{n}/{total}），PAI {pai}",
+        "ehsa.pai_ehsa": "新兴热点检验：{predicted_from} 起一期仍为热点的网格（占面积 {area}）"
+                         "命中 {period} 起一期案件 {hit}（{n}/{total}），PAI {pai}",
+        "ehsa.pai_none": "{period} 起一期没有案件，无法检验",
+        "ehsa.pai_hint": "命中率：下一期案件落在上一期热点内的比例；PAI = 命中率 ÷ 面积占比，"
+                         "1 表示不比平均巡查更好",
+        "ehsa.grid": "网格", "ehsa.cases": "案件", "ehsa.hot_steps": "显著热点期数",
+        "ehsa.cold_steps": "显著冷点期数", "ehsa.trend": "趋势 z（p）",
+    },
+    "en": {
+        "ehsa.title": "Emerging hot spots", "ehsa.show": "Show emerging hot spots",
+        "ehsa.step": "Time step", "ehsa.week": "weeks", "ehsa.month": "months",
+        "ehsa.loading": "Computing…",
+        "ehsa.status": "{first} to {last}, {n_steps} {step}, {n_grids} grids, {cases} cases",
+        "ehsa.none": "No significant hot or cold spot pattern",
+        "ehsa.method": "Gi* per step, FDR-corrected (α = {alpha}), Mann-Kendall trend",
+        "ehsa.pai_gi": "Gi* hotspots of the period from {predicted_from} (covering {area}) caught "
+                       "{hit} of the cases from {period} ({n}/{total}), PAI {pai}",
+        "ehsa.pai_ehsa": "Emerging hot spots still hot in the period from {predicted_from} "
+                         "(covering {area}) caught {hit} of the cases from {period} "
+                         "({n}/{total}), PAI {pai}",
+        "ehsa.pai_none": "No cases in the period from {period}: nothing to score",
+        "ehsa.pai_hint": "Hit rate: share of next period's cases inside last period's hot "
+                         "spots; PAI = hit rate ÷ area share (1 = no better than even patrols)",
+        "ehsa.grid": "Grid", "ehsa.cases": "Cases", "ehsa.hot_steps": "Significant hot steps",
+        "ehsa.cold_steps": "Significant cold steps", "ehsa.trend": "Trend z (p)",
+    },
+})
+
 
 def category_groups(cats: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     """Sub-categories grouped under their 大类 (in catalogue order) for the filter."""
