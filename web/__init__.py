@@ -24,6 +24,7 @@ from web.api import field as field_api
 from web.api import org as org_api
 from web.api import planner as planner_api
 from web.api import profiles as profiles_api  # profiles, 2SFCA (#17 §2, §4)
+from web.api import ratings as ratings_api  # star ratings 星级测评 (#17 §1)
 from web.api import supervision as supervision_api
 from web.api import tiles as tiles_api
 from web.views import admin as admin_views
@@ -33,6 +34,7 @@ from web.views import dashboard as dashboard_views  # /dashboard (#17 §3)
 from web.views import field as field_views
 from web.views import rules_admin  # /admin/rules 派单规则 (#13)
 from web.views import profiles as profiles_views  # /profiles (#17 §2)
+from web.views import ratings as ratings_views  # /ratings 星级测评 (#17 §1)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -42,6 +44,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     supervisor.bp,
     dashboard_views.bp,  # /dashboard 一屏观天下 (#17 §3)
     profiles_views.bp,  # /profiles 社区画像 (#17 §2)
+    ratings_views.bp,  # /ratings 星级测评 (#17 §1)
     officer.bp,
     org_admin.bp,
     rules_admin.bp,  # /admin/rules (#13)
@@ -64,6 +67,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     analysis_api.bp,  # /api/analysis/ehsa, /api/analysis/pai (#17 §4)
     profiles_api.bp,  # /api/profiles/<code> (#17 §2)
     profiles_api.fca_bp,  # /api/access/fca (#17 §4)
+    ratings_api.bp,  # /api/ratings/* (#17 §1)
     field_api.bp,
     cases.bp,
     openapi.bp,

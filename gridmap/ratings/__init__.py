@@ -9,13 +9,14 @@ facts), :mod:`~gridmap.ratings.score` (values → score → stars and reasons, v
 ranking), :mod:`~gridmap.ratings.export` (XLSX and the printable street report).
 """
 
-from gridmap.ratings.actions import confirm, current_stars, enter
+from gridmap.ratings.actions import compute_as, confirm, current_stars, enter
 from gridmap.ratings.raters import OPERATOR, Rater, rater_for
 from gridmap.ratings.scheme import ROUNDS, Scheme, default_scheme, load_text, scheme_for
 from gridmap.ratings.store import Result, committees, compute, recompute
 
 __all__ = [
-    "OPERATOR", "ROUNDS", "Rater", "Result", "Scheme", "committees", "compute", "confirm",
+    "OPERATOR", "ROUNDS", "Rater", "Result", "Scheme", "committees", "compute", "compute_as",
+    "confirm",
     "current_stars", "default_scheme", "enter", "load_text", "rater_for", "recompute",
     "scheme_for",
 ]

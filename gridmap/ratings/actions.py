@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.errors import Conflict, Problem, ValidationError
-from gridmap.ratings import measure, store
+from gridmap.errors import Conflict, PermissionDenied, Problem, ValidationError
+from gridmap.ratings import measure, score, store
 from gridmap.ratings.raters import Rater
-from gridmap.ratings.scheme import scheme_for
+from gridmap.ratings.scheme import scheme_by_id, scheme_for
 
 MAX_EVIDENCE = 2000
 
@@ -117,6 +117,8 @@ def confirm(conn: Connection, rater: Rater, year: int, round_code: str,
         {"y": year, "r": round_code, "c": [c.id for c in comms]}).mappings().all()
     drafts = {int(r["community_id"]): dict(r) for r in rows}
     scheme_id, scheme = scheme_for(conn, year)
+    if stars is not None:
+        rater.level_for(scheme, stars)  # may this rater give these stars at all?
     period = store.period_of(scheme, year, round_code, as_of)
     results = store.evaluate(conn, scheme, year, round_code, comms, period)
     problems = _confirm_problems(drafts, results, stars, note)
@@ -163,3 +165,26 @@ def current_stars(conn: Connection, community_codes: Sequence[str], *,
         {"codes": list(community_codes), "drafts": include_drafts}).all()
     return {r[0]: (int(r[1]), [Problem(x["code"], x.get("params", {})) for x in r[2]])
             for r in rows}
+
+
+def compute_as(conn: Connection, rater: Rater, year: int, round_code: str, *,
+               street_code: str | None = None, as_of: dt.datetime | None = None
+               ) -> list[store.Result]:
+    """:func:`gridmap.ratings.store.compute` for the committees of the rater's area (of one
+    street, if given); ``ratings.outside_area`` when none of them is the rater's."""
+    store.check_round(year, round_code)
+    comms = [c for c in store.committees(conn, street_code=street_code) if rater.allows(c.id)]
+    if not comms:
+        raise PermissionDenied("ratings.outside_area",
+                               {"community": street_code or "-", "actor": rater.actor})
+    return store.compute(conn, year, round_code, codes=[c.code for c in comms], as_of=as_of)
+
+
+def audit(conn: Connection, rating_id: int) -> dict[str, Any]:
+    """A rating recomputed from what it froze (:func:`gridmap.ratings.store.recompute`) and,
+    per measured case criterion, the frozen cases behind its value with their facts."""
+    res = store.recompute(conn, rating_id)
+    sch = scheme_by_id(conn, res["scheme_id"])
+    cases = {c.code: measure.frozen_cases(conn, rating_id, score.slots_of(sch, c.code))
+             for c in sch.criteria if score.slots_of(sch, c.code)}
+    return {**res, "cases": cases}

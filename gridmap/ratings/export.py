@@ -122,9 +122,9 @@ def _rows_html(rows: Sequence[Mapping[str, Any]], scheme: Scheme, lang: str) -> 
     return "".join(out) + "</table>"
 
 
-def street_report(conn: Connection, year: int, round_code: str, street_code: str, *,
-                  lang: str = "zh") -> str:
-    """A self-contained printable HTML report of one street's ratings (A4 landscape)."""
+def report_body(conn: Connection, year: int, round_code: str, street_code: str, *,
+                lang: str = "zh") -> tuple[str, str]:
+    """The title and the HTML body (escaped; no script) of one street's report."""
     _, scheme = scheme_for(conn, year)
     rows = results.table(conn, year, round_code, street_code=street_code, lang=lang)
     name = conn.execute(sa.text("SELECT name FROM street WHERE code = :c"),
@@ -138,13 +138,21 @@ def street_report(conn: Connection, year: int, round_code: str, street_code: str
     crit = "".join(f"<li>{_e(c.name(lang))} — {_e(c.kind)}, {_e(c.source)}"
                    f"{', ' + str(c.weight) if c.kind == 'score' else ''} [{_e(c.tag)}]</li>"
                    for c in scheme.criteria)
-    parts = [f"<!doctype html><html lang=\"{'zh-CN' if zh else 'en'}\"><head><meta charset=\"utf-8\">"
-             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{_e(title)}</h1><p>{_e(scheme.name)}</p>",
-             f"<h2>{'星级分布与目标' if zh else 'Distribution against the target'}</h2>",
-             _dist_html(mine, lang) if mine else "<p>–</p>",
-             f"<h2>{'各居委会' if zh else 'Committees'}</h2>", _rows_html(rows, scheme, lang),
-             f"<h2>{'测评指标' if zh else 'Criteria'}</h2><ul>{crit}</ul>",
-             f"<p class=\"sign\">{'评审人：' if zh else 'Rater:'} ________ &nbsp; "
-             f"{'日期：' if zh else 'Date:'} ________</p></body></html>"]
-    return "".join(parts)
+    body = "".join([
+        f"<h1>{_e(title)}</h1><p>{_e(scheme.name)}</p>",
+        f"<h2>{'星级分布与目标' if zh else 'Distribution against the target'}</h2>",
+        _dist_html(mine, lang) if mine else "<p>–</p>",
+        f"<h2>{'各居委会' if zh else 'Committees'}</h2>", _rows_html(rows, scheme, lang),
+        f"<h2>{'测评指标' if zh else 'Criteria'}</h2><ul>{crit}</ul>",
+        f"<p class=\"sign\">{'评审人：' if zh else 'Rater:'} ________ &nbsp; "
+        f"{'日期：' if zh else 'Date:'} ________</p>"])
+    return title, body
+
+
+def street_report(conn: Connection, year: int, round_code: str, street_code: str, *,
+                  lang: str = "zh") -> str:
+    """A self-contained printable HTML document of one street's ratings (A4 landscape)."""
+    title, body = report_body(conn, year, round_code, street_code, lang=lang)
+    return (f"<!doctype html><html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head>"
+            f"<meta charset=\"utf-8\"><title>{_e(title)}</title><style>{_CSS}</style></head>"
+            f"<body>{body}</body></html>")

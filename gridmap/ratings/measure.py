@@ -196,11 +196,14 @@ def service_gaps(conn: Connection, community_ids: Sequence[int]
     except NotFound:
         return None
     wanted = set(community_ids)
+    en: dict[str, str] = {str(r[0]): str(r[1]) for r in conn.execute(
+        sa.text("SELECT code, name_en FROM facility_type"))}
     out: dict[int, list[dict[str, Any]]] = {c: [] for c in community_ids}
     for g in rows:
         if g["unit_id"] in wanted:
             out[g["unit_id"]].append({
                 "type_code": g["type_code"], "type_name": g["type_name"],
+                "type_name_en": en.get(g["type_code"]),
                 "share": g["share"], "residents_affected": g["residents_affected"],
                 "buildings_affected": g["buildings_affected"]})
     return out

@@ -121,3 +121,9 @@ def years(conn: Connection) -> list[int]:
     """Years with ratings or a stored scheme, newest first."""
     return [int(r[0]) for r in conn.execute(sa.text(
         "SELECT year FROM rating UNION SELECT year FROM rating_scheme ORDER BY 1 DESC"))]
+
+
+def street_names(conn: Connection, codes: Sequence[str]) -> list[tuple[str, str]]:
+    """(code, name) of the streets with these codes."""
+    return [(r[0], r[1]) for r in conn.execute(sa.text(
+        "SELECT code, name FROM street WHERE code = ANY(:c) ORDER BY code"), {"c": list(codes)})]

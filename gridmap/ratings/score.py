@@ -127,8 +127,8 @@ def evaluate(scheme: Scheme, ids: Sequence[int], sums: np.ndarray, entries: Entr
     return Scored(values, passed, score, stars.astype(int), complete)
 
 
-def _names(c: Criterion) -> dict[str, str]:
-    return {"criterion_zh": c.name_zh, "criterion_en": c.name_en}
+def _names(c: Criterion) -> dict[str, Any]:
+    return {"criterion": {"zh": c.name_zh, "en": c.name_en}}
 
 
 def _none(x: float) -> float | None:
@@ -151,9 +151,11 @@ def reasons(scheme: Scheme, scored: Scored, row: int, sums: np.ndarray,
                     "max_new": int(c.params.get("max_new", 0)), "cap": c.cap_stars}))
             elif c.measure == "service":
                 share = float(c.params.get("min_share", 0.8))
-                names = [g["type_name"] for g in gaps or () if (g["share"] or 0.0) < share]
+                low = [g for g in gaps or () if (g["share"] or 0.0) < share]
+                names = {"zh": "、".join(g["type_name"] for g in low),
+                         "en": ", ".join(g.get("type_name_en") or g["type_code"] for g in low)}
                 out.append(Problem("ratings.reason_service", {
-                    **_names(c), "types": names, "count": len(names),
+                    **_names(c), "types": names, "count": len(low),
                     "share": round(share * 100), "cap": c.cap_stars}))
             else:
                 out.append(Problem("ratings.reason_not_met", {**_names(c), "cap": c.cap_stars}))

@@ -237,7 +237,7 @@ def recompute(conn: Connection, rating_id: int) -> dict[str, Any]:
     same = (values == stored and res.stars == r["computed_stars"] and res.score == r["score"])
     return {"stored": {"score": r["score"], "stars": r["computed_stars"], "values": stored},
             "recomputed": {"score": res.score, "stars": res.stars, "values": values},
-            "same": same, "status": r["status"]}
+            "same": same, "status": r["status"], "scheme_id": r["scheme_id"]}
 
 
 def check_not_frozen(conn: Connection, year: int, round_code: str, comm: Committee) -> None:
