@@ -25,7 +25,7 @@ _ACT_EN = {"cases.act.filed": "File", "cases.act.dispatched": "Dispatch",
 MESSAGES = {
     "zh": {
         "nav.cases": "案件", "nav.todo": "我的待办", "nav.lists": "三张清单",
-        "cases.title": "案件工作台", "cases.search": "搜索", "cases.q": "地址或描述",
+        "cases.title": "案件工作台", "cases.list_panel": "案件列表", "cases.search": "搜索", "cases.q": "地址或描述",
         "cases.case_no": "案卷号", "cases.phone": "上报人电话", "cases.address": "地址",
         "cases.filters": "筛选", "cases.category": "类别", "cases.state": "状态",
         "cases.urgency": "工单类型", "cases.source": "来源", "cases.unit": "处置单位",
@@ -73,7 +73,7 @@ MESSAGES = {
     },
     "en": {
         "nav.cases": "Cases", "nav.todo": "My work", "nav.lists": "Three lists",
-        "cases.title": "Case workspace", "cases.search": "Search",
+        "cases.title": "Case workspace", "cases.list_panel": "Case list", "cases.search": "Search",
         "cases.q": "Address or description", "cases.case_no": "Case no.",
         "cases.phone": "Reporter phone", "cases.address": "Address", "cases.filters": "Filters",
         "cases.category": "Category", "cases.state": "State", "cases.urgency": "Order type",

@@ -146,3 +146,39 @@ def test_supervisor_overdue_row_opens_the_case(browser_page: Any, site: tuple[st
     page.wait_for_selector("#cs-fields dd")
     assert "和平路88号" in page.text_content("#cs-fields")
     _clean(page)
+
+
+def test_the_workspace_on_a_phone(browser: Any, site: tuple[str, CaseWorld]) -> None:
+    """390×844: the case list is a drawer over a full-size map (open at first, the map one
+    tap away); the case page shows its steps first and the map below; 三张清单 fits."""
+    url, w = site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        browser_login(page, url, "sup_all", PASSWORD, next_path="/cases")
+        page.wait_for_selector("#cs-body tr[data-id]")
+        panel = page.locator(".cs-panel.gm-drawer")
+        assert "gm-drawer-open" in (panel.get_attribute("class") or "")
+        assert page.locator("#cs-body tr[data-id]").first.is_visible()
+        screenshot(page, "cases_phone_list")
+        page.locator(".gm-drawer-close").click()
+        page.wait_for_function("!document.querySelector('.cs-panel').classList.contains('gm-drawer-open')")
+        box = page.locator(".cs-map .folium-map").bounding_box()
+        assert box is not None and box["width"] >= 380 and box["height"] > 500
+        screenshot(page, "cases_phone_map")
+        page.goto(f"{url}/cases/{w.cases['leak']}")
+        page.wait_for_selector("#cs-fields dd")
+        actions = page.locator("#cs-actions").bounding_box()
+        assert actions is not None and actions["y"] < 844 and actions["width"] <= 390
+        assert page.evaluate("document.documentElement.scrollWidth") <= 392
+        screenshot(page, "cases_phone_case")
+        page.goto(f"{url}/cases/lists")
+        page.wait_for_selector("#cs-open tr")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 392
+        screenshot(page, "cases_phone_lists")
+        assert errors == []
+    finally:
+        context.close()

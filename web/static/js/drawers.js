@@ -2,7 +2,7 @@
  * the side panels as drawers. Included by base.html on every page; no inline handlers.
  *
  * A side panel is any of .gm-side (planner), .sup-panel (supervisor), .off-panel (officer) or
- * [data-gm-drawer]. Each gets class gm-drawer, a toggle button over the map and a close button;
+ * [data-gm-drawer] (case list). Each gets class gm-drawer, a toggle button over the map and a close button;
  * Esc or a tap on the backdrop closes it. Above 900 px the buttons are hidden by CSS and the
  * panels stay where the page put them. Texts from window.GM_I18N (layout.*). */
 (function () {
@@ -78,6 +78,13 @@
     panel.insertBefore(close, panel.firstChild);
     host.insertBefore(backdrop, panel.nextSibling);
     host.insertBefore(toggle, backdrop.nextSibling);
+    // [data-gm-drawer-open]: a page whose panel is what people come for (the case list)
+    // starts with it open on a phone; the map is one tap away.
+    if (panel.hasAttribute("data-gm-drawer-open") && window.matchMedia("(max-width: 900px)").matches) {
+      panel.classList.add("gm-drawer-open");
+      backdrop.classList.add("gm-drawer-open");
+      toggle.setAttribute("aria-expanded", "true");
+    }
   }
 
   function init() {
