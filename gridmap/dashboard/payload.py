@@ -147,13 +147,13 @@ def area_shapes(conn: Connection, scope: Scope, area_code: str | None, *,
     viewer clicks to drill down), simplified by ``tolerance`` degrees, each with ``code``,
     ``name``, ``level``, ``coverage`` (life-circle score 0–1 of the required facility types,
     :func:`gridmap.access.coverage.summary`; ``None`` when not computed) and ``stars``
-    (星级, :func:`gridmap.ratings.current_stars` for communities when ratings exist)."""
+    (星级 of a community, mean of its communities for a street; ``None`` when unrated)."""
     area = areas.resolve(conn, scope, area_code)
     level = area.child_level or "grid"
     sql, p = _shape_sql(area)
     rows = conn.execute(sa.text(sql), {**p, "tol": tolerance}).mappings().all()
     cov = _coverage(conn, level)
-    stars = _stars(conn, [str(r["code"]) for r in rows]) if level == "community" else {}
+    stars = _stars(conn, level, [str(r["code"]) for r in rows])
     return {"type": "FeatureCollection", "level": level, "area": area.to_json(),
             "features": [{"type": "Feature", "geometry": json.loads(r["geom"]),
                           "properties": {"code": r["code"], "name": r["name"], "level": level,
@@ -162,9 +162,23 @@ def area_shapes(conn: Connection, scope: Scope, area_code: str | None, *,
                          for r in rows if r["geom"] is not None]}
 
 
-def _stars(conn: Connection, codes: list[str]) -> dict[str, int]:
-    """The latest confirmed 星级 of these communities (:func:`gridmap.ratings.current_stars`)."""
-    return {code: int(stars) for code, (stars, _) in current_stars(conn, codes).items()}
+def _stars(conn: Connection, level: str, codes: list[str]) -> dict[str, float]:
+    """星级 per area: a community's latest confirmed stars
+    (:func:`gridmap.ratings.current_stars`); for a street, the mean over its rated
+    communities; none for grids (committees are rated, not grids)."""
+    if level == "community":
+        return {c: float(st) for c, (st, _) in current_stars(conn, codes).items()}
+    if level != "street":
+        return {}
+    rows = conn.execute(sa.text(
+        "SELECT s.code, c.code FROM community c JOIN street s ON s.id = c.street_id "
+        "WHERE s.code = ANY(:codes)"), {"codes": codes}).all()
+    stars = current_stars(conn, [r[1] for r in rows])
+    by_street: dict[str, list[int]] = {}
+    for street, comm in rows:
+        if comm in stars:
+            by_street.setdefault(str(street), []).append(int(stars[comm][0]))
+    return {k: round(sum(v) / len(v), 1) for k, v in by_street.items()}
 
 
 def heat(conn: Connection, scope: Scope, area_code: str | None, params: DashboardParams, *,

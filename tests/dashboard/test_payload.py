@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap.accounts.scope import ALL
@@ -57,3 +58,21 @@ def test_who_may_view(conn: Connection) -> None:
         return User(id=0, username=role, role=role)
     assert may_view(conn, user("admin")) and may_view(conn, user("supervisor"))
     assert not may_view(conn, user("planner")) and not may_view(conn, None)
+
+
+def test_stars_layer_reads_confirmed_ratings(conn: Connection) -> None:
+    ids = build_cases(conn)
+    scheme = conn.execute(sa.text(
+        "INSERT INTO rating_scheme (year, name, body) VALUES (2025, 't', '{}') RETURNING id"
+    )).scalar_one()
+    for comm, stars, status in (("C1", 4, "confirmed"), ("C2", 2, "confirmed")):
+        conn.execute(sa.text(
+            "INSERT INTO rating (year, round, community_id, scheme_id, status, period_start,"
+            " period_end, as_of, computed_stars, stars, complete, criteria, reasons)"
+            " VALUES (2025, 'acceptance', :c, :s, :st, now(), now(), now(), :n, :n, true,"
+            " '[]', '[]')"), {"c": ids[comm], "s": scheme, "st": status, "n": stars})
+    street = area_shapes(conn, ALL, "319901001")
+    assert {f["properties"]["name"]: f["properties"]["stars"] for f in street["features"]} == {
+        "C1": 4.0, "C2": 2.0}
+    district = area_shapes(conn, ALL, None)
+    assert [f["properties"]["stars"] for f in district["features"]] == [3.0]  # mean of S

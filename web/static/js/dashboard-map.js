@@ -13,7 +13,7 @@
 
   const coverColor = (v) => (v === null || v === undefined ? null : COVER.find(([b]) => v >= b)[1]);
   function fill(p) {
-    if (st.layer === "stars") return p.stars ? STAR_COLORS[p.stars] : null;
+    if (st.layer === "stars") return p.stars ? STAR_COLORS[Math.min(5, Math.max(1, Math.round(p.stars)))] : null;
     if (st.layer === "coverage") return coverColor(p.coverage);
     return null;
   }
@@ -28,7 +28,8 @@
     const box = gm.el("div", { class: "dash-legend", id: "dash-legend", "data-layer": st.layer });
     if (st.layer === "heat") box.appendChild(gm.el("span", {}, gm.t("dash.layer.heat")));
     else if (st.layer === "stars") {
-      if (!feats.some((f) => f.properties.stars)) box.appendChild(gm.el("span", {}, gm.t("dash.no_stars")));
+      if (st.shapes && st.shapes.level === "grid") box.appendChild(gm.el("span", {}, gm.t("dash.stars_by_community")));
+      else if (!feats.some((f) => f.properties.stars)) box.appendChild(gm.el("span", {}, gm.t("dash.no_stars")));
       else for (const n of [5, 4, 3, 2, 1]) { const r = gm.el("div"); const i = gm.el("i"); i.style.background = STAR_COLORS[n]; r.append(i, gm.el("span", {}, gm.t("dash.stars_n").replace("{n}", n))); box.appendChild(r); }
     } else if (!feats.some((f) => f.properties.coverage !== null && f.properties.coverage !== undefined)) {
       box.appendChild(gm.el("span", {}, gm.t("dash.no_coverage")));
