@@ -47,6 +47,8 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "age_80_plus": ("age_80_plus", "80岁以上", "80岁及以上", "80+", "高龄老人"),
     "date": ("date", "日期", "统计日期", "统计时间", "数据日期"),
     "licence": ("licence", "license", "许可", "版权"),
+    "capacity": ("capacity", "容量", "床位", "床位数", "核定床位", "学位", "学位数", "核定学位",
+                 "托位", "托位数", "beds", "places"),
 }
 """Field → headers gridmap recognises without a profile (after the profile's own)."""
 

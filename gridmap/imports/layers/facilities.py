@@ -35,11 +35,12 @@ from sqlalchemy.engine import Connection
 
 from gridmap import crs as gcrs
 from gridmap.errors import Problem, ValidationError
-from gridmap.imports.layers.columns import mapped, profile_for, texts
+from gridmap.imports.layers.columns import mapped, numbers, profile_for, texts
 from gridmap.imports.layers.report import LayerReport
 from gridmap.imports.tables import read_table
 
-FIELDS = ("key", "name", "type", "typecode", "lon", "lat", "location", "address", "licence")
+FIELDS = ("key", "name", "type", "typecode", "lon", "lat", "location", "address", "licence",
+          "capacity")  # capacity: places or beds (2SFCA, issue #17)
 _OSM_WORDS = re.compile(r"osm|openstreetmap|开放街道地图", re.IGNORECASE)
 
 
@@ -80,6 +81,7 @@ def import_facilities(conn: Connection, path: str | Path, *, profile: str | None
     report.source_crs = coords
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
     points = _points(frame, coords, rows, problems)
+    capacity = numbers(frame["capacity"], "capacity", rows, problems)
     licence = params.licence or prof.defaults.get("licence")
     _check_provenance(source, licence, frame, problems)
     if coords == "wgs84" and frame["typecode"].notna().any():
@@ -96,6 +98,7 @@ def import_facilities(conn: Connection, path: str | Path, *, profile: str | None
     binds = {"row_no": [int(rows[i]) for i in idx], "type_code": codes,
              "name": [names[i] for i in idx], "ext_id": [ext_ids[i] for i in idx],
              "licence": [licences[i] or licence for i in idx],
+             "capacity": [None if np.isnan(capacity[i]) else int(capacity[i]) for i in idx],
              "wkb": list(shapely.to_wkb(shapely.set_srid(points[idx], 4326), include_srid=True)),
              "source": f"poi:{source}", "dist": params.dedup_m,
              # index prefilter: metres → degrees of longitude, safe up to 60° latitude
@@ -187,12 +190,12 @@ def _match_one(name: str, ttext: str | None, tcode: str | None, codes: set[str],
 
 _LOAD = (
     "CREATE TEMP TABLE IF NOT EXISTS gm_poi_in (row_no int, type_code text, name text, "
-    "ext_id text, licence text, geom geometry) ON COMMIT DROP",
+    "ext_id text, licence text, geom geometry, capacity int) ON COMMIT DROP",
     "TRUNCATE gm_poi_in",
-    "INSERT INTO gm_poi_in SELECT r, t, n, e, c, ST_GeomFromEWKB(w) FROM unnest("
+    "INSERT INTO gm_poi_in SELECT r, t, n, e, c, ST_GeomFromEWKB(w), k FROM unnest("
     "CAST(:row_no AS int[]), CAST(:type_code AS text[]), CAST(:name AS text[]), "
-    "CAST(:ext_id AS text[]), CAST(:licence AS text[]), CAST(:wkb AS bytea[])) "
-    "AS u(r, t, n, e, c, w)",
+    "CAST(:ext_id AS text[]), CAST(:licence AS text[]), CAST(:wkb AS bytea[]), "
+    "CAST(:capacity AS int[])) AS u(r, t, n, e, c, w, k)",
 )
 _DUPLICATES = sa.text(
     """
@@ -218,14 +221,25 @@ _DUPLICATES = sa.text(
 
 _INSERT = sa.text(
     """
-    INSERT INTO facility (type_code, name, source, licence, ext_id, import_id, geom, location)
-    SELECT n.type_code, n.name, :source, n.licence, n.ext_id, :import_id, n.geom, n.geom
+    INSERT INTO facility (type_code, name, source, licence, ext_id, import_id, geom, location,
+                          capacity)
+    SELECT n.type_code, n.name, :source, n.licence, n.ext_id, :import_id, n.geom, n.geom,
+           n.capacity
     FROM gm_poi_in n
     WHERE NOT EXISTS (SELECT 1 FROM gm_poi_dup d
                       WHERE d.row_no = n.row_no AND d.type_code = n.type_code)
     ORDER BY n.row_no, n.type_code
     RETURNING type_code
     """)
+
+
+_CAPACITY = sa.text(
+    """
+    UPDATE facility f SET capacity = n.capacity FROM gm_poi_in n
+    WHERE f.source = :source AND f.ext_id = n.ext_id AND f.type_code = n.type_code
+      AND n.capacity IS NOT NULL AND f.capacity IS DISTINCT FROM n.capacity
+    """)
+"""Capacity (places, beds) of POIs already imported from the same source (same id)."""
 
 
 def _write(conn: Connection, binds: dict[str, Any], report: LayerReport,
@@ -252,6 +266,7 @@ def _write(conn: Connection, binds: dict[str, Any], report: LayerReport,
         "source": d["source"] or "-", "distance": int(d["d"])}, row=int(d["row_no"]),
         severity="warning") for d in near]
     inserted = conn.execute(_INSERT, {**binds, "import_id": report.import_id}).scalars().all()
+    conn.execute(_CAPACITY, binds)  # a re-import brings the current places/beds
     report.inserted = len(inserted)
     for code in inserted:
         report.counts[code] = report.counts.get(code, 0) + 1

@@ -120,3 +120,26 @@ def test_cli_dry_run(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "dry run of facilities" in out.stdout and "matched nothing" in out.stdout
     assert gcrs.in_china(116.35, 40.0)
+
+
+def test_capacity_column_places_and_beds(conn: Connection, tmp_path: Path) -> None:
+    # 床位/学位 (issue #17, 2SFCA): imported as facility.capacity; a bad cell is a problem of
+    # its row; a re-import of the same source updates the capacity of the rows it has
+    pois = world.amap_pois()
+    day_care = pois.index[pois["名称"] == "东升镇社区养老服务驿站"][0]  # elderly day care
+    pois["床位数"] = ""
+    pois.loc[day_care, "床位数"] = "35"
+    path = tmp_path / "beds.csv"
+    pois.to_csv(path, index=False)
+    rep = import_facilities(conn, path, params=AMAP)
+    cap = "SELECT capacity FROM facility WHERE import_id = :i AND type_code = 'elderly_day_care'"
+    assert conn.execute(sa.text(cap), {"i": rep.import_id}).scalar_one() == 35
+    pois.loc[day_care, "床位数"] = "40"
+    pois.to_csv(path, index=False)
+    import_facilities(conn, path, params=AMAP)
+    assert conn.execute(sa.text(cap), {"i": rep.import_id}).scalar_one() == 40
+    pois.loc[day_care, "床位数"] = "很多"
+    pois.to_csv(path, index=False)
+    with pytest.raises(ValidationError) as err:
+        import_facilities(conn, path, params=AMAP)
+    assert [p.field for p in err.value.problems if p.severity == "error"] == ["capacity"]
