@@ -28,12 +28,46 @@ _COLS = ("id, created_at, channel, address, level, score, reason, candidates, st
          "payload->>'reported_at' AS reported_at")
 
 
-def list_pending(conn: Connection, *, limit: int = 200) -> list[dict[str, Any]]:
-    """Pending queue rows, oldest first, with candidates (level, score, reason, lon, lat, label)."""
+_VISIBLE = """(CAST(:all AS boolean) OR EXISTS (
+    SELECT 1 FROM jsonb_array_elements(q.candidates) c
+    JOIN community m ON m.id = ANY(CAST(:c AS int[]))
+     AND ST_Intersects(m.geom, ST_SetSRID(ST_MakePoint(CAST(c->>'lon' AS float8),
+                                                       CAST(c->>'lat' AS float8)), 4326))))"""
+"""A queued case has no point yet: an area-scoped viewer sees it when one of its candidates
+lies in the viewer's communities; a case with no candidate in any scoped area is for
+district-wide viewers (``community_ids`` ``None``)."""
+
+
+def _scope(community_ids: frozenset[int] | None) -> dict[str, Any]:
+    return {"all": community_ids is None, "c": sorted(community_ids or ())}
+
+
+def list_pending(conn: Connection, community_ids: frozenset[int] | None = None, *,
+                 limit: int = 200) -> list[dict[str, Any]]:
+    """Pending queue rows visible in ``community_ids`` (``None``: all), oldest first, with
+    candidates (level, score, reason, lon, lat, label); :func:`count_pending` gives the total."""
     rows = conn.execute(sa.text(
-        f"SELECT {_COLS} FROM address_queue WHERE status = 'pending' "  # noqa: S608
-        "ORDER BY created_at, id LIMIT :n"), {"n": limit}).mappings().all()
+        f"SELECT {_COLS} FROM address_queue q WHERE status = 'pending' AND {_VISIBLE} "  # noqa: S608
+        "ORDER BY created_at, id LIMIT :n"), {**_scope(community_ids), "n": limit}
+    ).mappings().all()
     return [dict(r) for r in rows]
+
+
+def count_pending(conn: Connection, community_ids: frozenset[int] | None = None) -> int:
+    """How many pending rows ``community_ids`` may see (the list may show fewer)."""
+    return int(conn.execute(sa.text(
+        f"SELECT count(*) FROM address_queue q WHERE status = 'pending' AND {_VISIBLE}"),  # noqa: S608
+        _scope(community_ids)).scalar_one())
+
+
+def _in_scope(conn: Connection, lon: float, lat: float,
+              community_ids: frozenset[int] | None) -> bool:
+    if community_ids is None:
+        return True
+    return bool(conn.execute(sa.text(
+        "SELECT EXISTS (SELECT 1 FROM community WHERE id = ANY(CAST(:c AS int[])) AND "
+        "ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)))"),
+        {"c": sorted(community_ids), "x": lon, "y": lat}).scalar())
 
 
 def list_far(conn: Connection, community_ids: frozenset[int] | None = None, *,
@@ -60,11 +94,12 @@ def get_entry(conn: Connection, queue_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def _pending(conn: Connection, queue_id: int) -> dict[str, Any]:
-    row = conn.execute(sa.text(
-        "SELECT id, status, address, payload, candidates FROM address_queue WHERE id = :id "
-        "FOR UPDATE"), {"id": queue_id}).mappings().first()
-    if row is None:
+def _pending(conn: Connection, queue_id: int,
+             community_ids: frozenset[int] | None = None) -> dict[str, Any]:
+    sql = f"SELECT id, status, address, payload, candidates FROM address_queue q WHERE id = :id AND {_VISIBLE} FOR UPDATE OF q"  # noqa: S608, E501  (constants only)
+    row = conn.execute(sa.text(sql), {**_scope(community_ids), "id": queue_id}
+                       ).mappings().first()
+    if row is None:   # unknown, or outside the viewer's area: the same answer
         raise NotFound("geocode.queue_not_found", {"id": queue_id})
     if row["status"] != "pending":
         raise Conflict("geocode.queue_already_resolved", {"id": queue_id,
@@ -74,7 +109,8 @@ def _pending(conn: Connection, queue_id: int) -> dict[str, Any]:
 
 def place(conn: Connection, queue_id: int, *, actor: str, candidate: int | None = None,
           lon: float | None = None, lat: float | None = None, coords: str = "wgs84",
-          add_to_register: bool = False, params: IntakeParams | None = None) -> dict[str, Any]:
+          add_to_register: bool = False, params: IntakeParams | None = None,
+          community_ids: frozenset[int] | None = None) -> dict[str, Any]:
     """Place a queued case at candidate number ``candidate`` (0-based) or at ``lon``/``lat``
     (in ``coords``: a point picked on a GCJ-02 basemap is converted to WGS84 explicitly).
 
@@ -87,11 +123,12 @@ def place(conn: Connection, queue_id: int, *, actor: str, candidate: int | None 
     Raises
     ------
     NotFound, Conflict
-        Unknown queue row; already placed or dismissed.
+        Unknown queue row (or not visible in ``community_ids``); already placed or dismissed.
     ValidationError
-        Neither a valid candidate number nor both coordinates.
+        Neither a valid candidate number nor both coordinates; a point outside
+        ``community_ids`` (an area-scoped supervisor places cases in their own area only).
     """
-    row = _pending(conn, queue_id)
+    row = _pending(conn, queue_id, community_ids)
     cands = row["candidates"] or []
     if candidate is not None:
         if not 0 <= candidate < len(cands):
@@ -104,6 +141,8 @@ def place(conn: Connection, queue_id: int, *, actor: str, candidate: int | None 
         how, level, score = "manual", None, None
         x, y = crs.to_wgs84(np.array([lon], dtype=float), np.array([lat], dtype=float), coords)
         lon, lat = float(x[0]), float(y[0])
+    if not _in_scope(conn, float(lon), float(lat), community_ids):
+        raise ValidationError("geocode.place_outside_scope")
     payload = {k: v for k, v in dict(row["payload"]).items() if v is not None}
     payload.update(lon=lon, lat=lat)
     with conn.begin_nested():
@@ -120,9 +159,10 @@ def place(conn: Connection, queue_id: int, *, actor: str, candidate: int | None 
     return {"incident_id": int(inc["id"]), "geocode_status": how, "entry_id": entry_id}
 
 
-def dismiss(conn: Connection, queue_id: int, *, actor: str, note: str | None = None) -> None:
+def dismiss(conn: Connection, queue_id: int, *, actor: str, note: str | None = None,
+            community_ids: frozenset[int] | None = None) -> None:
     """Close a queued case without placing it (the reason goes into the payload)."""
-    _pending(conn, queue_id)
+    _pending(conn, queue_id, community_ids)
     conn.execute(sa.text(
         "UPDATE address_queue SET status = 'dismissed', resolved_at = now(), resolved_by = :a, "
         "payload = payload || CAST(:n AS jsonb) WHERE id = :id"),

@@ -60,3 +60,29 @@ def test_dismiss(conn: Connection, queued: list[int]) -> None:
     assert len(address_queue.list_pending(conn)) == 2
     with pytest.raises(NotFound):
         address_queue.dismiss(conn, 10**9, actor="sup")
+
+
+def test_area_scoped_supervisors_see_and_resolve_their_area_only(conn: Connection,
+                                                                 queued: list[int]) -> None:
+    """A queued case has no point: it belongs to the areas its candidates lie in."""
+    inside = {int(r[0]) for r in conn.execute(sa.text(
+        "SELECT DISTINCT m.id FROM address_queue q, jsonb_array_elements(q.candidates) c, "
+        "community m WHERE q.id = :q AND ST_Intersects(m.geom, ST_SetSRID(ST_MakePoint("
+        "CAST(c->>'lon' AS float8), CAST(c->>'lat' AS float8)), 4326))"), {"q": queued[1]})}
+    assert inside                                             # 铜川路近真如路 lies in the world
+    others = frozenset(int(r[0]) for r in conn.execute(sa.text(
+        "SELECT id FROM community WHERE id <> ALL(CAST(:i AS int[]))"), {"i": sorted(inside)}))
+    mine = frozenset(inside)
+    assert queued[1] in [r["id"] for r in address_queue.list_pending(conn, mine)]
+    assert queued[2] not in [r["id"] for r in address_queue.list_pending(conn, mine)]  # none
+    assert address_queue.count_pending(conn) == 3
+    assert address_queue.count_pending(conn, mine) == len(address_queue.list_pending(conn, mine))
+    if others:
+        assert queued[1] not in [r["id"] for r in address_queue.list_pending(conn, others)]
+        with pytest.raises(NotFound):                         # not theirs: as if unknown
+            address_queue.dismiss(conn, queued[1], actor="other", community_ids=others)
+    with pytest.raises(ValidationError) as err:               # a point outside their area
+        address_queue.place(conn, queued[1], actor="sup", lon=0.0, lat=0.0, community_ids=mine)
+    assert err.value.code == "geocode.place_outside_scope"
+    out = address_queue.place(conn, queued[1], actor="sup", candidate=0, community_ids=mine)
+    assert out["geocode_status"] == "confirmed"

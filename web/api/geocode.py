@@ -109,14 +109,16 @@ def geocode_one(args: dict[str, Any]) -> Response:
 @use(schemas.QueueQuery)
 def queue(args: dict[str, Any]) -> Response:
     """Pending 地址待确认 cases with their candidates, oldest first."""
+    area = current_scope().community_ids
     with db.read() as conn:
-        rows = address_queue.list_pending(conn, limit=args["limit"])
+        rows = address_queue.list_pending(conn, area, limit=args["limit"])
+        total = address_queue.count_pending(conn, area)
     items = [{**{k: v for k, v in r.items() if k != "candidates"},
               "level_label": _text(f"geocode.level.{r['level']}") if r["level"] else None,
               "reason_text": _text(r["reason"]),
               "candidates": _candidates(r["candidates"], args["display"])}
              for r in rows]
-    return json_response(jsonable({"total": len(items), "items": items}))
+    return json_response(jsonable({"total": total, "shown": len(items), "items": items}))
 
 
 @bp.get("/address-queue/far")
@@ -138,7 +140,8 @@ def place(queue_id: int, body: dict[str, Any]) -> Response:
         out = address_queue.place(conn, queue_id, actor=actor(), candidate=body.get("candidate"),
                                   lon=body.get("lon"), lat=body.get("lat"),
                                   coords=body["display"],
-                                  add_to_register=body["add_to_register"])
+                                  add_to_register=body["add_to_register"],
+                                  community_ids=current_scope().community_ids)
     return json_response(out, 201)
 
 
@@ -148,5 +151,6 @@ def place(queue_id: int, body: dict[str, Any]) -> Response:
 def dismiss(queue_id: int, body: dict[str, Any]) -> Response:
     """Close a queued case without placing it."""
     with db.write() as conn:
-        address_queue.dismiss(conn, queue_id, actor=actor(), note=body.get("note"))
+        address_queue.dismiss(conn, queue_id, actor=actor(), note=body.get("note"),
+                              community_ids=current_scope().community_ids)
     return json_response({"id": queue_id, "status": "dismissed"})

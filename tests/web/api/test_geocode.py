@@ -29,8 +29,13 @@ def test_geocode_one_address(web_db: WebDB) -> None:
 def test_queue_lists_candidates_and_is_for_supervisors(web_db: WebDB) -> None:
     seed_register_and_queue(web_db)
     assert _client(web_db, "planner").get("/api/address-queue").status_code == 403
-    body = _client(web_db).get("/api/address-queue").get_json()
+    body = _client(web_db, "admin").get("/api/address-queue").get_json()
     assert [i["address"] for i in body["items"]] == QUEUED
+    assert body["total"] == body["shown"] == len(QUEUED)
+    # the supervisor of street 1 sees the cases whose candidates lie in street 1 only
+    scoped = _client(web_db).get("/api/address-queue").get_json()
+    assert 0 < scoped["total"] < len(QUEUED) and scoped["shown"] == scoped["total"]
+    assert {i["address"] for i in scoped["items"]} < set(QUEUED)
     tie = body["items"][0]
     assert {c["label"] for c in tie["candidates"]} >= {"甲小区1号楼", "乙小区1号楼"}
     assert all(c["reason_text"] and c["level_label"] for c in tie["candidates"])
@@ -63,7 +68,7 @@ def test_place_candidate_adds_incident_and_register_entry(web_db: WebDB) -> None
 
 def test_place_by_hand_and_dismiss(web_db: WebDB) -> None:
     seed_register_and_queue(web_db)
-    c = _client(web_db)
+    c = _client(web_db, "admin")
     items = c.get("/api/address-queue").get_json()["items"]
     bad = post_json(c, f"/api/address-queue/{items[1]['id']}/place", {"add_to_register": True})
     assert bad.status_code == 400

@@ -35,7 +35,9 @@ def test_supervisor_picks_a_candidate_and_places_by_hand(
 ) -> None:
     seed_register_and_queue(web_db)
     page = browser_page
-    browser_login(page, live_server, "supervisor", next_path="/supervisor")
+    # a district-wide account: the street-1 supervisor sees only the cases whose candidates
+    # lie in street 1 (tests/web/api/test_geocode.py)
+    browser_login(page, live_server, "admin", next_path="/supervisor")
     page.wait_for_selector("#addrq-body tr.addrq-row", timeout=20_000)
     rows = page.locator("#addrq-body tr.addrq-row")
     assert rows.count() == 3

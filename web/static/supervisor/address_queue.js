@@ -156,7 +156,8 @@
         tr.addEventListener("keydown", function (ev) { if (ev.key === "Enter" && map) detail(map, item); });
         tbody.appendChild(tr);
       });
-      $("addrq-total").textContent = String(data.total);
+      // never a silently cut list: "shown / total" when the oldest 200 are only part of it
+      $("addrq-total").textContent = data.shown < data.total ? data.shown + " / " + data.total : String(data.total);
     }).catch(showError);
   }
 
