@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     """Register the throttled due check before every request of ``app``."""
     lock = threading.Lock()
     state = {"next": 0.0}
+    app.extensions["gridmap.activation"] = state  # the next check's time (tests reset it)
 
     @app.before_request
     def _activate_due() -> None:
