@@ -68,7 +68,8 @@ def my_tasks(conn: Connection, scope: Scope, user_id: int, *, limit: int = 100
 def verify(conn: Connection, scope: Scope, incident_id: int, *, actor: str, found: bool,
            note: str | None = None) -> dict[str, Any]:
     """核实: record the on-site verification of a reported case (state unchanged; the
-    受理员 then files or voids it). Returns the event.
+    受理员 then files or voids it). Returns the event; the same finding by the same person
+    again (a queued phone sending twice) returns the first one (``repeat``) and adds none.
 
     Raises
     ------
@@ -82,8 +83,15 @@ def verify(conn: Connection, scope: Scope, incident_id: int, *, actor: str, foun
         raise PermissionDenied("scope.post_denied", {"action": "verify"})
     if row["state"] != "reported":
         raise IllegalTransition("field.not_reported", {"state": row["status_label"]})
-    at = dt.datetime.now(dt.UTC)
+    before = conn.execute(sa.text(
+        "SELECT at FROM incident_event WHERE incident_id = :i AND actor = :a"
+        " AND data->>'kind' = 'field.verified' AND (data->>'found')::boolean = :f"
+        " ORDER BY at DESC LIMIT 1"), {"i": incident_id, "a": actor, "f": bool(found)}).first()
     data = {"kind": "field.verified", "found": bool(found)}
+    if before is not None:  # sent again (an offline phone after a lost answer): once
+        return {"incident_id": incident_id, "at": before[0], "actor": actor, **data,
+                "note": note, "repeat": True}
+    at = dt.datetime.now(dt.UTC)
     conn.execute(sa.text(
         "INSERT INTO incident_event (incident_id, at, actor, from_state, to_state, note, data)"
         " VALUES (:i, :at, :a, 'reported', 'reported', :n, CAST(:d AS jsonb))"),

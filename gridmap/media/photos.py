@@ -91,10 +91,14 @@ def add_photos(conn: Connection, incident_id: int, files: list[bytes], *, stage:
 def store_prepared(conn: Connection, incident_id: int, prepared: list[Prepared], *,
                    stage: str, uploaded_by: str | None, root: Path) -> list[dict[str, Any]]:
     """Write checked photos (:func:`prepare_all`) to disk and ``incident_photo``; their rows.
-    Files already written are removed again when the insert fails."""
+    A photo this case already has at this stage (same content) is not stored again: its
+    existing row is returned (a repeat after a lost answer). Files already written are
+    removed again when the insert fails or the transaction rolls back."""
     _check_stage(stage)
+    kept = _already_stored(conn, incident_id, stage, [p.sha256 for p in prepared])
+    prepared = [p for p in prepared if p.sha256 not in kept]
     if not prepared:
-        return []
+        return sorted(kept.values(), key=lambda r: r["id"])
     written: list[Path] = []
     try:
         rels = []
@@ -116,7 +120,19 @@ def store_prepared(conn: Connection, incident_id: int, prepared: list[Prepared],
         _unlink(written)
         raise
     _remove_on_rollback(conn, written)
-    return [dict(r) for r in sorted(rows, key=lambda r: r["id"])]
+    return sorted([dict(r) for r in rows] + list(kept.values()), key=lambda r: r["id"])
+
+
+def _already_stored(conn: Connection, incident_id: int, stage: str, digests: list[str]
+                    ) -> dict[str, dict[str, Any]]:
+    """Photos of this case and stage with the same content (a phone sending again after
+    a lost answer): their rows by SHA-256, so the same picture is stored once."""
+    rows = conn.execute(sa.text(
+        "SELECT DISTINCT ON (sha256) id, incident_id, stage, mime, bytes, width, height,"
+        " sha256, uploaded_by, uploaded_at FROM incident_photo WHERE incident_id = :i"
+        " AND stage = :s AND sha256 = ANY(:d) ORDER BY sha256, id"),
+        {"i": incident_id, "s": stage, "d": digests}).mappings()
+    return {r["sha256"]: dict(r) for r in rows}
 
 
 def _unlink(written: list[Path]) -> None:

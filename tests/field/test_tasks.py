@@ -36,6 +36,9 @@ def test_tasks_follow_grids_and_states(conn: Connection) -> None:
     row = conn.execute(sa.text("SELECT state FROM incident WHERE id = :i"), {"i": east}).one()
     assert row[0] == "reported"
     assert tasks.my_tasks(conn, gw_e, ids["ow_gw_e"])[0]["verified"] == 1
+    again = tasks.verify(conn, gw_e, east, actor="ow_gw_e", found=True, note="属实")
+    assert again["repeat"] and again["at"] == event["at"]     # a queued repeat: once
+    assert tasks.my_tasks(conn, gw_e, ids["ow_gw_e"])[0]["verified"] == 1
     with pytest.raises(PermissionDenied):
         tasks.verify(conn, gw_w, east, actor="ow_gw_w", found=True)
     with pytest.raises(IllegalTransition):

@@ -100,3 +100,19 @@ def test_files_stay_when_the_transaction_commits(fresh_db_url: str, tmp_path: Pa
         assert len([p for p in root.rglob("*") if p.is_file()]) == 2   # photo + thumbnail
     finally:
         engine.dispose()
+
+
+def test_the_same_picture_sent_again_is_stored_once(conn: Connection, tmp_path: Path) -> None:
+    """A phone that sends an after-photo again (its first answer lost) adds no second one."""
+    iid, root = _case(conn), media_root(tmp_path)
+    pic = jpeg_with_gps((640, 480))
+    first = add_photos(conn, iid, [pic], stage="after", uploaded_by="gw",
+                       params=MediaParams(), root=root)
+    again = add_photos(conn, iid, [pic, jpeg_with_gps((300, 200))], stage="after",
+                       uploaded_by="gw", params=MediaParams(), root=root)
+    assert again[0]["id"] == first[0]["id"] and len(again) == 2
+    assert len(list_photos(conn, [iid])) == 2
+    assert len([p for p in root.rglob("*") if p.is_file()]) == 4    # two photos + thumbnails
+    before = add_photos(conn, iid, [pic], stage="before", uploaded_by="gw",
+                        params=MediaParams(), root=root)
+    assert before[0]["id"] != first[0]["id"]                        # another stage: its own
