@@ -145,11 +145,9 @@ def _cases(c: Mapping[str, Any], lang: str) -> str:
                     + f"<h3>{escape(label('recurrent', lang))}</h3>" + rec)
 
 
-def _reason(r: Any) -> str:
+def _reason(r: Any, lang: str) -> str:
     if isinstance(r, Mapping):
-        for k in ("text", "reason", "label", "name", "code"):
-            if r.get(k):
-                return str(r[k])
+        return str(r.get("en" if lang == "en" else "zh") or r.get("code") or "")
     return str(r)
 
 
@@ -161,7 +159,7 @@ def _stars(communities: Sequence[Mapping[str, Any]], lang: str) -> str:
         if rating is None:
             items.append(f"<li>{head}<strong>{escape(label('not_rated', lang))}</strong></li>")
             continue
-        reasons = "".join(f"<li>{escape(_reason(r))}</li>" for r in rating["reasons"])
+        reasons = "".join(f"<li>{escape(_reason(r, lang))}</li>" for r in rating["reasons"])
         items.append(f"<li>{head}<strong>{'★' * int(rating['stars'])}</strong>"
                      f"<ul>{reasons}</ul></li>")
     return _section("stars", label("stars", lang), f"<ul class=\"gm-stars\">{''.join(items)}</ul>")

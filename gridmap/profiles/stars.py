@@ -1,36 +1,29 @@
-"""Stars and their reasons for a profile, from the committee ratings (gridmap.ratings,
-issue #17 §1) where that package offers ``current_stars``; a committee without a rating is
-shown as not rated (未评)."""
+"""Stars and their reasons for a profile, from the committees' confirmed ratings
+(:func:`gridmap.ratings.current_stars`, issue #17 §1); a committee without a confirmed
+rating is not rated (未评, None). Reasons are message codes, rendered here in zh and en so
+the profile stays plain data."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-
-def _normalise(value: Any) -> dict[str, Any] | None:
-    """A rating as ``{stars, status, year, round, reasons}`` (None: not rated)."""
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return {"stars": value, "reasons": []}
-    if isinstance(value, Mapping):
-        out = dict(value)
-        if out.get("stars") is None:
-            return None
-        out["reasons"] = list(out.get("reasons") or [])
-        return out
-    return None
+from gridmap import messages
+from gridmap.ratings import current_stars
 
 
 def stars(conn: Connection, community_codes: list[str]) -> dict[str, dict[str, Any] | None]:
-    """``{community code: rating or None}``; None everywhere when ratings are unavailable."""
-    try:
-        from gridmap import ratings
-        current = getattr(ratings, "current_stars")  # noqa: B009 (ratings may lack it)
-    except (ImportError, AttributeError):
-        return {c: None for c in community_codes}
-    got = current(conn, community_codes) or {}
-    return {c: _normalise(got.get(c)) for c in community_codes}
+    """``{community code: {"stars", "reasons": [{code, params, zh, en}]} or None}``."""
+    got = current_stars(conn, community_codes)
+    out: dict[str, dict[str, Any] | None] = {}
+    for code in community_codes:
+        if code not in got:
+            out[code] = None
+            continue
+        n, reasons = got[code]
+        out[code] = {"stars": int(n), "reasons": [
+            {"code": p.code, "params": dict(p.params),
+             "zh": messages.render(p.code, p.params, "zh"),
+             "en": messages.render(p.code, p.params, "en")} for p in reasons]}
+    return out

@@ -90,3 +90,25 @@ def test_unknown_code_and_scope(conn: Connection, world: dict[str, int]) -> None
     with pytest.raises(PermissionDenied):
         profile(conn, STREET, allowed=frozenset({world["west"]}))
     assert profile(conn, WEST, allowed=frozenset({world["west"]}))["area"]["code"] == WEST
+
+
+def test_stars_and_reasons_of_a_rated_committee(conn: Connection, world: dict[str, int]) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    scheme = conn.execute(sa.text(
+        "INSERT INTO rating_scheme (year, name, body) VALUES (2026, 't', '{}') RETURNING id"
+    )).scalar_one()
+    reason = {"code": "ratings.reason_low",
+              "params": {"criterion": {"zh": "群众满意度", "en": "Satisfaction"}, "value": 62,
+                         "min": 80}}
+    conn.execute(sa.text(
+        "INSERT INTO rating (year, round, community_id, scheme_id, status, period_start,"
+        " period_end, as_of, computed_stars, stars, complete, criteria, reasons) VALUES"
+        " (2026, 'initial', :c, :s, 'confirmed', now(), now(), now(), 3, 3, true, '{}',"
+        " CAST(:r AS jsonb))"), {"c": world["west"], "s": scheme, "r": json.dumps([reason])})
+    rows = {c["name"]: c["rating"] for c in profile(conn, STREET, until=UNTIL)["communities"]}
+    assert rows["East"] is None  # 未评
+    assert rows["West"]["stars"] == 3
+    assert rows["West"]["reasons"][0]["zh"] == "群众满意度得分 62，低于 80 分"
