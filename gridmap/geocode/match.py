@@ -126,7 +126,12 @@ class Resolver:
         if not text:
             return []
         key = place_key(text)
-        return [(key, 1.0)] if key in self._places else self.fuzzy_places.get(key, [])
+        if key in self._places:
+            return [(key, 1.0)]
+        for pre in (*self.idx.district_prefixes, key[:2]):  # 海淀清华大学西北小区: 海淀 glued on
+            if len(key) - len(pre) >= 3 and key.startswith(pre) and key[len(pre):] in self._places:
+                return [(key[len(pre):], 1.0)]
+        return self.fuzzy_places.get(key, [])
 
 
 def _candidates(p: ParsedAddress, res: Resolver, ctx: cand.Context) -> list[cand.Candidate]:

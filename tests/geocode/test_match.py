@@ -145,3 +145,10 @@ def test_a_typo_is_confirmed_by_the_door_only_when_one_road_is_clearly_closest()
     assert abs(clear["lon"] - 116.31) < 1e-9
     assert tie["status"] == "review" and len(tie["candidates"]) >= 2
     assert lacking["status"] == "review"   # the door may be 清华路2号, unknown to the register
+
+
+def test_a_district_name_glued_to_a_place_is_dropped(idx: RegisterIndex) -> None:
+    """海淀梅岭小区3号楼 (no space, no 区) is 梅岭小区3号楼 — like roads, 海淀学院路 → 学院路."""
+    r = one(idx, "普陀梅岭小区3号楼")
+    assert (r["status"], r["level"], r["reason"]) == ("auto", "building",
+                                                      "geocode.reason.place_building")
