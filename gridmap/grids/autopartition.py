@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection
 
 from gridmap.errors import ValidationError
-from gridmap.grids import partition
+from gridmap.grids import partition, workload
 from gridmap.grids.frame import Frame, load_frame, valid_ll, wkb
 from gridmap.grids.geometry import as_multi, merge_empty, merge_fragments, polygonal, safe_union
 from gridmap.grids.history import record
@@ -42,6 +42,7 @@ def auto_partition(
     seed: int = 0,
     params: PartitionParams | None = None,
     actor: str = "auto-partition",
+    second_target: str | None = None,
 ) -> int:
     """Create a DRAFT plan for a community from its units; returns the version id.
 
@@ -50,12 +51,17 @@ def auto_partition(
     are split between buildings. Grids are contiguous, compact and balanced
     (:func:`gridmap.partition.partition_units`); deterministic for a given ``seed``. Each
     grid's responsible party defaults to the community itself (属地兜底, grids.md §5).
+    ``second_target`` (``cases`` | ``patrol``): then even that workload out too, the
+    household range kept (:mod:`gridmap.grids.workload`).
     """
     p = params or PartitionParams()
     fr = load_frame(conn, community_id)
     with conn.begin_nested():
         keys, blocks, hh, geoms = load_cells(conn, fr)
         labels = _partition_cells(keys, blocks, hh, geoms, p, seed)
+        if second_target is not None and len(keys) > 1:
+            labels, _ = workload.workload_moves(conn, community_id, keys, hh, geoms, labels, p,
+                                                second_target)
         vid = create_draft(conn, community_id, actor=actor, copy=False,
                            note=f"auto-partition seed={seed}")
         _write_plan(conn, fr, vid, keys, labels, geoms, hh)
@@ -172,11 +178,13 @@ def rebalance(
     actor: str,
     params: PartitionParams | None = None,
     expected_lock_version: int | None = None,
+    second_target: str | None = None,
 ) -> dict[str, Any]:
     """Bring a draft's grids into the household range with few unit moves (one undo step).
 
     Locked grids neither give nor receive units. Returns the edit result with ``moves``:
-    the units moved, as dicts (unit_type, unit_id, from_grid, to_grid).
+    the units moved, as dicts (unit_type, unit_id, from_grid, to_grid). ``second_target``
+    (``cases`` | ``patrol``): then even that workload out too, the household range kept.
     """
     p = params or PartitionParams()
     fr = load_frame(conn, version_row(conn, version_id)["community_id"])
@@ -195,6 +203,11 @@ def rebalance(
     ei, ej, _ = partition.adjacency(geoms[idx], p.min_shared_edge_m)
     new_labels, moves = partition.rebalance_labels(
         labels, hh[idx], ei, ej, p, frozen={lab_of[g] for g in locked})
+    if second_target is not None:
+        new_labels, more = workload.workload_moves(conn, fr.community_id, sub_keys, hh[idx],
+                                                   geoms[idx], new_labels, p, second_target,
+                                                   frozen={lab_of[g] for g in locked})
+        moves = moves + more
     moved = [{"unit_type": sub_keys[u][0], "unit_id": sub_keys[u][1],
               "from_grid": gids[a], "to_grid": gids[b]} for u, a, b in moves]
     # Net effect per unit (a unit may move twice).
