@@ -89,6 +89,9 @@
     const base = new Tiles("/api/tiles/base/{z}/{x}/{y}.pbf", {
       pane: "gmBase", rendererFactory: L.canvas.tile, interactive: false,
       maxNativeZoom: 18, maxZoom: 22, minZoom: 10, attribution: "",
+      // low priority: the browser's 6 connections serve the page's own data (heat, grids)
+      // first; tiles take the sockets left over (the first map paint does not wait on them)
+      fetchOptions: { priority: "low", credentials: "same-origin" },
       vectorTileLayerStyles: {  // every layer of the tile needs a style (else Leaflet's blue)
         communities: { color: "#a99bbf", weight: 1.2, dashArray: "5 4", fill: false },
         estates: (p, z) => ({ color: "#dccfae", weight: z >= 16 ? 1 : 0.6, fill: true,
@@ -102,7 +105,7 @@
         road_casing: roadLine(1, 1.6),
         roads: roadLine(0, 0),
       },
-    }).addTo(map);
+    });
     const labels = L.layerGroup([], { pane: "gmBaseLabels" }).addTo(map);
 
     function label(lb) {
@@ -120,7 +123,7 @@
       controller = new AbortController();
       const url = gm.withParams("/api/tiles/base/labels", { bbox: gm.bbox(map), zoom: map.getZoom() });
       try {
-        const body = await gm.api(url, { signal: controller.signal });
+        const body = await gm.api(url, { signal: controller.signal, priority: "low" });
         labels.clearLayers();
         // estates first, then lakes and parks, then roads (longest first): a label overlapping
         // one already placed is hidden
@@ -139,7 +142,9 @@
       } catch (e) { if (e.name !== "AbortError") console.warn("basemap labels", e.message); }
     }
     map.on("moveend", refreshLabels);
-    refreshLabels();
+    // started after the page's own scripts have sent their first requests
+    const start = () => setTimeout(() => { base.addTo(map); refreshLabels(); }, 0);
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
     return { layer: base, labels: labels };
   }
 })();
