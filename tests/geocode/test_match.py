@@ -147,8 +147,16 @@ def test_a_typo_is_confirmed_by_the_door_only_when_one_road_is_clearly_closest()
     assert lacking["status"] == "review"   # the door may be 清华路2号, unknown to the register
 
 
-def test_a_district_name_glued_to_a_place_is_dropped(idx: RegisterIndex) -> None:
-    """海淀梅岭小区3号楼 (no space, no 区) is 梅岭小区3号楼 — like roads, 海淀学院路 → 学院路."""
-    r = one(idx, "普陀梅岭小区3号楼")
+def test_a_district_name_glued_to_a_place_is_dropped() -> None:
+    """海淀清华大学西北小区1号楼 (no space, no 区) is 清华大学西北小区1号楼 — not a fuzzy match
+    that 清华大学东北小区 would tie; like roads, 海淀学院路 → 学院路."""
+    doors, problems = register.entries_from_addresses(pd.DataFrame([
+        {"address": "清华大学西北小区1号楼", "lon": 116.31, "lat": 40.00},
+        {"address": "清华大学东北小区1号楼", "lon": 116.33, "lat": 40.00}]))
+    assert not problems
+    frame = doors.drop(columns=["entry_key"])
+    frame.insert(0, "id", range(1, len(frame) + 1))
+    r = geocode(build_index(frame), ["海淀清华大学西北小区1号楼"]).iloc[0]
     assert (r["status"], r["level"], r["reason"]) == ("auto", "building",
                                                       "geocode.reason.place_building")
+    assert abs(r["lon"] - 116.31) < 1e-9
