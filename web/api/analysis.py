@@ -1,5 +1,6 @@
 """Analysis API (#17 §4): ``/api/analysis/ehsa`` (emerging hot spots of the grids in the
-caller's area) and ``/api/analysis/pai`` (PAI and hit rate of last period's hot spots).
+caller's area), ``/api/analysis/pai`` (PAI and hit rate of last period's hot spots) and grid
+plans balanced on workload (``/api/analysis/balance``, ``autopartition``, ``rebalance``).
 
 Thin: parameters → :mod:`gridmap.analysis` → JSON, with class labels and explanations in the
 session's language; cached briefly per scope like the other aggregates.
@@ -11,13 +12,15 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from gridmap import messages
+from gridmap import grids, messages
 from gridmap.analysis import accuracy, report
 from gridmap.analysis.ehsa import CLASSES
+from gridmap.grids import workload
+from gridmap.grids.partition import PartitionParams
 from web import db, i18n
-from web.access import current_scope, roles_required, settings
+from web.access import actor, current_scope, roles_required, settings
 from web.api import analysis_schemas as schemas
-from web.api.common import cached_json
+from web.api.common import cached_json, json_response
 from web.api.parsing import use
 
 bp = Blueprint("analysis", __name__)
@@ -84,3 +87,57 @@ def pai(args: dict[str, Any]) -> Response:
                 community_ids=scope.ids(), params=params) for m in methods]}
 
     return cached_json("pai", scope, compute)
+
+
+# --------------------------------------------------------------------------- workload
+
+EDITORS = ("officer", "admin")
+
+
+def _partition_params() -> PartitionParams:
+    s = settings()
+    return PartitionParams(households_min=s.grid_households_min,
+                           households_max=s.grid_households_max)
+
+
+@bp.get("/api/analysis/balance")
+@roles_required()
+@use(schemas.BalanceQuery)
+def balance(args: dict[str, Any]) -> Response:
+    """Both balances of a grid plan: households (range, spread) and the second target.
+
+    ``per_grid`` lists each grid's households and workload (cases per month over the last
+    12 months, or metres of street to patrol).
+    """
+    with db.read() as conn:
+        body = workload.plan_balance(conn, args["version"], args["target"],
+                                     _partition_params())
+    return json_response({"version": args["version"], **body})
+
+
+@bp.post("/api/analysis/autopartition")
+@roles_required(*EDITORS)
+@use(schemas.WorkloadPartitionBody, "json")
+def autopartition(body: dict[str, Any]) -> Response:
+    """A new draft plan balanced on households (hard range) and a second target."""
+    p = _partition_params()
+    with db.write() as conn:
+        vid = grids.auto_partition(conn, body["community_id"], seed=body["seed"], params=p,
+                                   actor=actor(), second_target=body["target"])
+        out = {"version": grids.get_version(conn, vid),
+               "balance": workload.plan_balance(conn, vid, body["target"], p)}
+    return json_response(out, 201)
+
+
+@bp.post("/api/analysis/rebalance")
+@roles_required(*EDITORS)
+@use(schemas.WorkloadRebalanceBody, "json")
+def rebalance(body: dict[str, Any]) -> Response:
+    """Rebalance a draft on households (hard range) and a second target (one undo step)."""
+    p = _partition_params()
+    with db.write() as conn:
+        res = grids.rebalance(conn, body["version_id"], actor=actor(), params=p,
+                              expected_lock_version=body.get("lock_version"),
+                              second_target=body["target"])
+        res["balance"] = workload.plan_balance(conn, body["version_id"], body["target"], p)
+    return json_response(res)
