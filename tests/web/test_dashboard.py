@@ -105,3 +105,15 @@ def test_openapi_documents_the_endpoints(dash_app: Flask) -> None:
         assert path in spec["paths"]
     names = {p["name"] for p in spec["paths"]["/api/dashboard/heat"]["get"]["parameters"]}
     assert {"area", "bbox", "zoom"} <= names
+
+
+def test_areas_shift_to_gcj02_for_an_amap_basemap(dash_app: Flask) -> None:
+    wgs = _get(dash_app, "admin", "/api/dashboard/areas").get_json()
+    gcj = _get(dash_app, "admin", "/api/dashboard/areas?display=gcj02").get_json()
+    def first_lon(geom: dict) -> float:
+        c: Any = geom["coordinates"]
+        while isinstance(c[0], list):
+            c = c[0]
+        return float(c[0])
+    shift = first_lon(gcj["features"][0]["geometry"]) - first_lon(wgs["features"][0]["geometry"])
+    assert 0.003 < abs(shift) < 0.01  # the GCJ-02 offset near Beijing, ~500 m

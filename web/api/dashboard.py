@@ -17,7 +17,7 @@ from gridmap.config import params_from_settings
 from web import db
 from web.access import current_scope, current_user, roles_required
 from web.api import dashboard_schemas as schemas
-from web.api.common import json_response, settings
+from web.api.common import json_response, settings, shift_geometries
 from web.api.parsing import use
 
 bp = Blueprint("dashboard_api", __name__, url_prefix="/api/dashboard")
@@ -55,6 +55,8 @@ def areas(args: dict[str, Any]) -> Response:
     with db.read() as conn:
         dashboard.check_view(conn, current_user())
         body = dashboard.area_shapes(conn, scope, args.get("area"))
+    if args["display"] == "gcj02":  # on an Amap/Tianditu basemap
+        body["features"] = shift_geometries(body["features"])
     return json_response(body)
 
 

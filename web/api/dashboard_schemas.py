@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from web.api.fields import MAX_BBOX_SPAN_DEG, BBox, Int, Limit, Range, Str
-from web.api.parsing import Base
+from web.api.schemas import DisplayQuery
 
 
-class AreaQuery(Base):
+class AreaQuery(DisplayQuery):
     """The area: a street (9 digits), community (12) or grid code; none for the viewer's
     whole area."""
 
