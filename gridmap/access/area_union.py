@@ -90,6 +90,8 @@ class AreaUnion:
         self.cell_x: Ints = cell[:, 0] if len(mid) else np.zeros(0, dtype=np.int64)
         self.cell_y: Ints = cell[:, 1] if len(mid) else np.zeros(0, dtype=np.int64)
         self.cache: dict[bytes, shapely.Geometry] = {}
+        self.edge_buf: npt.NDArray[np.object_] = np.full(len(graph.geoms), None, dtype=object)
+        self.has_buf = np.zeros(len(graph.geoms), dtype=bool)
 
     def polygon(self, e: Ints, s: Floats, t: Floats) -> shapely.Geometry:
         """Union of the buffered intervals ``[s, t]`` (metres) of edges ``e``."""
@@ -121,8 +123,7 @@ class AreaUnion:
                 missing.extend(range(a, b))
         if missing:
             idx = np.asarray(missing, dtype=np.int64)
-            polys = shapely.buffer(_pieces(self.graph, e[idx], s[idx], t[idx]), self.width_m,
-                                   quad_segs=2)
+            polys = self._buffers(e[idx], s[idx], t[idx])
             pos = 0
             for key, a, b in keys.values():
                 if key in self.cache:
@@ -130,6 +131,22 @@ class AreaUnion:
                 self.cache[key] = shapely.union_all(polys[pos:pos + b - a])
                 pos += b - a
         return {c: (k, self.cache[k]) for c, (k, _a, _b) in keys.items()}
+
+    def _buffers(self, e: Ints, s: Floats, t: Floats) -> npt.NDArray[np.object_]:
+        """Buffered intervals; whole edges come from a per-edge cache (most of them)."""
+        full = (s <= 1e-9) & (t >= self.graph.length[e] - 1e-9)
+        need = np.unique(e[full & ~self.has_buf[e]])
+        if len(need):
+            self.edge_buf[need] = shapely.buffer(self.graph.geoms[need], self.width_m,
+                                                 quad_segs=2)
+            self.has_buf[need] = True
+        out = np.empty(len(e), dtype=object)
+        out[full] = self.edge_buf[e[full]]
+        part = ~full
+        if part.any():
+            out[part] = shapely.buffer(_pieces(self.graph, e[part], s[part], t[part]),
+                                       self.width_m, quad_segs=2)
+        return out
 
     def _merge(self, level: dict[tuple[int, int], tuple[bytes, shapely.Geometry]]
                ) -> dict[tuple[int, int], tuple[bytes, shapely.Geometry]]:

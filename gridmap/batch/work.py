@@ -27,17 +27,12 @@ Work = Callable[[Connection, int, str, Mapping[str, Any], Mapping[str, Any]], in
 _LOCATE_COLUMNS = ["job_id", "row_no", "part_key", "lon", "lat", "reported_at", "street_id",
                    "community_id", "estate_id", "building_id", "grid_id", "grid_version_id",
                    "located_by", "grid_distance_m", "near_boundary", "boundary_distance_m"]
-
-
-def _cell(v: Any) -> Any:
-    """A COPY text cell (None for missing)."""
-    if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)):
-        return None
-    if isinstance(v, bool | np.bool_):
-        return "t" if v else "f"
-    if isinstance(v, float | np.floating):
-        return repr(float(v))
-    return v
+_LOCATE_KINDS = {"job_id": "int8", "row_no": "int8", "part_key": "text", "lon": "float8",
+                 "lat": "float8", "reported_at": "ts", "street_id": "int4",
+                 "community_id": "int4", "estate_id": "int4", "building_id": "int4",
+                 "grid_id": "int4", "grid_version_id": "int4", "located_by": "text",
+                 "grid_distance_m": "float8", "near_boundary": "bool",
+                 "boundary_distance_m": "float8"}
 
 
 def _clear(conn: Connection, table: str, job_id: int, key: str) -> None:
@@ -49,23 +44,22 @@ def _clear(conn: Connection, table: str, job_id: int, key: str) -> None:
 def locate(conn: Connection, job_id: int, key: str, params: Mapping[str, Any],
            payload: Mapping[str, Any]) -> int:
     """Incident points of one chunk → street, community, estate, building, grid
-    (:func:`gridmap.incidents.locate.assign_points`), into ``batch_locate_result``."""
+    (:func:`gridmap.incidents.locate.assign_points`), into ``batch_locate_result`` (one
+    binary COPY built column-wise)."""
+    from gridmap.db.bulkcopy import copy_frame
     from gridmap.incidents.locate import assign_points
 
-    rows = np.asarray(payload["row_no"], dtype=np.int64)
     lon = np.asarray(payload["lon"], dtype=float)
     lat = np.asarray(payload["lat"], dtype=float)
     at = pd.to_datetime(pd.Series(payload["at"]), utc=True)
-    res = assign_points(conn, lon, lat, at.to_numpy())
+    frame = assign_points(conn, lon, lat, at.to_numpy())
+    frame["job_id"] = job_id
+    frame["row_no"] = np.asarray(payload["row_no"], dtype=np.int64)
+    frame["part_key"] = key
+    frame["lon"], frame["lat"], frame["reported_at"] = lon, lat, at.to_numpy()
     _clear(conn, "batch_locate_result", job_id, key)
-    out = [(job_id, int(rows[i]), key, _cell(lon[i]), _cell(lat[i]), at.iloc[i].isoformat(),
-            *(_cell(None if pd.isna(v) else int(v)) for v in res.iloc[i, :6]),
-            res.iloc[i]["located_by"], _cell(float(res.iloc[i]["grid_distance_m"])),
-            _cell(bool(res.iloc[i]["near_boundary"])),
-            _cell(float(res.iloc[i]["boundary_distance_m"])))
-           for i in range(len(rows))]
-    copy_rows(conn, "batch_locate_result", _LOCATE_COLUMNS, out)
-    return len(out)
+    copy_frame(conn, "batch_locate_result", _LOCATE_COLUMNS, frame, _LOCATE_KINDS)
+    return len(frame)
 
 
 def geocode(conn: Connection, job_id: int, key: str, params: Mapping[str, Any],

@@ -136,3 +136,31 @@ def test_resume_refuses_a_changed_file(sample_engine: Engine, dask_client: Any,
     with pytest.raises(ValidationError) as err:
         plan.resume(sample_engine, int(rep["id"]), ClusterParams(client=dask_client))
     assert err.value.code == "batch.file_changed"
+
+
+def _plan_shapes(conn: Any, version_id: int) -> list[str]:
+    return sorted(conn.execute(sa.text(
+        "SELECT ST_AsText(ST_Normalize(geom)) FROM grid_geometry WHERE version_id = :v"),
+        {"v": version_id}).scalars())
+
+
+def test_auto_partition_per_street_equals_one_process(sample_engine: Engine,
+                                                      dask_client: Any) -> None:
+    from gridmap.grids.autopartition import auto_partition
+
+    with sample_engine.connect() as conn:
+        trans = conn.begin()  # the one-process plans are rolled back
+        communities = conn.execute(sa.text(
+            "SELECT id FROM community ORDER BY id LIMIT 3")).scalars().all()
+        one = {c: _plan_shapes(conn, auto_partition(conn, c, seed=5)) for c in communities}
+        trans.rollback()
+    rep = plan.start_db_job(sample_engine, "partition", ClusterParams(client=dask_client),
+                            options={"seed": 5, "community_ids": list(communities)})
+    assert rep["state"] == "done" and rep["rows"] == len(communities)
+    with sample_engine.connect() as conn:
+        drafts = dict(conn.execute(sa.text(
+            "SELECT community_id, id FROM grid_version WHERE created_by = :a"),
+            {"a": f"batch:{rep['id']}"}).all())
+        assert sorted(drafts) == sorted(communities)
+        for c in communities:
+            assert _plan_shapes(conn, drafts[c]) == one[c] and len(one[c]) >= 1
