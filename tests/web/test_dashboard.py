@@ -117,3 +117,17 @@ def test_areas_shift_to_gcj02_for_an_amap_basemap(dash_app: Flask) -> None:
         return float(c[0])
     shift = first_lon(gcj["features"][0]["geometry"]) - first_lon(wgs["features"][0]["geometry"])
     assert 0.003 < abs(shift) < 0.01  # the GCJ-02 offset near Beijing, ~500 m
+
+
+def test_echarts_is_vendored_pinned_with_its_licence() -> None:
+    import json
+
+    from web import assets
+
+    pkg = json.loads((assets.ROOT / "package.json").read_text(encoding="utf-8"))
+    assert pkg["dependencies"]["echarts"] == "6.1.0"  # exact pin, no range
+    manifest = json.loads((assets.VENDOR / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["packages"]["echarts"] == "6.1.0"
+    for name in ("echarts.min.js", "echarts.common.min.js", "LICENSE", "NOTICE"):
+        assert f"echarts/{name}" in manifest["files"]
+    assert "Apache License" in (assets.VENDOR / "echarts" / "LICENSE").read_text(encoding="utf-8")
