@@ -15,6 +15,7 @@ are added at seeded network nodes (then ``coverage refresh`` snaps them).
   facility and per building in Python (step 1 sums, step 2 sums). Its result is checked
   equal to gridmap's.
 
+Also times the profile and the check-up (with candidate sites) of the sample street.
 Prints absolute times and the ratio.
 """
 
@@ -38,6 +39,7 @@ from gridmap.access.fca import FCA_TYPES, FcaParams, compute, load_demand, load_
 from gridmap.access.graph import clear_cache, load_graph  # noqa: E402
 from gridmap.db import make_engine  # noqa: E402
 from gridmap.demo.sample import load_sample  # noqa: E402
+from gridmap.profiles import checkup, profile  # noqa: E402
 
 _EXTRA_SQL = sa.text("""
 INSERT INTO facility (type_code, name, capacity, synthetic, source, geom, location)
@@ -106,6 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             base = baseline(conn, params)
             t_base = time.perf_counter() - t
+            street = conn.execute(sa.text("SELECT code FROM street ORDER BY code LIMIT 1")
+                                  ).scalar_one()
+            t = time.perf_counter()
+            prof = profile(conn, street)
+            t_prof = time.perf_counter() - t
+            t = time.perf_counter()
+            check = checkup(conn, street)
+            t_check = time.perf_counter() - t
         n_dem = len(run.demand.ids)
         for res in run.results:
             assert np.allclose(res.access, base[res.type_code]), res.type_code
@@ -116,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  baseline (per-facility Dijkstra + Python loops): {t_base:.2f} s "
               f"(same results: yes)")
         print(f"  ratio baseline / gridmap warm: {t_base / warm:.1f}x; cold: {t_base / cold:.1f}x")
+        print(f"street profile ({len(prof['communities'])} communities, "
+              f"{prof['people']['residents']} residents, {prof['cases']['totals']['cases']} cases"
+              f"): {t_prof:.2f} s; 体检报告 with candidate sites for "
+              f"{len(check['sites'])} types: {t_check:.2f} s")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Candidate sites of a check-up: for each required type with a gap, the network nodes
 inside the area that newly cover the most of the AREA's uncovered residents (greedy maximal
 covering, :func:`gridmap.access.siting.greedy_mclp`). The graph and the stored snaps are
-loaded once for every type; distances are one batched, capped Dijkstra per type
+loaded once; the uncovered buildings come from the stored coverage; node → building
+distances are one batched, capped Dijkstra for every type
 (:func:`gridmap.access.fca.pair_distances`)."""
 
 from __future__ import annotations
@@ -10,49 +11,66 @@ from typing import Any
 
 import numpy as np
 import shapely
+import sqlalchemy as sa
 from scipy import sparse
 from sqlalchemy.engine import Connection
 
 from gridmap import crs as gcrs
-from gridmap.access.distances import Sources, type_distances
+from gridmap.access.distances import Sources
 from gridmap.access.fca import pair_distances
 from gridmap.access.graph import load_graph, snap_points
 from gridmap.access.impact import describe_sites
-from gridmap.access.inputs import stored_building_snaps, stored_facility_sources
+from gridmap.access.inputs import stored_building_snaps
 from gridmap.access.siting import greedy_mclp
+
+_UNCOVERED_SQL = sa.text("""
+SELECT bc.type_code, array_agg(bc.building_id ORDER BY bc.building_id)
+FROM building_coverage bc JOIN building b ON b.id = bc.building_id
+WHERE b.community_id = ANY(:ids) AND NOT bc.covered AND bc.type_code = ANY(:types)
+GROUP BY bc.type_code
+""")
 
 
 def area_sites(conn: Connection, types: list[dict[str, Any]], nodes: list[tuple[float, float]],
                community_ids: list[int], k: int) -> dict[str, list[dict[str, Any]]]:
     """``{type code: sites}`` for the required radius types with residents affected; each
     site: ``rank, lon, lat, residents_added, buildings_added`` (residents of the area only)
-    plus estate, community and nearest road (:func:`gridmap.access.impact.describe_sites`)."""
-    todo = [t for t in types if t["required"] and t["radius_m"] and t["residents_affected"] > 0]
+    plus estate, community and nearest road (:func:`gridmap.access.impact.describe_sites`).
+
+    The uncovered buildings come from the stored coverage; the node → building distances
+    are computed once, at the largest radius, for every type."""
+    todo = {t["code"]: float(t["radius_m"]) for t in types
+            if t["required"] and t["radius_m"] and t["residents_affected"] > 0}
     if not nodes or k < 1 or not todo:
         return {}
     graph = load_graph(conn)
     bld, b_snap = stored_building_snaps(conn, graph)
-    pts = gcrs.to_metric(shapely.points(np.asarray(nodes, dtype=float)), graph.metric)
-    c_snap = snap_points(graph, pts)
+    uncovered: dict[str, list[int]] = {
+        r[0]: list(r[1]) for r in conn.execute(_UNCOVERED_SQL, {"ids": community_ids,
+                                                                "types": list(todo)})}
+    c_snap = snap_points(graph, gcrs.to_metric(shapely.points(np.asarray(nodes, dtype=float)),
+                                               graph.metric))
     ok = np.flatnonzero(c_snap.snapped)
-    src = Sources.from_snaps(c_snap)
-    lonlat = np.asarray(nodes, dtype=float)[ok]
-    mine = np.isin(bld.community, np.asarray(community_ids, dtype=np.int64)) & b_snap.snapped
+    src, lonlat = Sources.from_snaps(c_snap), np.asarray(nodes, dtype=float)[ok]
+    need_all = np.flatnonzero(np.isin(bld.ids, [i for v in uncovered.values() for i in v])
+                              & b_snap.snapped)
+    if len(src) == 0 or len(need_all) == 0:
+        return {}
+    f, i, d = pair_distances(graph, src, b_snap.take(need_all), max(todo.values()), True)
     out: dict[str, list[dict[str, Any]]] = {}
-    for t in todo:
-        radius = float(t["radius_m"])
-        current = stored_facility_sources(conn, graph, t["code"], [], True)
-        covered = type_distances(graph, b_snap, current, radius) <= radius
-        need = np.flatnonzero(mine & ~covered)
-        if len(need) == 0 or len(src) == 0:
+    for code, radius in todo.items():
+        mine = np.isin(bld.ids[need_all], uncovered.get(code, []))
+        keep = (d <= radius) & mine[i]
+        if not mine.any() or not keep.any():
             continue
-        f, i, _d = pair_distances(graph, src, b_snap.take(need), radius, True)
-        cover = sparse.csr_matrix((np.ones(len(f)), (f, i)), shape=(len(src), len(need)))
-        cover.data[:] = 1.0
-        picked = greedy_mclp(cover, np.maximum(bld.residents[need], 1e-3), k)
-        out[t["code"]] = describe_sites(conn, _ranked(cover, picked, bld.residents[need],
-                                                      bld.ids[need], lonlat))
-    return out
+        cover = sparse.csr_matrix((np.ones(int(keep.sum())), (f[keep], i[keep])),
+                                  shape=(len(src), len(need_all)))
+        picked = greedy_mclp(cover, np.where(mine, np.maximum(bld.residents[need_all], 1e-3),
+                                             0.0), k)
+        out[code] = _ranked(cover, picked, bld.residents[need_all], bld.ids[need_all], lonlat)
+    # estate, community and nearest road of every site: one call for all types
+    described = iter(describe_sites(conn, [x for got in out.values() for x in got]))
+    return {code: [next(described) for _ in got] for code, got in out.items()}
 
 
 def _ranked(cover: sparse.csr_matrix, picked: list[tuple[int, float]], residents: Any,
