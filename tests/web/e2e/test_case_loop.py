@@ -5,7 +5,8 @@ grid worker on a phone (390×844) reports with a photo while offline → back on
 report arrives once → 受理员 files it from the case list and the case page → 派遣员
 dispatches to the proposed unit on the case page → the unit's handler (东苑物业) accepts and
 handles with an after-photo from 我的待办 → the grid worker checks on site from the phone
-(核查通过 with an after-photo) → closed → the 受理员 records the evaluation. The 三张清单
+(核查通过 with an after-photo, tapped without a network: it waits on the phone and is
+sent once when the network returns) → closed → the 受理员 records the evaluation. The 三张清单
 page shows the case in 问题清单 until it is closed and in 解决清单 afterwards (asserted at
 each step); the supervisor's overdue table opens the case page.
 
@@ -186,9 +187,21 @@ def test_the_case_loop_through_the_pages(browser: Any, loop_server: tuple[str, s
         card.wait_for()
         card.locator(".fd-thumbs img").nth(1).wait_for()  # before + the unit's after photo
         card.locator("input[data-after]").set_input_files(files=[
-            {"name": "check.jpg", "mimeType": "image/jpeg", "buffer": jpeg((1200, 900))}])
+            {"name": "check.jpg", "mimeType": "image/jpeg", "buffer": jpeg((1000, 750))}])
+        phone.set_offline(True)          # in the basement: the step waits on the phone
         card.locator("[data-act=closed]").click()
-        card.locator(".fd-status").wait_for()
+        expect(card.locator(".fd-status")).to_contain_text("联网后自动发送")
+        screenshot(fpage, "loop_6_checked_offline")
+        assert _state(db_url, iid) == "handled"
+        phone.set_offline(False)         # back up: sent once
+        for _ in range(100):
+            if _state(db_url, iid) == "closed":
+                break
+            fpage.wait_for_timeout(100)
+        fpage.evaluate("window.dispatchEvent(new Event('online'))")   # a second flush: no repeat
+        fpage.wait_for_timeout(500)
+        assert fpage.evaluate("window.gmQueue.tasks().then((q) => q.length)") == 0
+        fpage.click("[data-tab=tasks]")
         screenshot(fpage, "loop_6_checked_on_phone")
         assert _state(db_url, iid) == "closed"
         _lists(acc, community, case_no, "solved", "loop_lists_closed")

@@ -1,12 +1,17 @@
 /* 我的任务 on the phone page (issue #14): cases to verify (核实) or check (核查) on site.
  * 核实: "confirmed" / "not found" (an event; the 受理员 files or voids). 核查: an after photo
  * (required), then "passed" closes the case or "not solved" sends it back (rework), both
- * through the dispatch API with the case's version (409 when someone else acted first). */
+ * through the dispatch API with the case's version (409 when someone else acted first).
+ * Without a network a step (with its resized after-photo) waits in the phone's queue
+ * (queue.js) and is sent when the network returns; the last task list seen is kept so the
+ * tab opens offline. */
 (function () {
   "use strict";
   const f = window.gmField;
   const CFG = window.GM_FIELD || {};
   const { t, el, $ } = f;
+  const Q = window.gmQueue;
+  const offline = (e) => !navigator.onLine || e instanceof TypeError;  // fetch: no network
 
   async function post(url, body, isForm) {
     const r = await fetch(url, { method: "POST", credentials: "same-origin",
@@ -45,8 +50,14 @@
     };
     if (task.task === "verify") {
       if (Number(task.verified)) li.appendChild(el("div", { class: "fd-meta" }, t("field.verified")));
-      const go = (found) => post("/api/field/tasks/" + task.id + "/verify", { found: found })
-        .then(() => done(t("field.done"))).catch((e) => { msg.textContent = e.message; });
+      const go = async (found) => {
+        const step = { id: task.id, task: "verify", found: found, note: null };
+        if (!navigator.onLine) { await Q.addTask(step); done(t("field.saved_offline")); return; }
+        try { await post("/api/field/tasks/" + task.id + "/verify", { found: found }); done(t("field.done")); }
+        catch (e) {
+          if (offline(e)) { await Q.addTask(step); done(t("field.saved_offline")); } else msg.textContent = e.message;
+        }
+      };
       actions.appendChild(el("button", { type: "button", class: "fd-btn", onclick: () => go(true) }, t("field.found")));
       actions.appendChild(el("button", { type: "button", class: "fd-btn secondary", onclick: () => go(false) }, t("field.not_there")));
     } else {
@@ -58,16 +69,27 @@
         msg.textContent = "";
         const file = input.files && input.files[0];
         if (to === "closed" && !file) { msg.textContent = t("field.need_after"); return; }
+        const photo = file ? await f.resize(file) : null;
+        const note = t(to === "closed" ? "field.check_pass" : "field.check_fail");
+        const step = { id: task.id, task: "check", to: to, version: task.lock_version, note: note, photo: photo };
+        if (!navigator.onLine) { await Q.addTask(step); done(t("field.saved_offline")); return; }
+        let sentPhoto = false;
         try {
-          if (file) {
+          if (photo) {
             const fd = new FormData();
             fd.append("stage", "after");
-            fd.append("photos", await f.resize(file), "after.jpg");
+            fd.append("photos", photo, "after.jpg");
             await post("/api/incidents/" + task.id + "/photos", fd, true);
+            sentPhoto = true;
           }
-          await post("/api/dispatch/cases/" + task.id + "/act", { to: to, version: task.lock_version, note: t(to === "closed" ? "field.check_pass" : "field.check_fail") });
+          await post("/api/dispatch/cases/" + task.id + "/act", { to: to, version: task.lock_version, note: note });
           done(t("field.done"));
-        } catch (e) { msg.textContent = e.message; }
+        } catch (e) {
+          if (!offline(e)) { msg.textContent = e.message; return; }
+          step.photo_sent = sentPhoto;
+          await Q.addTask(step);
+          done(t("field.saved_offline"));
+        }
       };
       actions.appendChild(el("button", { type: "button", class: "fd-btn", "data-act": "closed", onclick: () => act("closed") }, t("field.check_pass")));
       actions.appendChild(el("button", { type: "button", class: "fd-btn warn", "data-act": "rework", onclick: () => act("rework") }, t("field.check_fail")));
@@ -88,7 +110,15 @@
   async function load() {
     const ul = $("fd-tasks");
     let tasks;
-    try { tasks = (await f.getJSON("/api/field/tasks")).tasks; } catch (e) { return; }
+    try {
+      tasks = (await f.getJSON("/api/field/tasks")).tasks;
+      Q.keepList(tasks).catch(() => {});
+    } catch (e) {
+      tasks = await Q.lastList().catch(() => null);  // no network: the last list seen
+      if (!tasks) return;
+    }
+    const waiting = new Set((await Q.tasks().catch(() => [])).map((s) => s.key));
+    tasks = tasks.filter((task) => !waiting.has(task.id + ":" + task.task));  // sent when online
     ul.replaceChildren();
     tasks.forEach((task) => ul.appendChild(card(task)));
     if (!tasks.length) ul.appendChild(el("li", { class: "fd-meta" }, t("field.none_tasks")));
