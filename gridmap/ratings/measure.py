@@ -20,8 +20,7 @@ the ``response`` criterion's ``sources``, "hotline" those in ``satisfaction.hotl
 11. hotline case rated; 12. rated at least ``satisfied_from``
 13, 14, … per ``categories`` criterion (scheme order): open at ``as_of``; reported in the period
 
-The ``service`` measure reads the life-circle gaps of :func:`gridmap.access.coverage.gaps`
-(the stored coverage results) per committee.
+The ``service`` measure reads the stored life-circle coverage results (:func:`service_gaps`).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.access import coverage
+from gridmap.access.inputs import require_refreshed
 from gridmap.errors import NotFound
 from gridmap.ratings.scheme import Criterion, Scheme
 
@@ -121,19 +120,20 @@ def fact_params(scheme: Scheme, period: Period) -> dict[str, Any]:
 
 
 def _where() -> str:
-    return ("i.community_id = ANY(:cids) AND i.reported_at < :e"
+    return ("(CAST(:cids AS int[]) IS NULL OR i.community_id = ANY(:cids)) AND i.reported_at < :e"
             " AND (i.reported_at >= :s OR i.closed_at IS NULL OR i.closed_at >= :s"
             " OR i.evaluated_at >= :s OR i.due_at >= :s OR i.dispatched_at >= :s)")
 
 
 def case_sums(conn: Connection, scheme: Scheme, period: Period,
-              community_ids: Sequence[int]) -> np.ndarray:
-    """Fact sums per committee (rows in the order of ``community_ids``; one statement)."""
+              community_ids: Sequence[int], *, everyone: bool = False) -> np.ndarray:
+    """Fact sums per committee (rows in the order of ``community_ids``; one statement).
+    ``everyone``: ``community_ids`` are all committees (no id filter in the scan)."""
     exprs = fact_exprs(scheme)
     cols = ", ".join(f"sum({e})" for e in exprs)
     sql = f"SELECT i.community_id, {cols} FROM incident i WHERE {_where()} GROUP BY 1"  # noqa: S608
     rows = conn.execute(sa.text(sql), {**fact_params(scheme, period),
-                                       "cids": list(community_ids)}).all()
+                                       "cids": None if everyone else list(community_ids)}).all()
     return _by_id(rows, community_ids, len(exprs))
 
 
@@ -187,23 +187,45 @@ def frozen_cases(conn: Connection, rating_id: int, slots: Sequence[int]) -> list
              "facts": {int(k): int(r[3][k - 1]) for k in slots}} for r in rows]
 
 
-def service_gaps(conn: Connection, community_ids: Sequence[int]
+_GAPS_SQL = """
+WITH req AS (SELECT code, name_zh, name_en FROM facility_type WHERE required),
+miss AS (
+    SELECT b.community_id, bc.type_code, count(*) AS b_miss,
+           COALESCE(sum(b.residents), 0) AS r_miss
+    FROM building_coverage bc JOIN building b ON b.id = bc.building_id
+    WHERE NOT bc.covered AND bc.type_code IN (SELECT code FROM req)
+      AND (CAST(:cids AS int[]) IS NULL OR b.community_id = ANY(:cids))
+    GROUP BY 1, 2
+), tot AS (
+    SELECT community_id, count(*) AS b_all, COALESCE(sum(residents), 0) AS r_all
+    FROM building WHERE community_id IN (SELECT community_id FROM miss) GROUP BY 1
+)
+SELECT m.community_id, m.type_code, q.name_zh, q.name_en, t.b_all, t.r_all, m.b_miss, m.r_miss
+FROM miss m JOIN tot t USING (community_id) JOIN req q ON q.code = m.type_code
+ORDER BY m.community_id, m.r_miss DESC, m.type_code
+"""
+
+
+def service_gaps(conn: Connection, community_ids: Sequence[int] | None
                  ) -> dict[int, list[dict[str, Any]]] | None:
-    """Required life-circle types not reaching all residents, per committee, from the stored
-    coverage results; ``None`` when coverage was never computed."""
+    """Required life-circle types not reaching all of a committee's residents, from the stored
+    coverage results (``building_coverage`` of :func:`gridmap.access.coverage.refresh`, which
+    holds every building × type); ``None`` when coverage was never computed.
+
+    The share covered is that of :func:`gridmap.access.coverage.gaps` (residents; buildings
+    when the committee has no residents). One statement that joins only the uncovered rows to
+    their buildings (``community_ids=None``: every committee)."""
     try:
-        rows = coverage.gaps(conn, "community")
+        require_refreshed(conn)
     except NotFound:
         return None
-    wanted = set(community_ids)
-    en: dict[str, str] = {str(r[0]): str(r[1]) for r in conn.execute(
-        sa.text("SELECT code, name_en FROM facility_type"))}
-    out: dict[int, list[dict[str, Any]]] = {c: [] for c in community_ids}
-    for g in rows:
-        if g["unit_id"] in wanted:
-            out[g["unit_id"]].append({
-                "type_code": g["type_code"], "type_name": g["type_name"],
-                "type_name_en": en.get(g["type_code"]),
-                "share": g["share"], "residents_affected": g["residents_affected"],
-                "buildings_affected": g["buildings_affected"]})
+    rows = conn.execute(sa.text(_GAPS_SQL), {
+        "cids": None if community_ids is None else list(community_ids)}).all()
+    out: dict[int, list[dict[str, Any]]] = {}
+    for cid, code, zh, en, b_all, r_all, b_miss, r_miss in rows:
+        share = 1 - r_miss / r_all if r_all else (1 - b_miss / b_all if b_all else None)
+        out.setdefault(int(cid), []).append({
+            "type_code": code, "type_name": zh, "type_name_en": en,
+            "share": None if share is None else round(float(share), 4),
+            "residents_affected": int(r_miss), "buildings_affected": int(b_miss)})
     return out

@@ -197,8 +197,10 @@ def criteria_record(scheme: Scheme, scored: Scored, row: int, sums: np.ndarray,
         elif c.measure == "categories":
             k = BASE_SLOTS + 2 * cats[c.code]
             rec["inputs"] = {"open": int(sums[row, k]), "new": int(sums[row, k + 1])}
-        elif c.measure == "service":
-            rec["gaps"] = None if gaps is None else [dict(g) for g in gaps]
+        elif c.measure == "service":  # the gaps that count (below min_share) are kept
+            share = float(c.params.get("min_share", 0.8))
+            rec["gaps"] = None if gaps is None else [
+                dict(g) for g in gaps if (g["share"] or 0.0) < share]
         if (cid, c.code) in entries:
             rec["entry"] = dict(entries[(cid, c.code)])
         out[c.code] = rec

@@ -106,11 +106,13 @@ def entries_of(conn: Connection, year: int, round_code: str, ids: Sequence[int]
 
 
 def evaluate(conn: Connection, scheme: Scheme, year: int, round_code: str,
-             comms: Sequence[Committee], period: measure.Period) -> list[Result]:
-    """Measure and score ``comms`` from the live data (set-based; writes nothing)."""
+             comms: Sequence[Committee], period: measure.Period, *,
+             everyone: bool = False) -> list[Result]:
+    """Measure and score ``comms`` from the live data (set-based; writes nothing);
+    ``everyone``: ``comms`` are all committees (the scans need no id filter)."""
     ids = [c.id for c in comms]
-    sums = measure.case_sums(conn, scheme, period, ids)
-    gaps = measure.service_gaps(conn, ids)
+    sums = measure.case_sums(conn, scheme, period, ids, everyone=everyone)
+    gaps = measure.service_gaps(conn, None if everyone else ids)
     entries = entries_of(conn, year, round_code, ids)
     return _results(scheme, comms, sums, entries, gaps)
 
@@ -129,19 +131,13 @@ def _results(scheme: Scheme, comms: Sequence[Committee], sums: np.ndarray,
     return out
 
 
-def _jsonable_reasons(reasons: Sequence[Problem]) -> str:
-    return json.dumps([{"code": p.code, "params": dict(p.params)} for p in reasons],
-                      ensure_ascii=False, default=str)
-
-
 _UPSERT = """
 INSERT INTO rating (year, round, community_id, scheme_id, status, period_start, period_end,
                     as_of, score, computed_stars, stars, complete, criteria, reasons, computed_at)
-SELECT :y, :r, u.cid, :sid, 'draft', :s, :e, :asof, u.score, u.stars, u.stars, u.complete,
-       CAST(u.crit AS jsonb), CAST(u.reas AS jsonb), now()
-FROM unnest(CAST(:cids AS int[]), CAST(:scores AS float8[]), CAST(:stars AS int[]),
-            CAST(:complete AS bool[]), CAST(:crit AS text[]), CAST(:reas AS text[]))
-     AS u(cid, score, stars, complete, crit, reas)
+SELECT :y, :r, (x->>'cid')::int, :sid, 'draft', :s, :e, :asof, (x->>'score')::float8,
+       (x->>'stars')::int, (x->>'stars')::int, (x->>'complete')::boolean, x->'criteria',
+       x->'reasons', now()
+FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS x
 ON CONFLICT (year, round, community_id) DO UPDATE SET
     scheme_id = EXCLUDED.scheme_id, period_start = EXCLUDED.period_start,
     period_end = EXCLUDED.period_end, as_of = EXCLUDED.as_of, score = EXCLUDED.score,
@@ -154,14 +150,15 @@ WHERE rating.status = 'draft'
 
 def write_drafts(conn: Connection, year: int, round_code: str, scheme_id: int,
                  period: measure.Period, results: Sequence[Result]) -> None:
-    """Store ``results`` as drafts (one statement); confirmed ratings stay as they are."""
+    """Store ``results`` as drafts (one statement, the rows as one JSON document);
+    confirmed ratings stay as they are."""
+    rows = [{"cid": r.committee.id, "score": r.score, "stars": r.stars, "complete": r.complete,
+             "criteria": r.criteria,
+             "reasons": [{"code": p.code, "params": dict(p.params)} for p in r.reasons]}
+            for r in results]
     conn.execute(sa.text(_UPSERT), {
         "y": year, "r": round_code, "sid": scheme_id, "s": period.start, "e": period.end,
-        "asof": period.as_of, "cids": [r.committee.id for r in results],
-        "scores": [r.score for r in results], "stars": [r.stars for r in results],
-        "complete": [r.complete for r in results],
-        "crit": [json.dumps(r.criteria, ensure_ascii=False, default=str) for r in results],
-        "reas": [_jsonable_reasons(r.reasons) for r in results]})
+        "asof": period.as_of, "rows": json.dumps(rows, ensure_ascii=False, default=str)})
 
 
 def confirmed_ids(conn: Connection, year: int, round_code: str) -> set[int]:
@@ -188,10 +185,11 @@ def compute(conn: Connection, year: int, round_code: str, *, street_code: str | 
     check_round(year, round_code)
     comms = committees(conn, street_code=street_code, codes=codes)
     frozen = confirmed_ids(conn, year, round_code)
+    everyone = street_code is None and codes is None and not frozen
     comms = [c for c in comms if c.id not in frozen]
     scheme_id, scheme = scheme_for(conn, year, create=write)
     period = period_of(scheme, year, round_code, as_of)
-    results = evaluate(conn, scheme, year, round_code, comms, period)
+    results = evaluate(conn, scheme, year, round_code, comms, period, everyone=everyone)
     if write and results and scheme_id is not None:
         with conn.begin_nested():
             write_drafts(conn, year, round_code, scheme_id, period, results)
