@@ -1,6 +1,8 @@
-"""``gridmap analysis ehsa`` (emerging hot spots) and ``gridmap analysis pai`` (PAI and hit
-rate of last period's hot spots). Thin callers of :mod:`gridmap.analysis`; printed in
-``GRIDMAP_LANG`` (default zh), ``--json`` for machines."""
+"""``gridmap analysis ehsa`` (emerging hot spots), ``gridmap analysis pai`` (PAI and hit
+rate of last period's hot spots) and the workload-balanced grid plans (``partition``,
+``rebalance``, ``balance``: households and a second target). Thin callers of
+:mod:`gridmap.analysis` and :mod:`gridmap.grids`; printed in ``GRIDMAP_LANG`` (default zh),
+``--json`` for machines."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from typing import Any
 
 import click
 
-from gridmap import messages
+from gridmap import grids, messages
 from gridmap.analysis import accuracy, report
 from gridmap.analysis.ehsa import CLASSES
 from gridmap.cli.app import AppContext, current_lang, main, pass_app, report_errors, say
 from gridmap.errors import ValidationError
+from gridmap.grids import workload
+from gridmap.grids.partition import PartitionParams
 
 
 def _day(value: str | None, name: str) -> dt.date | None:
@@ -104,3 +108,86 @@ def pai_cmd(app: AppContext, methods: tuple[str, ...], step: str, end: str | Non
             **r, "method_label": messages.render(f"analysis.method_{r['method']}", None, lang),
             "area_share": _pct(r["area_share"]), "hit_rate": _pct(r["hit_rate"]),
             "pai": "—" if r["pai"] is None else f"{r['pai']:.2f}"})
+
+
+# --------------------------------------------------------------------------- workload
+
+
+def _partition_params(app: AppContext) -> PartitionParams:
+    s = app.settings
+    return PartitionParams(households_min=s.grid_households_min,
+                           households_max=s.grid_households_max)
+
+
+def _say_balance(bal: dict[str, Any], lang: str) -> None:
+    h, w = bal["households"], bal["workload"]
+    say("analysis.cli_balance_households", {**h, "grids": bal["grids"],
+                                            "lo": h["range"][0], "hi": h["range"][1]})
+    say("analysis.cli_balance_workload", {**w, "target_label": messages.render(
+        f"analysis.target_{w['target']}", None, lang)})
+
+
+TARGET = click.option("--target", type=click.Choice(["cases", "patrol"]), required=True,
+                      help="Second target: cases per month (last 12 months) or patrol length.")
+
+
+@analysis_group.command("partition")
+@click.argument("community")
+@TARGET
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+@report_errors
+def partition_cmd(app: AppContext, community: str, target: str, seed: int, actor: str,
+                  as_json: bool) -> None:
+    """Draft plan for COMMUNITY (code) balanced on households and a second target."""
+    with app.transaction() as conn:
+        cid = grids.community_id_for(conn, community)
+        vid = grids.auto_partition(conn, cid, seed=seed, params=_partition_params(app),
+                                   actor=actor, second_target=target)
+        bal = workload.plan_balance(conn, vid, target, _partition_params(app))
+    _report_balance(vid, bal, as_json)
+
+
+@analysis_group.command("rebalance")
+@click.argument("version", type=int)
+@TARGET
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+@report_errors
+def rebalance_cmd(app: AppContext, version: int, target: str, actor: str,
+                  as_json: bool) -> None:
+    """Rebalance draft VERSION on households (hard range) and a second target."""
+    with app.transaction() as conn:
+        res = grids.rebalance(conn, version, actor=actor, params=_partition_params(app),
+                              second_target=target)
+        bal = workload.plan_balance(conn, version, target, _partition_params(app))
+    if not as_json:
+        say("analysis.cli_moves", {"n": len(res["moves"])})
+    _report_balance(version, bal, as_json)
+
+
+@analysis_group.command("balance")
+@click.argument("version", type=int)
+@TARGET
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+@report_errors
+def balance_cmd(app: AppContext, version: int, target: str, as_json: bool) -> None:
+    """Both balances of plan VERSION: households and the second target, per grid."""
+    with app.engine.connect() as conn:
+        bal = workload.plan_balance(conn, version, target, _partition_params(app))
+    _report_balance(version, bal, as_json)
+
+
+def _report_balance(version: int, bal: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"version": version, **bal}, ensure_ascii=False, indent=1))
+        return
+    lang = current_lang()
+    say("analysis.cli_version", {"version": version})
+    _say_balance(bal, lang)
+    for g in bal["per_grid"]:
+        say("analysis.cli_grid_line", g)

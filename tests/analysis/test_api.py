@@ -67,3 +67,30 @@ def test_bad_parameters_all_reported(lattice_app: Any) -> None:
     assert unknown.status_code == 400 and unknown.get_json()["code"] == "analysis.street_unknown"
     planner = login(app.test_client(), "planner")
     assert planner.get("/api/analysis/ehsa").status_code == 403
+
+
+def test_workload_plan_through_the_api(lattice_app: Any) -> None:
+    app, db = lattice_app
+    officer = login(app.test_client(), "officer")
+    token = {"X-CSRFToken": officer.csrf}  # type: ignore[attr-defined]
+    comm = db.ids["community"]["110101001002"]  # 乙社区: 4 buildings of 40 households
+    resp = officer.post("/api/analysis/autopartition", json={"community_id": comm,
+                        "target": "cases", "seed": 1}, headers=token)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    body = resp.get_json()
+    vid = body["version"]["id"]
+    assert body["balance"]["households"]["mean"] == 160  # one grid: the whole community
+    assert body["balance"]["workload"]["target"] == "cases"
+    bal = officer.get(f"/api/analysis/balance?version={vid}&target=patrol").get_json()
+    assert bal["grids"] == 1 and bal["per_grid"][0]["households"] == 160
+    again = officer.post("/api/analysis/rebalance", json={"version_id": vid,
+                         "target": "cases"}, headers=token)
+    assert again.status_code == 200 and again.get_json()["moves"] == []
+    bad = officer.post("/api/analysis/autopartition", json={"community_id": comm,
+                       "target": "households"}, headers=token)
+    assert bad.status_code == 400 and bad.get_json()["problems"][0]["field"] == "target"
+    supervisor = login(app.test_client(), "supervisor")
+    denied = supervisor.post("/api/analysis/autopartition", json={
+        "community_id": comm, "target": "cases"},
+        headers={"X-CSRFToken": supervisor.csrf})  # type: ignore[attr-defined]
+    assert denied.status_code == 403

@@ -55,3 +55,32 @@ class PaiQuery(Base):
 
     def check(self, data: dict[str, Any], problems: list[Problem]) -> None:
         _dates(data, problems, ("end",))
+
+
+TARGETS = ("cases", "patrol")
+INT32 = 2**31 - 1
+
+
+class BalanceQuery(Base):
+    """Both balances of a grid plan: ``version`` id and the second ``target`` (cases per
+    month over the last 12 months | patrol length of streets)."""
+
+    version = Int(required=True, validate=Range(1, INT32))
+    target = Str(load_default="cases", validate=OneOf(TARGETS))
+
+
+class WorkloadPartitionBody(Base):
+    """A draft for ``community_id`` balanced on households and ``target``; ``seed``."""
+
+    community_id = Int(required=True, validate=Range(1, INT32))
+    target = Str(required=True, validate=OneOf(TARGETS))
+    seed = Int(load_default=0, validate=Range(0, INT32))
+
+
+class WorkloadRebalanceBody(Base):
+    """Rebalance draft ``version_id`` on households (hard range) and ``target``;
+    ``lock_version`` the client last saw (optional)."""
+
+    version_id = Int(required=True, validate=Range(1, INT32))
+    target = Str(required=True, validate=OneOf(TARGETS))
+    lock_version = Int(allow_none=True, validate=Range(0, INT32))
