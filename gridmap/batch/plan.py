@@ -62,7 +62,7 @@ def read_input(kind: str, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
             out[name] = pd.to_numeric(frame[col], errors="coerce")
         out["at"] = pd.to_datetime(frame[columns[2]], errors="coerce", utc=True)
         bad = out[["lon", "lat", "at"]].isna().any(axis=1).to_numpy()
-        problems += [Problem("batch.bad_point_row", {"row": int(r)}, row=int(r))
+        problems += [Problem("batch.bad_point_row", row=int(r))
                      for r in out["row_no"][bad]]
     else:
         out["address"] = frame[columns[0]].astype(str)

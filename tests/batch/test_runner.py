@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -164,3 +166,45 @@ def test_auto_partition_per_street_equals_one_process(sample_engine: Engine,
         assert sorted(drafts) == sorted(communities)
         for c in communities:
             assert _plan_shapes(conn, drafts[c]) == one[c] and len(one[c]) >= 1
+
+
+def _gridmap(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DATABASE_URL=engine.url.render_as_string(hide_password=False),
+               GRIDMAP_LANG="en")
+    return subprocess.run([str(Path(sys.executable).parent / "gridmap"), *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_reports_every_bad_row_and_starts_nothing(sample_engine: Engine,
+                                                      tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lon,lat,reported_at\n-74.0,40.74,2026-06-01T08:00:00Z\n"
+                   "x,40.74,2026-06-01T08:00:00Z\n-74.0,40.74,yesterday\n", encoding="utf-8")
+    with sample_engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM batch_job")).scalar_one()
+    out = _gridmap(sample_engine, "batch", "locate", str(bad))
+    assert out.returncode == 1
+    assert "2 rows of the file cannot be processed" in out.stderr
+    # data rows 2 and 3 (1-based, header not counted), each once; row 1 is fine
+    assert out.stderr.count("row 2: longitude, latitude or time cannot be read") == 1
+    assert "row 3: longitude" in out.stderr and "row 1:" not in out.stderr
+    with sample_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM batch_job")).scalar_one() == before
+
+
+def test_cli_status_and_export_of_a_finished_job(sample_engine: Engine, dask_client: Any,
+                                                 tmp_path: Path) -> None:
+    path = tmp_path / "pts.csv"
+    _points_csv(sample_engine, path, 25)
+    rep = plan.start_file_job(sample_engine, "locate", path, ClusterParams(client=dask_client),
+                              chunk_rows=10)
+    status = _gridmap(sample_engine, "batch", "status", str(rep["id"]))
+    assert status.returncode == 0, status.stderr
+    assert f"job {rep['id']} (locate): done, partitions done 3/3, 25 rows written" in status.stdout
+    assert status.stdout.count("           done     tcp://") == 3  # each partition, its worker
+    out = tmp_path / "located.csv"
+    exported = _gridmap(sample_engine, "batch", "export", str(rep["id"]), str(out))
+    assert exported.returncode == 0 and "25 rows exported" in exported.stdout
+    frame = pd.read_csv(out, encoding="utf-8-sig")
+    assert frame["row_no"].tolist() == list(range(1, 26))
+    assert {"street_id", "community_id", "grid_id", "located_by"} <= set(frame.columns)
