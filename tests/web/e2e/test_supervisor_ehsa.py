@@ -5,7 +5,8 @@ many grids fall in it, the planted surge shows as 连续热点 grids on the map,
 the grid's class and why, the Gi* hotspot panel and the emerging-hot-spot panel state their
 PAI and hit rate, no CSP violation.
 
-Screenshots: test-output/screenshots/supervisor_ehsa.png, supervisor_ehsa_popup.png
+Screenshots: test-output/screenshots/supervisor_ehsa.png, supervisor_ehsa_popup.png,
+supervisor_ehsa_en.png
 """
 
 from __future__ import annotations
@@ -66,4 +67,13 @@ def test_emerging_hot_spots_on_the_supervisor_page(ehsa_server: str, browser_pag
     page.wait_for_selector("#sup-ehsa[data-ready='1']", timeout=30_000)
     assert "24 个月" in page.inner_text("#sup-ehsa-status")
     assert page.evaluate("window.__csp") == []
+    # English: the same legend in English
+    with page.expect_navigation():
+        page.click("button:has-text('English')")
+    page.wait_for_selector("#sup-ehsa[data-ready='1']", timeout=30_000)
+    item = page.locator("#sup-ehsa-legend li[data-class='consecutive_hot']")
+    assert "Consecutive hot spot" in item.inner_text()
+    assert "An unbroken run of at least two hot steps" in item.inner_text()
+    assert "PAI" in page.inner_text("#sup-pai") and "caught" in page.inner_text("#sup-pai")
+    screenshot(page, "supervisor_ehsa_en")
     assert page.gm_errors == []
