@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gridmap.city.params import CityParams
+from gridmap.db import partitions
 from gridmap.incidents.intake import IntakeParams
 from gridmap.incidents.write import write_rows
 
@@ -106,6 +107,9 @@ def write_incidents(conn: Connection, p: CityParams, anchors: npt.NDArray[np.flo
     rng = np.random.default_rng([seed, 18])
     cats, urgency = _categories(conn)
     reported = report_times(rng, n, p)
+    first = reported.iloc[0].tz_convert("Asia/Shanghai").date()
+    partitions.ensure(conn, first, max(reported.iloc[-1].tz_convert("Asia/Shanghai").date(),
+                                       dt.date.today()))
     params = params or IntakeParams()
     for start in range(0, n, CHUNK):
         part = reported.iloc[start:start + CHUNK].reset_index(drop=True)

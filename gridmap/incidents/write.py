@@ -23,9 +23,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridmap.db import bulkcopy
+from gridmap.db import bulkcopy, partitions
 from gridmap.errors import Problem, ValidationError
-from gridmap.incidents import duplicates, locate
+from gridmap.incidents import duplicates, locate, rollups
 from gridmap.incidents.intake import (
     IntakeParams,
     normalise_columns,
@@ -181,6 +181,8 @@ def _copy_located(conn: Connection, df: pd.DataFrame, locator: locate.Locator,
     counts = {"duplicates": int(df["duplicate_of"].notna().sum()), "near_boundary": 0,
               "nearest_grid": 0, "in_grid": 0, "no_grid": 0}
     busy = {"locate": 0.0, "encode": 0.0}
+    heat = []  # day × community × H3 cell counts (rollups)
+    reported = df["reported_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     with bulkcopy.CopyStream(conn, "incident", INCIDENT_COPY_COLS,
                              queued=n > COPY_CHUNK_ROWS) as stream:
         for a in range(0, n, COPY_CHUNK_ROWS):
@@ -192,12 +194,14 @@ def _copy_located(conn: Connection, df: pd.DataFrame, locator: locate.Locator,
             counts["in_grid"] += int((loc["located_by"] == "grid").sum())
             counts["no_grid"] += int((loc["located_by"] == "none").sum())
             part = pd.concat([df.iloc[a:b].reset_index(drop=True), loc], axis=1)
+            heat.append(rollups.h3_rows(lon[a:b], lat[a:b], reported[a:b], loc["community_id"]))
             t1 = time.perf_counter()
             stream.write(bulkcopy.encode_frame(
                 part, INCIDENT_COPY_COLS, _KINDS,
                 {"geom": bulkcopy.point_ewkb(lon[a:b], lat[a:b])}))
             busy["locate"] += t1 - t0
             busy["encode"] += time.perf_counter() - t1
+    rollups.add_h3(conn, heat)
     if timings is not None:  # locate and encode overlap the server's COPY of earlier chunks
         timings.update({f"{k} (overlapped)": v for k, v in busy.items()})
     return counts
@@ -286,6 +290,8 @@ def write_rows(conn: Connection, df: pd.DataFrame, *, actor: str | None,
                  scale_file=params.satisfaction_scale_file)
     t = _lap(timings, "prepare", t)
     restore = _deferred_constraints(conn, n, params)
+    if restore:  # first load, the tables are locked exclusively anyway: create the months too
+        partitions.ensure_for(conn, df["reported_at"])
     t = _lap(timings, "drop_indexes", t)
     counts = _copy_located(conn, df, locator, at64, timings)
     t = _lap(timings, "copy", t)
