@@ -3,6 +3,7 @@
 One command::
 
     .venv/bin/python benchmarks/bench_cases.py [--cases 1000000] [--users 100] [--seconds 30]
+        [--think 2] [--workers 2] [--threads 8] [--skip-library] [--skip-load]
 
 A throwaway PostGIS cluster gets a synthetic district (20 streets × 10 communities × 10
 grids, one unit per street and community) and ``--cases`` cases loaded in one INSERT …
@@ -17,11 +18,14 @@ them). Then:
    unit + level; red light; order type + a month; sorted by due time). p50/p95 of
    ``--runs`` random queries each. Baseline in the same run: the address search as a plain
    ``ILIKE '%…%'`` without the gram index (a few runs). Target: p95 ≤ 200 ms each.
-2. **Mixed load through gunicorn** (``--workers`` processes × 4 threads, loopback only):
-   ``--users`` concurrent users (one login shared: password hashing is not what is measured)
-   for ``--seconds``, each looping over a case list
-   query, a case page, a transition (挂账 ↔ 恢复处置 on a case of its own, with the version)
-   and a heat map request. p50/p95 per kind and errors. Target: p95 ≤ 300 ms, no errors.
+2. **Mixed load through gunicorn** (``--workers`` processes × ``--threads`` threads, the
+   ``gthread`` workers of ``gridmap serve``, loopback only): ``--users`` concurrent users (one
+   login shared: password hashing is not what is measured) for ``--seconds``, each looping
+   over a case list query, a case page, a transition (挂账 ↔ 恢复处置 on a case of its own,
+   with the version) and a heat map request, waiting a think time between requests
+   (exponential, mean ``--think`` s, as a person reads the answer; ``--think 0`` sends
+   back to back, a stress test whose p95 is users ÷ throughput). p50/p95 per kind, requests
+   per second and errors. Target: p95 ≤ 300 ms, no errors.
    The load generator runs on the same machine (its threads compete with the server).
 """
 
@@ -253,7 +257,8 @@ def _login(base: str) -> Any:
 
 
 def _user(base: str, headers: dict[str, str], own: int, n: int, until: float, seed: int,
-          out: dict[str, list[float]], errors: list[str], lock: threading.Lock) -> None:
+          out: dict[str, list[float]], errors: list[str], lock: threading.Lock,
+          think: float) -> None:
     import requests
 
     rng = random.Random(seed)
@@ -284,15 +289,18 @@ def _user(base: str, headers: dict[str, str], own: int, n: int, until: float, se
                 r = s.get(url, timeout=60)
             ok = r.ok
         except Exception as e:  # noqa: BLE001
-            ok, r = False, e
+            ok, r = False, e  # type: ignore[assignment]
         ms = (time.perf_counter() - t) * 1000
         with lock:
             out.setdefault(kind, []).append(ms)
             if not ok:
                 errors.append(f"{kind}: {getattr(r, 'status_code', r)}")
+        if think > 0:   # a person reads the answer before the next click
+            time.sleep(min(rng.expovariate(1 / think), 4 * think))
 
 
-def measure_load(url: str, n: int, users_n: int, seconds: float, workers: int) -> None:
+def measure_load(url: str, n: int, users_n: int, seconds: float, workers: int,
+                 think: float, threads_n: int) -> None:
     eng = make_engine(url, poolclass=sa.pool.NullPool)
     with eng.connect() as conn:
         own = [int(r[0]) for r in conn.execute(sa.text(
@@ -302,7 +310,8 @@ def measure_load(url: str, n: int, users_n: int, seconds: float, workers: int) -
     port = free_port(55600)
     env = dict(os.environ, DATABASE_URL=url, GRIDMAP_SECRET_KEY="bench-" + "x" * 40)
     proc = subprocess.Popen(
-        [str(REPO / ".venv/bin/gunicorn"), "-w", str(workers), "--threads", "4", "-b",
+        [str(REPO / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread",
+         "--threads", str(threads_n), "--keep-alive", "30", "-b",
          f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120", "web:create_app()"],
         cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -321,14 +330,16 @@ def measure_load(url: str, n: int, users_n: int, seconds: float, workers: int) -
         headers = dict(_login(base).headers)
         until = time.time() + seconds
         threads = [threading.Thread(target=_user, args=(base, headers, own[i % len(own)], n,
-                                                        until, i, out, errors, lock))
+                                                        until, i, out, errors, lock, think))
                    for i in range(users_n)]
         for th in threads:
             th.start()
         for th in threads:
             th.join(seconds + 120)
-        print(f"\n2. mixed load: {users_n} users, gunicorn {workers} workers × 4 threads, "
-              f"{seconds:.0f} s, one shared login, loopback")
+        every_n = sum(len(t) for t in out.values())
+        print(f"\n2. mixed load: {users_n} users (think time {think:g} s, exponential), gunicorn "
+              f"{workers} workers × {threads_n} threads, {seconds:.0f} s, one shared login, "
+              f"loopback: {every_n / seconds:.1f} requests/s")
         for kind, times in sorted(out.items()):
             print(f"   {kind:10s} n {len(times):6d}  p50 {statistics.median(times):7.1f} ms"
                   f"   p95 {pct(times, 95):7.1f} ms")
@@ -354,13 +365,19 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    ap.add_argument("--think", type=float, default=2.0,
+                    help="mean seconds a user waits between requests (0: back to back)")
     ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--skip-library", action="store_true")
     args = ap.parse_args()
     with throwaway_database("gridmap-bench-cases-", port_from=56400) as (_, url):
         load(url, args.cases)
-        measure_library(url, args.cases, args.runs)
+        if not args.skip_library:
+            measure_library(url, args.cases, args.runs)
         if not args.skip_load:
-            measure_load(url, args.cases, args.users, args.seconds, args.workers)
+            measure_load(url, args.cases, args.users, args.seconds, args.workers, args.think,
+                         args.threads)
 
 
 if __name__ == "__main__":

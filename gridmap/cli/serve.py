@@ -22,13 +22,14 @@ def gunicorn_argv(host: str, port: int, workers: int, timeout: int = 60, threads
 
     Threaded workers (``gthread``): a request mostly waits on PostgreSQL, so each process
     serves ``threads`` requests at once (the app's connection pool holds 10 + 10 overflow)
-    and keeps browser connections alive instead of one request per process at a time.
+    and keeps browser connections alive (30 s, longer than a person reads a page) instead of
+    one request per process at a time.
     gunicorn's control socket is off: its default path is one fixed file per user, so a
     second instance would remove the first one's socket (gridmap never uses it).
     """
     exe = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     return [exe, "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5",
+            "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30",
             "--timeout", str(timeout), "--access-logfile", "-",
             "--forwarded-allow-ips", "127.0.0.1", "--no-control-socket", "web:create_app()"]
 

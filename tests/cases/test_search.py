@@ -124,6 +124,12 @@ def test_a_common_selection_pages_the_same_by_either_plan(
     assert plain[True][2] == []
     monkeypatch.setattr(search, "COUNT_CAP", 1)        # "common": the walk is tried
     assert {desc: pages(desc) for desc in (True, False)} == plain
+    monkeypatch.setattr(search, "_TABLE_SIZE", "SELECT 1e9")   # a huge table: no count
+    if sort != "case_no":
+        assert {desc: pages(desc)[:2] for desc in (True, False)} == {
+            d: v[:2] for d, v in plain.items()}
+        assert search.search(conn, ALL, {"text": "和平路"}, page_size=1, sort=sort)[
+            "total_capped"]
     monkeypatch.setattr(search, "WALK_ROWS", 1)        # the walk comes up short: fallback
     assert {desc: pages(desc) for desc in (True, False)} == plain
     out = search.search(conn, ALL, {"text": "和平路"}, page_size=1, sort=sort)
