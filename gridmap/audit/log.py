@@ -241,3 +241,46 @@ def edit_geometry(conn: Connection, edit_id: int) -> dict[str, Any]:
             "properties": {"grid_id": r["grid_id"], "grid_code": r["grid_code"],
                            "name": r["name"]}})
     return out
+
+
+PLAN_ACTIONS: tuple[str, ...] = ("grid.activate", "grid.schedule")
+"""Audit actions of a grid plan put in force or scheduled: their rows hold the before/after
+geometry of every changed grid (``before/after -> 'grids'``, by grid code)."""
+
+_PLAN_GEOMETRY = sa.text("""
+SELECT s.side, g.key AS grid_code, gr.id AS grid_id, gr.name, g.value::text AS geom
+FROM audit_log a
+CROSS JOIN LATERAL (VALUES ('before', a.before), ('after', a.after)) AS s(side, snap)
+CROSS JOIN LATERAL jsonb_each(COALESCE(s.snap->'grids', '{}'::jsonb)) AS g(key, value)
+LEFT JOIN grid gr ON gr.grid_code = g.key
+WHERE a.id = :id
+ORDER BY s.side, g.key
+""")
+
+
+def plan_geometry(conn: Connection, audit_id: int) -> dict[str, Any]:
+    """The grids a plan activation (or scheduling) changed, before and after, as GeoJSON,
+    in the shape of :func:`edit_geometry` (``kind`` is the action, ``version_id`` the plan).
+
+    Raises
+    ------
+    NotFound
+        ``admin.no_plan_change`` when ``audit_id`` is no activation or scheduling row.
+    """
+    head = conn.execute(sa.text(
+        "SELECT id, action AS kind, actor, at, object_id FROM audit_log"
+        " WHERE id = :id AND action = ANY(:actions)"),
+        {"id": audit_id, "actions": list(PLAN_ACTIONS)}).mappings().first()
+    if head is None:
+        raise NotFound("admin.no_plan_change", {"id": audit_id})
+    out: dict[str, Any] = {
+        "id": head["id"], "kind": head["kind"], "actor": head["actor"],
+        "at": head["at"].isoformat(), "version_id": int(head["object_id"]),
+        "before": {"type": "FeatureCollection", "features": []},
+        "after": {"type": "FeatureCollection", "features": []}}
+    for r in conn.execute(_PLAN_GEOMETRY, {"id": audit_id}).mappings():
+        out[r["side"]]["features"].append({
+            "type": "Feature", "geometry": json.loads(r["geom"]),
+            "properties": {"grid_id": r["grid_id"], "grid_code": r["grid_code"],
+                           "name": r["name"]}})
+    return out

@@ -50,6 +50,11 @@ def version_phase(status: str, valid_from: dt.datetime | None, valid_to: dt.date
     return "current" if status in ("active", "scheduled") or valid_to is not None else "historic"
 
 
+_SCHEDULE_AFTER = sa.text("SELECT clock_timestamp() + interval '1 minute'")
+"""An effective time later than this is scheduled; up to a minute ahead (a caller's "now"
+taken after the transaction began, a client clock slightly fast) is put in force at once."""
+
+
 def _with_phase(row: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
     row["phase"] = version_phase(row["status"], row["valid_from"], row["valid_to"], at)
     return row
@@ -246,7 +251,7 @@ def activate(
 ) -> str:
     """Activate a draft from ``effective`` on: in force now, or scheduled for a later date.
 
-    With ``effective`` not after the transaction's now the plan is put in force at once
+    With ``effective`` not more than a minute ahead of the clock the plan is put in force at once
     (:func:`gridmap.grids.activation.promote`): the previous active version is closed
     (``valid_to = effective``, status retired), new grids get their codes (kept grids keep
     theirs), names and responsible parties are copied onto the grids, open incidents are
@@ -275,7 +280,7 @@ def activate(
     v = version_row(conn, version_id, for_update=True)
     prev_id, problems = _check_activation(conn, v, effective, expected_lock_version, r)
     warnings = [p.reason for p in problems if p.severity == "warning"]
-    if effective > _now(conn):
+    if effective > conn.execute(_SCHEDULE_AFTER).scalar_one():
         activation.schedule(conn, v, prev_id, effective, actor, warnings)
         return "scheduled"
     if conn.execute(sa.text(

@@ -100,3 +100,26 @@ def test_edit_geometry_before_and_after(conn: Connection) -> None:
     assert after[w["dst"]]["properties"]["grid_code"]
     with pytest.raises(NotFound):
         log.edit_geometry(conn, 10**9)
+
+
+def test_plan_activation_geometry_before_and_after(conn: Connection) -> None:
+    """Issue #16: a plan put in force shows the grids it changed, before and after."""
+    cid = make_community(conn)
+    first = grids.auto_partition(conn, cid, seed=0)
+    grids.activate(conn, first, effective=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), actor="o")
+    draft = grids.create_draft(conn, cid, actor="o")
+    bid, src, dst = border_building(conn, draft)
+    grids.move_units(conn, draft, [("building", bid)], dst, actor="o")
+    grids.activate(conn, draft, effective=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), actor="o")
+    entries, _ = log.list_entries(conn, log.AuditFilter(object_id=str(draft)))
+    row = next(e for e in entries if e.action == "grid.activate")
+    geo = log.plan_geometry(conn, row.ref)
+    assert geo["kind"] == "grid.activate" and geo["version_id"] == draft
+    before = {f["properties"]["grid_id"]: f for f in geo["before"]["features"]}
+    after = {f["properties"]["grid_id"]: f for f in geo["after"]["features"]}
+    assert set(before) == set(after) == {src, dst}  # the two grids the building moved between
+    assert before[dst]["geometry"] != after[dst]["geometry"]
+    assert after[dst]["properties"]["grid_code"]
+    with pytest.raises(NotFound):
+        log.plan_geometry(conn, entries[-1].ref if entries[-1].action != "grid.activate"
+                          else 10**9)

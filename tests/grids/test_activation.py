@@ -87,3 +87,11 @@ def test_one_scheduled_plan_at_a_time_and_withdrawing_it(
     assert activation.activate_due(conn, at=future + DAY) == []
     # the other draft may now go ahead, today
     assert grids.activate(conn, other, effective=_now(conn), actor="b") == "active"
+
+
+def test_now_from_the_caller_is_now(conn: Connection, community: int, active_plan: int
+                                    ) -> None:
+    """A caller's "now" is later than its transaction's start: still activated at once."""
+    draft, *_ = _moved_draft(conn, community)
+    assert grids.activate(conn, draft, effective=dt.datetime.now(dt.UTC), actor="o") == "active"
+    assert grids.active_version(conn, community) == draft

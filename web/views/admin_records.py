@@ -40,6 +40,7 @@ def audit() -> tuple[str, int]:
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     edit = request.args.get("edit", "")
+    plan = request.args.get("plan", "")
     problems: list[str] = []
     entries: list[log.Entry] = []
     total = 0
@@ -52,12 +53,14 @@ def audit() -> tuple[str, int]:
                                               offset=(page_no - 1) * PAGE_SIZE)
             if edit.isdigit() and len(edit) < 19:
                 geometry = log.edit_geometry(conn, int(edit))
+            elif plan.isdigit() and len(plan) < 19:  # a plan put in force / scheduled (#16)
+                geometry = log.plan_geometry(conn, int(plan))
     except GridmapError as exc:
         problems, status = problems_of(exc), (404 if isinstance(exc, NotFound) else 400)
     return render_template(
         "admin/audit.html", raw=raw, entries=entries, total=total, page=page_no,
         pages=max(1, -(-total // PAGE_SIZE)), problems=problems, geometry=geometry,
-        object_types=log.OBJECT_TYPES), status
+        object_types=log.OBJECT_TYPES, plan_actions=log.PLAN_ACTIONS), status
 
 
 @bp.get("/imports")

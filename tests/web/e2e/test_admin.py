@@ -126,6 +126,40 @@ def test_audit_log_filter_and_grid_edit_map(browser_page: Any, live_server: str,
     _clean(page)
 
 
+def test_audit_map_of_a_plan_put_in_force(browser_page: Any, live_server: str,
+                                          web_db: WebDB) -> None:
+    """Issue #16: activating a redrawn plan is in the audit log with its grids before/after."""
+    from datetime import UTC, datetime
+
+    from gridmap import grids
+
+    cid = web_db.ids["community"]["110101001001"]
+    eng = make_engine(web_db.url, poolclass=sa.pool.NullPool)
+    with eng.begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE grid_geometry SET responsible_party = '甲社区居委会' WHERE grid_id IN"
+            " (SELECT id FROM grid WHERE community_id = :c)"), {"c": cid})
+        draft = grids.create_draft(conn, cid, actor="officer")
+        bid = conn.execute(sa.text("SELECT min(id) FROM building WHERE community_id = :c"),
+                           {"c": cid}).scalar_one()
+        moved = grids.move_units(conn, draft, [("building", bid)], None, actor="officer")
+        grids.set_grid_attrs(conn, draft, moved["to_grid_id"], actor="officer",
+                             responsible_party="甲社区居委会")
+        grids.activate(conn, draft, effective=datetime.now(UTC), actor="officer")
+    eng.dispose()
+    page = browser_page
+    page.add_init_script(_WATCH_CSP)
+    browser_login(page, live_server, "admin", next_path="/admin/audit?actor=officer")
+    page.locator("tr[data-action='grid.activate'] a.adm-show-plan").click()
+    page.wait_for_selector("#adm-edit-map[data-ready='1']")
+    assert f"网格方案 {draft} 生效变化" in page.text_content("#adm-edit-map-box h2")
+    assert page.locator("#adm-edit-map path.leaflet-interactive").count() >= 3  # 1 before, 2 after
+    page.wait_for_selector("#adm-edit-map[data-basemap='own'] .leaflet-gmBase-pane canvas")
+    page.locator("#adm-edit-map-box").scroll_into_view_if_needed()
+    screenshot(page, "admin_audit_plan")
+    _clean(page)
+
+
 def test_import_run_report_and_catalogue_dry_run(browser_page: Any, live_server: str,
                                                  web_db: WebDB, tmp_path: Path) -> None:
     report = {"rows": 120, "written": {"incident": 118}, "dry_run": False,
