@@ -19,6 +19,13 @@ ZH = {
     "rt.band.one": "一星 ≤{t}", "rt.meets": "达标", "rt.misses": "未达标",
     "rt.yoy": "较上年：升星 {up}，降星 {down}，持平 {same}", "rt.target_line": "目标",
     "rt.error": "加载失败：{e}", "rt.print": "打印", "rt.unrated": "未测评",
+    "rt.criterion": "指标", "rt.value": "值", "rt.source": "来源", "rt.entry": "录入",
+    "rt.source.measured": "数据测算", "rt.source.entered": "评审录入", "rt.evidence": "依据",
+    "rt.enter": "录入", "rt.confirm": "确认星级", "rt.as_computed": "按测算", "rt.note": "说明",
+    "rt.audit": "查看依据案件", "rt.met": "达标", "rt.not_met": "未达标",
+    "rt.entered_by": "{by}（{level}）{at}：{evidence}", "rt.saved": "已保存",
+    "rt.cases_of": "{name}：{n} 件", "rt.gaps": "缺失设施：{types}",
+    "rt.same": "按冻结数据复算结果一致", "rt.differs": "复算结果与冻结值不一致",
     "rt.legend": "星级", "rt.scheme_note": "权重与分数线为 gridmap 建议值 [unverified]，可按区街方案导入替换",
 }
 EN = {
@@ -38,6 +45,14 @@ EN = {
     "rt.band.one": "1★ ≤{t}", "rt.meets": "meets", "rt.misses": "misses",
     "rt.yoy": "vs last year: up {up}, down {down}, same {same}", "rt.target_line": "target",
     "rt.error": "Loading failed: {e}", "rt.print": "Print", "rt.unrated": "not rated",
+    "rt.criterion": "Criterion", "rt.value": "Value", "rt.source": "Source", "rt.entry": "Entry",
+    "rt.source.measured": "measured", "rt.source.entered": "entered", "rt.evidence": "Evidence",
+    "rt.enter": "Enter", "rt.confirm": "Confirm stars", "rt.as_computed": "as computed",
+    "rt.note": "Note", "rt.audit": "Cases behind the values", "rt.met": "met",
+    "rt.not_met": "not met", "rt.entered_by": "{by} ({level}) {at}: {evidence}",
+    "rt.saved": "Saved", "rt.cases_of": "{name}: {n} cases", "rt.gaps": "Missing types: {types}",
+    "rt.same": "Recomputed from the frozen data: same values",
+    "rt.differs": "Recomputed values differ from the frozen ones",
     "rt.legend": "Stars",
     "rt.scheme_note": "Weights and thresholds are gridmap's proposal [unverified]; import the district's scheme to replace them",
 }

@@ -64,6 +64,27 @@ def test_star_map_distribution_ranking_and_report(browser_page: Any, ratings_ser
     assert "违法搭建" in popup.inner_text()
     assert page.locator(".leaflet-popup-content img").count() == 0
     screenshot(page, "ratings_map")
+
+    # A is confirmed: the cases behind its values, recomputed from what it froze
+    page.click(f"#rt-rank-table tbody tr[data-code='{CODES['A']}']")
+    page.wait_for_selector("#rt-audit:not([hidden])")
+    assert "台账齐全" in page.inner_text("#rt-detail-table")  # who entered what, and why
+    page.click("#rt-audit")
+    page.wait_for_selector("#rt-audit-box li")
+    audit = page.inner_text("#rt-audit-box")
+    assert "一致" in audit and "A-0" in audit
+    # C is a draft: a rater enters 规范度 with its evidence
+    page.click(f"#rt-rank-table tbody tr[data-code='{CODES['C']}']")
+    page.select_option("#rt-enter-criterion", "conduct")
+    page.fill("#rt-enter-value", "88")
+    page.fill("#rt-enter-evidence", "抽查台账")
+    page.click("#rt-enter-form button[type='submit']")
+    page.wait_for_selector("#rt-msg:not([hidden])")
+    assert page.inner_text("#rt-msg") == "已保存"
+    items = page.evaluate("fetch('/api/ratings/table?year=2026&round=acceptance')"
+                          ".then(r => r.json()).then(b => b.items)")
+    c = next(i for i in items if i["code"] == CODES["C"])
+    assert c["criteria"]["conduct"]["entry"]["evidence"] == "抽查台账"
     assert page.evaluate("window.__csp") == []
     assert not page.gm_errors
 

@@ -102,7 +102,7 @@
         gm.el("td", { class: "rt-stars" }, r.prev_stars ? starText(r.prev_stars) : "–"));
       const ch = gm.el("td"); ch.appendChild(changeNode(r.change)); tr.appendChild(ch);
       const rs = gm.el("td"); rs.appendChild(reasonList(r.reasons)); tr.appendChild(rs);
-      tr.addEventListener("click", () => openOnMap(r.code));
+      tr.addEventListener("click", () => { openOnMap(r.code); if (gm.ratingDetail) gm.ratingDetail.show(r, p); });
       tb.appendChild(tr);
       if (r.change > 0) up++; else if (r.change < 0) down++; else if (r.change === 0) same++;
     }
@@ -196,6 +196,7 @@
     } catch (e) { message(fmt(gm.t("rt.error"), { e: e.message }), true); }
   }
 
+  gm.ratingsReload = load;
   $("rt-form").addEventListener("submit", (ev) => { ev.preventDefault(); message(""); load(); });
   for (const id of ["rt-year", "rt-round", "rt-street"]) $(id).addEventListener("change", () => { message(""); load(); });
   if ($("rt-compute")) $("rt-compute").addEventListener("click", compute);
