@@ -21,6 +21,7 @@ from gridmap.errors import ValidationError
 from gridmap.ratings import export, results, scheme
 
 ROUND = click.Choice(ratings.ROUNDS)
+LEVEL_NAMES = {"street": {"zh": "街道", "en": "street"}, "district": {"zh": "区", "en": "district"}}
 USER_HELP = "Act as this account (its rating level and area); default: the system operator."
 
 
@@ -162,7 +163,7 @@ def confirm_cmd(app: AppContext, codes: tuple[str, ...], year: int, round_code: 
         done = ratings.confirm(conn, _rater(conn, username), year, round_code, list(codes),
                                stars=stars, note=note)
     for d in done:
-        say("ratings.cli_confirmed", d)
+        say("ratings.cli_confirmed", {**d, "level": LEVEL_NAMES[d["level"]]})
 
 
 @ratings_group.command("export")
