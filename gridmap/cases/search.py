@@ -50,6 +50,9 @@ LIGHTS: tuple[str, ...] = ("red", "yellow", "none")
 COUNT_CAP = 1000
 WALK_ROWS = 20_000
 """Rows of the sort order a common selection's page is looked for in (see :func:`search`)."""
+TEXT_WALK_ROWS = 2_000
+"""Rows a text search's page is first looked for in: a text common enough to skip the count
+fills a page there; a rare one wastes no more than this (see :func:`_text_walk`)."""
 WALKABLE = frozenset({"reported_at", "due_at", "id"})
 """Sort columns with an index to walk (migrations 0016 and 0023)."""
 MAX_TEXT = 100
@@ -208,7 +211,10 @@ def search(conn: Connection, scope: Scope, query: Mapping[str, Any], *, page: in
         total = int(conn.execute(sa.text(
             f"SELECT count(*) FROM (SELECT 1 FROM incident i WHERE {where} "  # noqa: S608 - fixed fragments, bound values
             "LIMIT :cap) x"), {**p, "cap": COUNT_CAP + 1}).scalar_one())
-        ids = _page_ids(conn, where, p, sort, desc, page_size, off, common=total > COUNT_CAP)
+        texts = any((query.get(k) or "").strip() for k in ("text", "address"))
+        # a text whose page the short walk could not fill is not worth a longer one
+        ids = _page_ids(conn, where, p, sort, desc, page_size, off,
+                        common=total > COUNT_CAP and not texts)
     rows = conn.execute(sa.text(
         f"SELECT {_COLUMNS} FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS page(id, n) "  # noqa: S608 - fixed fragments
         f"JOIN incident i ON i.id = page.id {_FROM.split('FROM incident i', 1)[1]} "
@@ -231,7 +237,7 @@ def _text_walk(conn: Connection, query: Mapping[str, Any], where: str, p: dict[s
         f"SELECT id, n FROM (SELECT id, hit, row_number() OVER () AS n FROM (SELECT i.id,"  # noqa: S608 - fixed fragments, bound values
         f" ({where}) AS hit FROM incident i ORDER BY {SORTS[sort]} {way}, i.id {way}"
         " LIMIT :walk) o) w WHERE hit LIMIT :k"),
-        {**p, "walk": WALK_ROWS + off * 20, "k": off + limit}).all()
+        {**p, "walk": TEXT_WALK_ROWS + off * 20, "k": off + limit}).all()
     if len(rows) < off + limit:
         return None
     size = float(conn.execute(sa.text(_TABLE_SIZE)).scalar_one() or 0)
