@@ -208,3 +208,29 @@ def test_cli_status_and_export_of_a_finished_job(sample_engine: Engine, dask_cli
     frame = pd.read_csv(out, encoding="utf-8-sig")
     assert frame["row_no"].tolist() == list(range(1, 26))
     assert {"street_id", "community_id", "grid_id", "located_by"} <= set(frame.columns)
+
+
+def test_ehsa_per_street_equals_one_process(sample_engine: Engine, dask_client: Any) -> None:
+    import datetime as dt
+
+    from gridmap.analysis import report
+    from gridmap.demo import synth
+
+    end = dt.datetime(2026, 6, 30, tzinfo=dt.UTC)
+    with sample_engine.begin() as conn:
+        synth.synthesise(conn, 600, seed=3, start=end - dt.timedelta(days=70), end=end)
+    opts = {"step": "week", "start": "2026-04-27", "end": "2026-06-28", "today": "2026-07-01"}
+    rep = plan.start_db_job(sample_engine, "ehsa", ClusterParams(client=dask_client),
+                            options=opts)
+    assert rep["state"] == "done", rep
+    with sample_engine.connect() as conn:
+        got = dict(conn.execute(sa.text(
+            "SELECT grid_id, class FROM batch_ehsa_result WHERE job_id = :j"),
+            {"j": rep["id"]}).all())
+        streets = conn.execute(sa.text("SELECT id FROM street ORDER BY id")).scalars().all()
+        one: dict[int, str] = {}
+        for s in streets:
+            run = report.run(conn, "week", dt.date(2026, 4, 27), dt.date(2026, 6, 28),
+                             street_ids=[s], today=dt.date(2026, 7, 1))
+            one.update({r["grid_id"]: r["class"] for r in report.rows(run)})
+    assert got == one and len(got) > 10
