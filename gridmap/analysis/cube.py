@@ -30,6 +30,10 @@ from gridmap.reference.workcal import LOCAL_TZ
 STEPS = ("week", "month")
 DEFAULT_STEPS = {"week": 104, "month": 24}
 """Steps analysed when no start is given (two years)."""
+MAX_STEPS = {"week": 520, "month": 240}
+"""At most ten years of weeks / twenty of months in one cube."""
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+"""Days a window may name (intake refuses cases before 2000)."""
 
 _STEP_SQL = {
     # step index of a case, from its local report time and the first step's start (:t0)
@@ -101,6 +105,10 @@ def step_dates(step: str, start: dt.date | None, end: dt.date | None,
     """
     if step not in STEPS:
         raise ValidationError("analysis.step", params={"value": step})
+    for day in (start, end):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise ValidationError("analysis.day_out_of_range", params={
+                "value": str(day), "earliest": str(EARLIEST), "latest": str(LATEST)})
     today = today or dt.datetime.now(LOCAL_TZ).date()
     last = step_start(end, step) if end else step_start(step_start(today, step)
                                                           - dt.timedelta(days=1), step)
@@ -112,6 +120,10 @@ def step_dates(step: str, start: dt.date | None, end: dt.date | None,
         first = step_start(start, step)
     if first > last:
         raise ValidationError("analysis.window", params={"start": str(first), "end": str(last)})
+    n = ((last - first).days // 7 if step == "week"
+         else (last.year - first.year) * 12 + last.month - first.month) + 1
+    if n > MAX_STEPS[step]:
+        raise ValidationError("analysis.too_many_steps", params={"n": n, "max": MAX_STEPS[step]})
     out = [first]
     while out[-1] < last:
         out.append(next_start(out[-1], step))

@@ -288,6 +288,10 @@ def emerging_hotspots(counts: npt.ArrayLike, adjacency: sparse.spmatrix | sparse
     """
     params = params or EhsaParams()
     x = np.asarray(counts, dtype=float)
+    if x.shape[0] == 0:  # no grid in scope
+        empty = np.zeros(0)
+        return EhsaResult(z=x.copy(), p=x.copy(), significant=x.astype(bool), trend_s=empty,
+                          trend_z=empty, trend_p=empty, classes=np.zeros(0, dtype=np.int8))
     w = binary_weights(adjacency)
     z = gi_star_cube(x, w, params.time_lag)
     p = 2.0 * norm.sf(np.abs(z))

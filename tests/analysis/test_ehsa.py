@@ -129,3 +129,8 @@ def test_constant_cube_has_no_pattern() -> None:
     res = ehsa.emerging_hotspots(np.full((144, 6), 3.0), _lattice())
     assert not res.significant.any()
     assert set(res.class_codes()) == {"no_pattern"}
+
+
+def test_no_grids_no_classes() -> None:
+    res = ehsa.emerging_hotspots(np.zeros((0, 10)), sparse.csr_matrix((0, 0)))
+    assert res.class_codes() == [] and res.z.shape == (0, 10)

@@ -41,6 +41,12 @@ def test_step_dates_whole_weeks_and_months() -> None:
     with pytest.raises(ValidationError) as err:
         cube.step_dates("day", None, None)
     assert err.value.code == "analysis.step"
+    with pytest.raises(ValidationError) as far:
+        cube.step_dates("week", dt.date(1, 1, 1), None)
+    assert far.value.code == "analysis.day_out_of_range"
+    with pytest.raises(ValidationError) as many:
+        cube.step_dates("week", dt.date(2000, 1, 1), dt.date(2025, 1, 1))
+    assert many.value.code == "analysis.too_many_steps" and many.value.params["max"] == 520
 
 
 def test_cube_counts_every_case_in_its_grid_and_week(conn: Connection,
