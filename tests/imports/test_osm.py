@@ -242,3 +242,13 @@ def test_reimport_counts_changes_and_updates_them_in_place(conn: Connection) -> 
                         {"i": line[0]}).scalar_one() == line[2]
     again = osm.import_osm(conn, CHELSEA)
     assert not any(again.changed_existing.values())
+
+
+def test_capacity_from_the_capacity_or_beds_tag() -> None:
+    from gridmap.imports.osm.facilities import capacities
+
+    tags = pd.DataFrame([{"capacity": "120"}, {"beds": "45 beds"}, {"capacity": "many"}, {},
+                         {"capacity": "0", "beds": "30"}])
+    # places (capacity=*) first, else beds=* (also when capacity=0); unusable → unknown
+    assert capacities(tags) == [120, 45, None, None, 30]
+    assert capacities(pd.DataFrame([{"amenity": "kindergarten"}])) == [None]

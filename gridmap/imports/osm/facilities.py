@@ -21,6 +21,7 @@ from gridmap.imports.geometry import Progress
 from gridmap.imports.osm.read import Layer
 from gridmap.imports.osm.report import OsmImportParams, OsmImportReport
 from gridmap.imports.osm.rows import ewkb, first_name, report_progress, sync_existing
+from gridmap.imports.population import parse_number
 
 Mask = npt.NDArray[np.bool_]
 
@@ -126,6 +127,17 @@ def _matched_rows(
     return poi_tags, poi_geoms, poi_ids, np.asarray(f_idx, dtype=int), f_type
 
 
+def capacities(tags: pd.DataFrame) -> list[int | None]:
+    """Places or beds of POIs: OSM ``capacity``, else ``beds`` (first number of the value),
+    None when absent or unusable (the 2SFCA input, issue #17)."""
+    def column(key: str) -> list[Any]:
+        return list(tags[key]) if key in tags else [None] * len(tags)
+
+    first, beds = parse_number(column("capacity")), parse_number(column("beds"))
+    value = np.where(np.isnan(first), beds, first)
+    return [None if not np.isfinite(v) or v <= 0 else int(round(v)) for v in value]
+
+
 def write_facilities(
     conn: Connection, points: Layer, polys: Layer, types: list[dict[str, Any]],
     params: OsmImportParams, report: OsmImportReport, progress: Progress | None,
@@ -136,26 +148,28 @@ def write_facilities(
     fgeoms = poi_geoms[idx] if len(idx) else np.array([], dtype=object)
     locations = shapely.point_on_surface(fgeoms) if len(idx) else fgeoms
     fnames = first_name(poi_tags.iloc[idx]) if len(idx) else []
+    caps = capacities(poi_tags.iloc[idx]) if len(idx) else []
     report_progress(progress, "facilities", 0, len(idx))
     fsrc = ("unnest(CAST(:types AS text[]), CAST(:names AS text[]), CAST(:ids AS text[]), "
-            "CAST(:wkbs AS bytea[]), CAST(:locs AS bytea[])) "
-            "AS n(type_code, name, osm_id, wkb, loc)")
+            "CAST(:wkbs AS bytea[]), CAST(:locs AS bytea[]), CAST(:caps AS int[])) "
+            "AS n(type_code, name, osm_id, wkb, loc, capacity)")
     fbinds = {"source": source, "import_id": import_id, "types": f_type, "names": fnames,
               "ids": list(poi_ids[idx]) if len(idx) else [],
-              "wkbs": ewkb(fgeoms), "locs": ewkb(locations)}
+              "wkbs": ewkb(fgeoms), "locs": ewkb(locations), "caps": caps}
     sync_existing(
         conn, "facility", fsrc, "t.osm_id = n.osm_id AND t.type_code = n.type_code",
         "t.name IS DISTINCT FROM n.name OR ST_AsEWKB(t.location) <> n.loc "
-        "OR ST_AsEWKB(t.geom) <> n.wkb",
+        "OR ST_AsEWKB(t.geom) <> n.wkb "
+        "OR (n.capacity IS NOT NULL AND t.capacity IS DISTINCT FROM n.capacity)",
         "name = n.name, geom = ST_GeomFromEWKB(n.wkb), location = ST_GeomFromEWKB(n.loc), "
-        "import_id = :import_id", fbinds, params.update_existing, report)
+        "capacity = COALESCE(n.capacity, t.capacity), import_id = :import_id", fbinds, params.update_existing, report)
     frows = conn.execute(sa.text(
         f"""
         INSERT INTO facility (type_code, name, osm_id, source, licence, import_id, geom,
-                              location)
+                              location, capacity)
         SELECT n.type_code, n.name, n.osm_id, :source, 'ODbL 1.0', :import_id,
                ST_GeomFromEWKB(n.wkb),
-               ST_GeomFromEWKB(n.loc)
+               ST_GeomFromEWKB(n.loc), n.capacity
         FROM {fsrc}
         WHERE NOT EXISTS (SELECT 1 FROM facility f
                           WHERE f.osm_id = n.osm_id AND f.type_code = n.type_code)

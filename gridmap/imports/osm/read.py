@@ -45,7 +45,7 @@ BASE_TAG_KEYS: tuple[str, ...] = (
     "amenity", "shop", "leisure", "healthcare", "social_facility", "social_facility:for",
     "isced:level", "railway", "station", "subway", "public_transport", "bus", "office",
     "landuse", "residential", "place", "recycling_type", "entrance", "barrier", "addr:street",
-    "addr:housenumber", "natural", "waterway", "water", *NETWORK_TAG_KEYS,
+    "addr:housenumber", "natural", "waterway", "water", "capacity", "beds", *NETWORK_TAG_KEYS,
 )
 
 _CLOSED_WAYS_ARE_POLYGONS = (
