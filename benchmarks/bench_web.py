@@ -479,9 +479,6 @@ def login_cookie(port: int) -> str:
     return (r.getheader("Set-Cookie") or cookie).split(";")[0]
 
 
-if __name__ == "__main__":
-    main()
-
 
 def report_locate_under_load(port: int, bbox: tuple[float, float, float, float], args: Any,
                              tmp: Path, url: str) -> None:
@@ -517,3 +514,8 @@ def report_locate_under_load(port: int, bbox: tuple[float, float, float, float],
           f"running at the end of the window: {running} [target p99 ≤ 5 ms under load: "
           f"{'OK' if ok else 'MISSED'}]")
     print(f"  job: {out[-1] if out else '?'}")
+
+
+if __name__ == "__main__":
+    main()
+
