@@ -40,6 +40,3 @@ def test_profile_and_fca_commands(cli_env: dict[str, str], tmp_path: Path) -> No
     assert kg["decay"] == "gaussian" and kg["capacity_reached"] == 30.0
     bad = _cli(cli_env, "access", "fca", "--type", "bus_stop")
     assert bad.returncode == 1 and "has no capacity" in bad.stderr
-    missing = _cli(cli_env, "profile", "999999")
-    assert missing.returncode == 1 and "No community or street has the code 999999" in \
-        missing.stderr
