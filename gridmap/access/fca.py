@@ -166,8 +166,8 @@ _DEMAND_SQL = """
 SELECT b.id, COALESCE(b.estate_id, -1), COALESCE(b.community_id, -1), b.residents,
        s.edge_id, s.offset_m, s.snap_m, b.age_0_3, b.age_3_6, b.age_60_plus
 FROM building b
-JOIN (SELECT DISTINCT building_id FROM building_coverage) bc ON bc.building_id = b.id
 LEFT JOIN building_snap s ON s.building_id = b.id
+WHERE EXISTS (SELECT 1 FROM building_coverage bc WHERE bc.building_id = b.id)
 ORDER BY b.id
 """
 
