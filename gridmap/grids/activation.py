@@ -64,20 +64,26 @@ def geoms_json(conn: Connection, version_id: int | None, gids: Sequence[int]
 
 
 def schedule(conn: Connection, v: dict[str, Any], prev_id: int | None, effective: dt.datetime,
-             actor: str, warnings: list[str]) -> None:
+             actor: str, rules: GridRules, warnings: list[str]) -> None:
     """Mark the (checked) draft ``v`` as scheduled from ``effective``; the plan in force
-    (``prev_id``) stays active until then, with ``valid_to = effective``."""
+    (``prev_id``) stays active until then, with ``valid_to = effective``.
+
+    New grids get their final codes now (a plan is published with its codes before it
+    takes effect, 公示); only grids of this version change. Responsible parties reach the
+    shared ``grid`` rows and incidents are re-assigned at promotion."""
     version_id = v["id"]
     if conn.execute(sa.text(
             "SELECT 1 FROM grid_version WHERE community_id = :c AND status = 'scheduled'"),
             {"c": v["community_id"]}).first():
         raise Conflict("grids.already_scheduled", {"version": version_id})
     with conn.begin_nested():
-        gids = changed_grids(conn, prev_id, version_id)
-        before_geo, after_geo = geoms_json(conn, prev_id, gids), geoms_json(conn, version_id, gids)
+        before_geo = geoms_json(conn, prev_id, changed_grids(conn, prev_id, version_id))
         if prev_id is not None:
             conn.execute(sa.text("UPDATE grid_version SET valid_to = :e WHERE id = :p"),
                          {"e": effective, "p": prev_id})
+        new_codes = assign_codes(conn, load_frame(conn, v["community_id"]), version_id,
+                                 prev_id, rules)
+        after_geo = geoms_json(conn, version_id, changed_grids(conn, prev_id, version_id))
         conn.execute(sa.text(
             "UPDATE grid_version SET status = 'scheduled', valid_from = :e, valid_to = NULL,"
             " lock_version = lock_version + 1, updated_by = :a, updated_at = now()"
@@ -85,7 +91,7 @@ def schedule(conn: Connection, v: dict[str, Any], prev_id: int | None, effective
         audit(conn, actor, "grid.schedule", version_id,
               {"version": prev_id, "grids": before_geo},
               {"version": version_id, "generation": v["generation"], "effective": effective,
-               "grids": after_geo, "warnings": warnings})
+               "new_codes": new_codes, "grids": after_geo, "warnings": warnings})
 
 
 def promote(conn: Connection, version_id: int, prev_id: int | None, effective: dt.datetime,

@@ -281,7 +281,7 @@ def activate(
     prev_id, problems = _check_activation(conn, v, effective, expected_lock_version, r)
     warnings = [p.reason for p in problems if p.severity == "warning"]
     if effective > conn.execute(_SCHEDULE_AFTER).scalar_one():
-        activation.schedule(conn, v, prev_id, effective, actor, warnings)
+        activation.schedule(conn, v, prev_id, effective, actor, r, warnings)
         return "scheduled"
     if conn.execute(sa.text(
             "SELECT 1 FROM grid_version WHERE community_id = :c AND status = 'scheduled'"),

@@ -50,6 +50,9 @@ def test_future_plan_is_not_in_force_before_its_date_and_is_after(
     assert grids.grid_at(conn, lon, lat, future - DAY)["grid_id"] == old  # type: ignore[index]
     assert grids.grid_at(conn, lon, lat, future + DAY)["grid_id"] == other  # type: ignore[index]
     assert activation.activate_due(conn) == [] and activation.due_count(conn) == 0
+    # published with its codes before it takes effect (公示): no provisional grid left
+    assert all(not g["provisional"] and g["grid_code"].isdigit()
+               for g in grids.version_grids(conn, draft))
 
     # at its date: promoted, the case follows its building, the old plan is history
     assert activation.due_count(conn, future) == 1
