@@ -21,16 +21,20 @@ def _cluster_options(func: Any) -> Any:
         click.option("--scheduler", default=None, help="Address of a running dask scheduler "
                      "(tcp://host:8786; default GRIDMAP_BATCH_SCHEDULER, else a LocalCluster)."),
         click.option("--json", "as_json", is_flag=True, help="Print the job as JSON."),
+        click.option("--nice", type=click.IntRange(0, 19), default=10, show_default=True,
+                     help="CPU niceness of the work on the workers (keeps a web server on the "
+                     "same machine responsive)."),
     ]):
         func = opt(func)
     return func
 
 
-def _params(app: AppContext, workers: int | None, scheduler: str | None) -> Any:
+def _params(app: AppContext, workers: int | None, scheduler: str | None,
+            nice: int = 10) -> Any:
     from gridmap.batch.runner import ClusterParams
 
     return ClusterParams(scheduler=scheduler or app.settings.batch_scheduler,
-                         workers=workers or app.settings.batch_workers)
+                         workers=workers or app.settings.batch_workers, nice=nice)
 
 
 def _report(job: dict[str, Any], as_json: bool) -> None:
@@ -59,12 +63,14 @@ def batch_group() -> None:
 @pass_app
 @report_errors
 def locate(app: AppContext, file: Path, lon_col: str, lat_col: str, time_col: str,
-           chunk_rows: int, workers: int | None, scheduler: str | None, as_json: bool) -> None:
+           chunk_rows: int, workers: int | None, scheduler: str | None, as_json: bool,
+           nice: int) -> None:
     """Incident points of FILE → street, community, estate, building, grid (job table
     batch_locate_result; export with `gridmap batch export JOB OUT.csv`)."""
     from gridmap.batch import plan
 
-    _report(plan.start_file_job(app.engine, "locate", file, _params(app, workers, scheduler),
+    _report(plan.start_file_job(app.engine, "locate", file,
+                                _params(app, workers, scheduler, nice),
                                 columns=(lon_col, lat_col, time_col), chunk_rows=chunk_rows,
                                 actor="cli"), as_json)
 
@@ -77,11 +83,12 @@ def locate(app: AppContext, file: Path, lon_col: str, lat_col: str, time_col: st
 @pass_app
 @report_errors
 def geocode(app: AppContext, file: Path, column: str, chunk_rows: int, workers: int | None,
-            scheduler: str | None, as_json: bool) -> None:
+            scheduler: str | None, as_json: bool, nice: int) -> None:
     """Addresses of FILE geocoded against the register (batch_geocode_result)."""
     from gridmap.batch import plan
 
-    _report(plan.start_file_job(app.engine, "geocode", file, _params(app, workers, scheduler),
+    _report(plan.start_file_job(app.engine, "geocode", file,
+                                _params(app, workers, scheduler, nice),
                                 columns=(column,), chunk_rows=chunk_rows, actor="cli"), as_json)
 
 
@@ -91,12 +98,12 @@ def geocode(app: AppContext, file: Path, column: str, chunk_rows: int, workers: 
 @pass_app
 @report_errors
 def coverage(app: AppContext, speed: float | None, workers: int | None, scheduler: str | None,
-             as_json: bool) -> None:
+             as_json: bool, nice: int) -> None:
     """building_coverage recomputed per street (network buffer: exact at street edges)."""
     from gridmap.batch import plan
 
     spd = speed if speed is not None else app.settings.walking_speed_m_per_min
-    _report(plan.start_db_job(app.engine, "coverage", _params(app, workers, scheduler),
+    _report(plan.start_db_job(app.engine, "coverage", _params(app, workers, scheduler, nice),
                               options={"speed": spd}, actor="cli"), as_json)
 
 
@@ -106,11 +113,11 @@ def coverage(app: AppContext, speed: float | None, workers: int | None, schedule
 @pass_app
 @report_errors
 def partition(app: AppContext, seed: int, workers: int | None, scheduler: str | None,
-              as_json: bool) -> None:
+              as_json: bool, nice: int) -> None:
     """Auto-partition draft plans of every community, one partition per street."""
     from gridmap.batch import plan
 
-    _report(plan.start_db_job(app.engine, "partition", _params(app, workers, scheduler),
+    _report(plan.start_db_job(app.engine, "partition", _params(app, workers, scheduler, nice),
                               options={"seed": seed}, actor="cli"), as_json)
 
 
@@ -122,13 +129,13 @@ def partition(app: AppContext, seed: int, workers: int | None, scheduler: str | 
 @pass_app
 @report_errors
 def ehsa(app: AppContext, step: str, start: dt.datetime | None, end: dt.datetime | None,
-         workers: int | None, scheduler: str | None, as_json: bool) -> None:
+         workers: int | None, scheduler: str | None, as_json: bool, nice: int) -> None:
     """Emerging hot spots per street (batch_ehsa_result)."""
     from gridmap.batch import plan
 
     opts = {"step": step, "start": start.date().isoformat() if start else None,
             "end": end.date().isoformat() if end else None}
-    _report(plan.start_db_job(app.engine, "ehsa", _params(app, workers, scheduler),
+    _report(plan.start_db_job(app.engine, "ehsa", _params(app, workers, scheduler, nice),
                               options=opts, actor="cli"), as_json)
 
 
@@ -138,11 +145,11 @@ def ehsa(app: AppContext, step: str, start: dt.datetime | None, end: dt.datetime
 @pass_app
 @report_errors
 def resume(app: AppContext, job_id: int, workers: int | None, scheduler: str | None,
-           as_json: bool) -> None:
+           as_json: bool, nice: int) -> None:
     """Run the partitions of JOB that are not done (after a lost worker or client)."""
     from gridmap.batch import plan
 
-    _report(plan.resume(app.engine, job_id, _params(app, workers, scheduler)), as_json)
+    _report(plan.resume(app.engine, job_id, _params(app, workers, scheduler, nice)), as_json)
 
 
 @batch_group.command("status")
