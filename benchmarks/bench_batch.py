@@ -62,6 +62,53 @@ def _with_cluster(workers: int, fn: Any) -> tuple[float, float, Any]:
         return t_start, time.perf_counter() - t, out
 
 
+def city_locate(url: str, n: int = 200_000) -> dict[str, Any]:
+    """bench_city job: N points over the city, one process vs batch with 1 and 2 workers."""
+    engine = make_engine(url)
+    path = Path("/tmp") / f"bench_city_points_{n}.csv"
+    frame = _points(engine, path, n)
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        assign_points(conn, frame["lon"], frame["lat"],
+                      pd.to_datetime(frame["reported_at"], utc=True).to_numpy())
+    out: dict[str, Any] = {"points": n, "one_process_s": round(time.perf_counter() - t, 2)}
+    for w in (1, 2):
+        start, run, _job = _with_cluster(w, lambda c: plan.start_file_job(
+            engine, "locate", path, c, chunk_rows=max(n // 8, 1)))
+        out[f"dask_{w}w_s"] = round(run, 2)
+        out[f"dask_{w}w_cluster_start_s"] = round(start, 1)
+    path.unlink(missing_ok=True)
+    engine.dispose()
+    return out
+
+
+def city_coverage(url: str) -> dict[str, Any]:
+    """bench_city job: building_coverage of every street, one process (all buildings as one
+    partition, no Dask) vs batch per street with 1 and 2 workers."""
+    from gridmap.access import network
+    from gridmap.batch.coverage import street_coverage, street_partitions
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if conn.execute(sa.text("SELECT count(*) FROM network_edge")).scalar_one() == 0:
+            network.build_network(conn)
+        ids = [i for _k, part in street_partitions(conn) for i in part]
+        t = time.perf_counter()
+        street_coverage(conn, ids, 60.0)
+        out: dict[str, Any] = {"buildings": len(ids),
+                               "one_process_s": round(time.perf_counter() - t, 2)}
+    for w in (1, 2):
+        start, run, job = _with_cluster(w, lambda c: plan.start_db_job(engine, "coverage", c))
+        out[f"dask_{w}w_s"] = round(run, 2)
+        out["partitions"] = sum(job["counts"].values())
+    engine.dispose()
+    return out
+
+
+CITY_JOBS = [("batch locate (Dask)", city_locate), ("batch coverage (Dask)", city_coverage)]
+"""Appended to ``benchmarks/bench_city.py``'s ``JOBS``."""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--points", type=int, default=200_000)

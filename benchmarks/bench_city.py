@@ -46,6 +46,10 @@ from gridmap.incidents import rollups, workflow  # noqa: E402
 JOBS: list[tuple[str, Callable[[str], dict[str, Any]]]] = []
 """Extra timed jobs: (name, function of the database URL returning figures to print)."""
 
+from benchmarks.bench_batch import CITY_JOBS  # noqa: E402  (Dask batch jobs, #18)
+
+JOBS.extend(CITY_JOBS)
+
 
 def peak_mb() -> float:
     """Peak resident memory of this process (MB)."""
