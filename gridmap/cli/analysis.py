@@ -46,6 +46,8 @@ def analysis_group() -> None:
 @click.option("--from", "start", help="A day in the first step (default: 104 weeks / 24 months back).")
 @click.option("--to", "end", help="A day in the last step (default: the last whole step).")
 @click.option("--street", "streets", multiple=True, help="Street division code (repeatable).")
+@click.option("--category", "categories", multiple=True,
+              help="Only cases of this category code (a 大类 code takes its sub-classes).")
 @click.option("--time-lag", type=int, help="Previous steps in the space-time neighbourhood.")
 @click.option("--alpha", type=float, help="Significance (FDR-corrected Gi* and trend).")
 @click.option("--xlsx", type=click.Path(path_type=Path), help="Write one row per grid here.")
@@ -53,15 +55,16 @@ def analysis_group() -> None:
 @pass_app
 @report_errors
 def ehsa_cmd(app: AppContext, step: str, start: str | None, end: str | None,
-             streets: tuple[str, ...], time_lag: int | None, alpha: float | None,
-             xlsx: Path | None, as_json: bool) -> None:
+             streets: tuple[str, ...], categories: tuple[str, ...], time_lag: int | None,
+             alpha: float | None, xlsx: Path | None, as_json: bool) -> None:
     """Emerging hot spots of the active grids (Gi*, FDR, Mann-Kendall, ESRI classes)."""
     lang = current_lang()
     params = report.params_from(app.settings, time_lag=time_lag, alpha=alpha)
     with app.engine.connect() as conn:
         street_ids = report.street_ids_for(conn, list(streets)) if streets else None
         run = report.run(conn, step, _day(start, "--from"), _day(end, "--to"),
-                         street_ids=street_ids, params=params)
+                         street_ids=street_ids, params=params,
+                         filters={"categories": list(categories)} if categories else None)
     summ = report.summary(run)
     if as_json:
         click.echo(json.dumps({"summary": summ, "grids": report.rows(run)},

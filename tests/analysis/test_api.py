@@ -40,6 +40,8 @@ def test_ehsa_for_the_supervisors_area(lattice_app: Any) -> None:
     assert legend["consecutive_hot"]["label"] == "连续热点"
     assert legend["consecutive_hot"]["label_en"] == "Consecutive hot spot"
     assert "九成" in legend["persistent_hot"]["description"]
+    other = client.get("/api/analysis/ehsa?category=E05,E06").get_json()
+    assert other["summary"]["cases"] == 0  # the planted cases are E0102
     geo = client.get("/api/analysis/ehsa?step=week&geometry=true").get_json()
     feats = geo["features"]["features"]
     assert {f["properties"]["class"] for f in feats} >= {"consecutive_hot"}

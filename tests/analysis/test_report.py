@@ -75,6 +75,9 @@ def test_planted_surge_is_a_consecutive_hot_spot(conn: Connection,
         row = by_id[ids[i * N + j]]
         assert row["class"] == "consecutive_hot" and row["hot_steps"] == 3
     assert by_id[ids[0]]["class"] == "no_pattern"
+    other = report.run(conn, "week", FIRST_MONDAY, LAST_MONDAY, filters={"categories": ["E05"]},
+                       community_ids=[lattice["C2"]])  # type: ignore[list-item]
+    assert report.summary(other)["cases"] == 0  # every planted case is E0102
     summ = report.summary(run)
     assert summ["classes"]["consecutive_hot"] >= 4 and summ["n_steps"] == WEEKS
     out = tmp_path / "ehsa.xlsx"

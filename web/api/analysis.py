@@ -53,8 +53,10 @@ def ehsa(args: dict[str, Any]) -> Response:
     def compute() -> dict[str, Any]:
         with db.read() as conn:
             streets = report.street_ids_for(conn, [args["street"]]) if args.get("street") else None
+            cats = [c for c in (args.get("category") or "").split(",") if c]
             run = report.run(conn, args["step"], args.get("start"), args.get("end"),
-                             street_ids=streets, community_ids=scope.ids(), params=params)
+                             street_ids=streets, community_ids=scope.ids(), params=params,
+                             filters={"categories": cats} if cats else None)
             body: dict[str, Any] = {"summary": report.summary(run), "legend": legend(lang)}
             if args["geometry"]:
                 body["features"] = report.features(conn, run)

@@ -36,6 +36,8 @@ class EhsaQuery(Base):
     start = Str(metadata={"description": "a day (YYYY-MM-DD) in the first step"})
     end = Str(metadata={"description": "a day (YYYY-MM-DD) in the last step"})
     street = Str(metadata={"description": "street code (9 digits)"})
+    category = Str(metadata={"description": "category codes, comma-separated (a 大类 code "
+                                            "takes its sub-classes)"})
     time_lag = Int(validate=Range(0, 4))
     geometry = Bool(load_default=False)
 
