@@ -76,7 +76,7 @@
     const top = rows.slice().sort((a, b) => (b[metric] ?? -1) - (a[metric] ?? -1)).slice(0, 15).reverse();
     chart.setOption({
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, grid: { left: 8, right: 40, top: 6, bottom: 6, containLabel: true },
-      xAxis: { type: "value", max: metric.endsWith("_rate") ? 100 : null, splitNumber: 3 },
+      xAxis: { type: "value", max: metric.endsWith("_rate") ? 100 : null, minInterval: metric.endsWith("_rate") ? 0 : 1, splitNumber: 3 },
       yAxis: { type: "category", data: top.map((r) => r.name || r.code), axisLabel: { width: 110, overflow: "truncate" } },
       series: [{ type: "bar", data: top.map((r) => ({ value: r[metric], code: r.code })), barMaxWidth: 16,
         label: { show: true, position: "right", color: "#d6e4f7", formatter: (p) => (metric.endsWith("_rate") ? rate(p.value) : gm.fmt(p.value)) },
