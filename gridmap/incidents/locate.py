@@ -315,7 +315,7 @@ def _load_grids(conn: Connection, bbox: tuple[float, float, float, float]) -> di
             SELECT gg.grid_id, gg.version_id, gv.community_id, gv.valid_from, gv.valid_to,
                    ST_AsBinary(gg.geom)
             FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
-            WHERE gv.status IN ('active', 'retired') AND gv.valid_from IS NOT NULL
+            WHERE gv.status IN ('active', 'retired', 'scheduled') AND gv.valid_from IS NOT NULL
               AND gg.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)
             ORDER BY gg.grid_id, gg.version_id
             """
@@ -394,7 +394,7 @@ _LOCATE_SQL = sa.text(
         SELECT gg.grid_id, gg.version_id, gv.community_id, gg.geom,
                count(*) OVER () AS n_match
         FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
-        WHERE ST_Intersects(gg.geom, p.g) AND gv.status IN ('active', 'retired')
+        WHERE ST_Intersects(gg.geom, p.g) AND gv.status IN ('active', 'retired', 'scheduled')
           AND gv.valid_from <= p.t AND (gv.valid_to IS NULL OR p.t < gv.valid_to)
         ORDER BY gg.grid_id LIMIT 1) gi ON true
     LEFT JOIN LATERAL (
@@ -402,7 +402,7 @@ _LOCATE_SQL = sa.text(
         SELECT k.* FROM (
             SELECT gg.grid_id, gg.version_id, gv.community_id, gg.geom
             FROM grid_geometry gg JOIN grid_version gv ON gv.id = gg.version_id
-            WHERE gi.grid_id IS NULL AND gv.status IN ('active', 'retired')
+            WHERE gi.grid_id IS NULL AND gv.status IN ('active', 'retired', 'scheduled')
               AND gv.valid_from <= p.t AND (gv.valid_to IS NULL OR p.t < gv.valid_to)
             ORDER BY gg.geom <-> p.g LIMIT 8) k
         ORDER BY ST_Distance(k.geom::geography, p.g::geography), k.grid_id LIMIT 1) gn ON true

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from gridmap import grids, incidents
 from gridmap.errors import Conflict
 from gridmap.grids import activation
+from gridmap.incidents import locate
 from tests.fixtures.grids import border_building, building_point
 
 DAY = dt.timedelta(days=1)
@@ -53,6 +54,12 @@ def test_future_plan_is_not_in_force_before_its_date_and_is_after(
     # published with its codes before it takes effect (公示): no provisional grid left
     assert all(not g["provisional"] and g["grid_code"].isdigit()
                for g in grids.version_grids(conn, draft))
+
+    # a case reported after the date, before anyone promoted the plan: in the new grid
+    for when in (future + dt.timedelta(hours=1),):
+        assert locate.locate_point(conn, lon, lat, when)["grid_id"] == other
+        assert locate.assign_points(conn, [lon], [lat], [when])["grid_id"].iloc[0] == other
+    assert locate.locate_point(conn, lon, lat, future - DAY)["grid_id"] == old
 
     # at its date: promoted, the case follows its building, the old plan is history
     assert activation.due_count(conn, future) == 1
