@@ -234,3 +234,39 @@ def test_ehsa_per_street_equals_one_process(sample_engine: Engine, dask_client: 
                              street_ids=[s], today=dt.date(2026, 7, 1))
             one.update({r["grid_id"]: r["class"] for r in report.rows(run)})
     assert got == one and len(got) > 10
+
+
+def test_geocode_in_chunks_equals_one_process(sample_engine: Engine, dask_client: Any,
+                                              tmp_path: Path) -> None:
+    import json
+
+    from gridmap.geocode.derive import derive_entries
+    from gridmap.geocode.match import geocode
+    from gridmap.geocode.register import load_index
+
+    with sample_engine.begin() as conn:
+        derive_entries(conn, actor="test")
+        texts = conn.execute(sa.text(
+            "SELECT text FROM address_entry WHERE valid_to IS NULL ORDER BY id LIMIT 24"
+        )).scalars().all()
+    texts = [*texts, "不存在的路999号", "", texts[0] + "旁边"]
+    path = tmp_path / "addresses.csv"
+    pd.DataFrame({"address": texts}).to_csv(path, index=False)
+    rep = plan.start_file_job(sample_engine, "geocode", path, ClusterParams(client=dask_client),
+                              chunk_rows=10)
+    assert rep["state"] == "done" and rep["rows"] == len(texts)
+    with sample_engine.connect() as conn:
+        got = [json.loads(r) if isinstance(r, str) else r for r in conn.execute(sa.text(
+            "SELECT result FROM batch_geocode_result WHERE job_id = :j ORDER BY row_no"),
+            {"j": rep["id"]}).scalars()]
+        one = geocode(load_index(conn), pd.read_csv(path, keep_default_na=False)["address"])
+    assert len(got) == len(texts)
+    def plain(v: Any) -> Any:
+        return None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+
+    for i, g in enumerate(got):
+        for c in ("status", "level", "reason"):
+            assert g[c] == plain(one.iloc[i][c]), (i, c)
+        e = plain(one.iloc[i]["entry_id"])
+        assert g["entry_id"] == (None if e is None else int(e))
+    assert sum(g["status"] != "unmatched" for g in got) >= 3  # some register names are found
