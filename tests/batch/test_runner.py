@@ -160,7 +160,7 @@ def test_auto_partition_per_street_equals_one_process(sample_engine: Engine,
                             options={"seed": 5, "community_ids": list(communities)})
     assert rep["state"] == "done" and rep["rows"] == len(communities)
     with sample_engine.connect() as conn:
-        drafts = dict(conn.execute(sa.text(
+        drafts: dict[int, int] = dict(conn.execute(sa.text(
             "SELECT community_id, id FROM grid_version WHERE created_by = :a"),
             {"a": f"batch:{rep['id']}"}).all())
         assert sorted(drafts) == sorted(communities)
@@ -224,7 +224,7 @@ def test_ehsa_per_street_equals_one_process(sample_engine: Engine, dask_client: 
                             options=opts)
     assert rep["state"] == "done", rep
     with sample_engine.connect() as conn:
-        got = dict(conn.execute(sa.text(
+        got: dict[int, str] = dict(conn.execute(sa.text(
             "SELECT grid_id, class FROM batch_ehsa_result WHERE job_id = :j"),
             {"j": rep["id"]}).all())
         streets = conn.execute(sa.text("SELECT id FROM street ORDER BY id")).scalars().all()
