@@ -56,9 +56,9 @@ def test_future_plan_is_not_in_force_before_its_date_and_is_after(
                for g in grids.version_grids(conn, draft))
 
     # a case reported after the date, before anyone promoted the plan: in the new grid
-    for when in (future + dt.timedelta(hours=1),):
-        assert locate.locate_point(conn, lon, lat, when)["grid_id"] == other
-        assert locate.assign_points(conn, [lon], [lat], [when])["grid_id"].iloc[0] == other
+    when = future + dt.timedelta(hours=1)
+    assert locate.locate_point(conn, lon, lat, when)["grid_id"] == other
+    assert locate.assign_points(conn, [lon], [lat], [when])["grid_id"].iloc[0] == other
     assert locate.locate_point(conn, lon, lat, future - DAY)["grid_id"] == old
 
     # at its date: promoted, the case follows its building, the old plan is history
