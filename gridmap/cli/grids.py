@@ -234,11 +234,14 @@ def revert_cmd(app: AppContext, version: int, effective: str | None, actor: str)
 @click.option("--all", "all_", is_flag=True, help="Every community without an active plan.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--activate", "effective", help="Also activate from this date (ISO).")
+@click.option("--second-target", type=click.Choice(["cases", "patrol"]),
+              help="Also even out workload: cases per month (last 12 months) or patrol length;"
+                   " the household range stays hard.")
 @click.option("--actor", default="cli", show_default=True)
 @pass_app
 @report_errors
 def autopartition_cmd(app: AppContext, community: str | None, all_: bool, seed: int,
-                      effective: str | None, actor: str) -> None:
+                      effective: str | None, second_target: str | None, actor: str) -> None:
     """Generate a draft plan for COMMUNITY (or --all) from its units."""
     if not community and not all_:
         raise ValidationError("grids.community_or_all")
@@ -248,7 +251,8 @@ def autopartition_cmd(app: AppContext, community: str | None, all_: bool, seed: 
         else:
             cids = [grids.community_id_for(conn, community or "")]
         for cid in cids:
-            vid = grids.auto_partition(conn, cid, seed=seed, params=_params(app), actor=actor)
+            vid = grids.auto_partition(conn, cid, seed=seed, params=_params(app), actor=actor,
+                                       second_target=second_target)
             rows = grids.version_grids(conn, vid)
             if effective:
                 grids.activate(conn, vid, effective=_date(effective), actor=actor,
@@ -261,11 +265,14 @@ def autopartition_cmd(app: AppContext, community: str | None, all_: bool, seed: 
 
 @grids_group.command("rebalance")
 @click.argument("version", type=int)
+@click.option("--second-target", type=click.Choice(["cases", "patrol"]),
+              help="Also even out workload (cases per month or patrol length).")
 @click.option("--actor", default="cli", show_default=True)
 @pass_app
 @report_errors
-def rebalance_cmd(app: AppContext, version: int, actor: str) -> None:
+def rebalance_cmd(app: AppContext, version: int, second_target: str | None, actor: str) -> None:
     """Move as few units as possible so every grid of draft VERSION is in range."""
     with app.transaction() as conn:
-        res = grids.rebalance(conn, version, actor=actor, params=_params(app))
+        res = grids.rebalance(conn, version, actor=actor, params=_params(app),
+                              second_target=second_target)
     click.echo(f"{len(res['moves'])} unit move(s); lock_version {res['lock_version']}")

@@ -91,6 +91,19 @@ def test_workload_plan_through_the_api(lattice_app: Any) -> None:
     bad = officer.post("/api/analysis/autopartition", json={"community_id": comm,
                        "target": "households"}, headers=token)
     assert bad.status_code == 400 and bad.get_json()["problems"][0]["field"] == "target"
+    # the grids API's own auto-partition takes the same second target
+    plain = officer.post(f"/api/grids/communities/{comm}/autopartition",
+                         json={"seed": 1, "second_target": "patrol"}, headers=token)
+    assert plain.status_code == 201, plain.get_data(as_text=True)
+    pvid = plain.get_json()["version"]["id"]
+    lock = plain.get_json()["version"]["lock_version"]
+    moved = officer.post(f"/api/grids/versions/{pvid}/rebalance",
+                         json={"lock_version": lock, "second_target": "cases"}, headers=token)
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    wrong = officer.post(f"/api/grids/communities/{comm}/autopartition",
+                         json={"second_target": "people"}, headers=token)
+    assert wrong.status_code == 400
+    assert wrong.get_json()["problems"][0]["field"] == "second_target"
     supervisor = login(app.test_client(), "supervisor")
     denied = supervisor.post("/api/analysis/autopartition", json={
         "community_id": comm, "target": "cases"},

@@ -36,3 +36,11 @@ def test_cli_autopartition_activate_list_validate(fresh_db_url: str, cli_env: di
     assert "0 error(s)" in res.stdout
     res = _cli(cli_env, "grids", "activate", vid)
     assert res.returncode == 1 and "only a draft can be activated" in res.stderr
+    # the same command evens out a second (workload) target, households still hard
+    res = _cli(cli_env, "grids", "autopartition", "310107005003", "--second-target", "patrol")
+    assert res.returncode == 0 and "(draft)" in res.stdout, res.stderr
+    draft = res.stdout.split("version ")[1].split(",")[0]
+    res = _cli(cli_env, "grids", "rebalance", draft, "--second-target", "cases")
+    assert res.returncode == 0 and "unit move(s)" in res.stdout, res.stderr
+    res = _cli(cli_env, "grids", "autopartition", "310107005003", "--second-target", "x")
+    assert res.returncode == 2 and "x" in res.stderr

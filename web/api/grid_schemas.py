@@ -40,16 +40,28 @@ class DraftBody(GridsBase):
     note = Str(allow_none=True, validate=Limit("note"))
 
 
+_SECOND_TARGET = {"validate": OneOf(("cases", "patrol")), "allow_none": True,
+                  "metadata": {"description": "also even out workload: cases per month (last 12 "
+                                              "months) or patrol length; households stay hard"}}
+
+
 class SeedBody(GridsBase):
-    """Auto-partition: the random seed."""
+    """Auto-partition: the random seed and an optional second (workload) target."""
 
     seed = Int(allow_none=True, validate=Range(0, INT32))
+    second_target = Str(**_SECOND_TARGET)
 
 
 class LockBody(GridsBase):
     """An edit of a draft: the ``lock_version`` the client last saw."""
 
     lock_version = _lock()
+
+
+class RebalanceBody(LockBody):
+    """Rebalance: the ``lock_version`` and an optional second (workload) target."""
+
+    second_target = Str(**_SECOND_TARGET)
 
 
 class MovesBody(LockBody):

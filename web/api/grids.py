@@ -171,7 +171,8 @@ def autopartition(community_id: int, body: dict[str, Any]) -> Response:
     """A new draft partitioned automatically."""
     with db.write() as conn:
         vid = grids.auto_partition(conn, community_id, seed=body.get("seed") or 0,
-                                   params=_params(), actor=actor())
+                                   params=_params(), actor=actor(),
+                                   second_target=body.get("second_target"))
         v = grids.get_version(conn, vid)
     return _json({"version": v}, 201)
 
@@ -245,12 +246,13 @@ def redo(version_id: int, body: dict[str, Any]) -> Response:
 
 @bp.post("/versions/<int:version_id>/rebalance")
 @roles_required(*EDITORS)
-@use(schemas.LockBody, "json")
+@use(schemas.RebalanceBody, "json")
 def rebalance(version_id: int, body: dict[str, Any]) -> Response:
-    """Rebalance the draft's grids towards the household range."""
+    """Rebalance the draft's grids towards the household range (and a workload target)."""
     with db.write() as conn:
         return _json(grids.rebalance(conn, version_id, actor=actor(), params=_params(),
-                                     expected_lock_version=body["lock_version"]))
+                                     expected_lock_version=body["lock_version"],
+                                     second_target=body.get("second_target")))
 
 
 @bp.post("/versions/<int:version_id>/activate")
