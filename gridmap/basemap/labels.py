@@ -60,10 +60,13 @@ UNION ALL
    AND p && env.g
  ORDER BY size DESC LIMIT :lim)
 UNION ALL
-(SELECT a.kind, a.name, NULL, ST_X(p), ST_Y(p), NULL, ST_Area(a.geom) AS size
- FROM landcover a, env, LATERAL ST_PointOnSurface(a.geom) p
- WHERE :z >= {AREA_LABEL_ZOOM} AND a.kind IN ('water', 'park') AND a.geom && env.g
-   AND a.name IS NOT NULL AND a.name <> '' AND p && env.g
+(SELECT * FROM (
+   SELECT DISTINCT ON (a.name) a.kind, a.name, NULL::text, ST_X(p), ST_Y(p),
+          NULL::float8, ST_Area(a.geom) AS size
+   FROM landcover a, env, LATERAL ST_PointOnSurface(a.geom) p
+   WHERE :z >= {AREA_LABEL_ZOOM} AND a.kind IN ('water', 'park') AND a.geom && env.g
+     AND a.name IS NOT NULL AND a.name <> '' AND p && env.g
+   ORDER BY a.name, size DESC) one_per_name
  ORDER BY size DESC LIMIT :lim)
 """)  # noqa: S608 (constants only)
 
