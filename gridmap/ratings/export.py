@@ -50,7 +50,7 @@ def write_xlsx(conn: Connection, year: int, round_code: str, out: Path | IO[byte
               + ["原因" if lang == "zh" else "reasons"])
     for r in rows:
         crit = r["criteria"] or {}
-        vals = [_criterion_cell(crit.get(c.code)) for c in scheme.criteria]
+        vals = [_criterion_cell(crit.get(c.code), c.kind) for c in scheme.criteria]
         ws.append([_cell(k, r.get(k), lang) for k, *_ in _COLS] + vals
                   + ["；".join(r["reason_texts"])])
     ws.freeze_panes = "A2"
@@ -69,10 +69,10 @@ def write_xlsx(conn: Connection, year: int, round_code: str, out: Path | IO[byte
     return len(rows)
 
 
-def _criterion_cell(rec: Mapping[str, Any] | None) -> Any:
+def _criterion_cell(rec: Mapping[str, Any] | None, kind: str) -> Any:
     if rec is None:
         return None
-    if rec.get("kind") == "condition":
+    if kind == "condition":
         p = rec.get("passed")
         return None if p is None else ("✓" if p else "✗")
     return rec.get("value")
@@ -115,7 +115,7 @@ def _rows_html(rows: Sequence[Mapping[str, Any]], scheme: Scheme, lang: str) -> 
         crit = r["criteria"] or {}
         cells = [r["rank"], r["name"], "★" * int(r["stars"] or 0), r["score"],
                  _cell("status", r["status"], lang)]
-        cells += [_criterion_cell(crit.get(c.code)) for c in scheme.criteria]
+        cells += [_criterion_cell(crit.get(c.code), c.kind) for c in scheme.criteria]
         reasons = "<br>".join(_e(t) for t in r["reason_texts"])
         out.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in cells)
                    + f"<td>{reasons}</td></tr>")

@@ -202,13 +202,15 @@ miss AS (
 )
 SELECT m.community_id, m.type_code, q.name_zh, q.name_en, t.b_all, t.r_all, m.b_miss, m.r_miss
 FROM miss m JOIN tot t USING (community_id) JOIN req q ON q.code = m.type_code
-ORDER BY m.community_id, m.r_miss DESC, m.type_code
+WHERE CASE WHEN t.r_all > 0 THEN m.r_miss > (1 - :share) * t.r_all
+           ELSE m.b_miss > (1 - :share) * t.b_all END
 """
 
 
-def service_gaps(conn: Connection, community_ids: Sequence[int] | None
+def service_gaps(conn: Connection, community_ids: Sequence[int] | None, min_share: float = 1.0
                  ) -> dict[int, list[dict[str, Any]]] | None:
-    """Required life-circle types not reaching all of a committee's residents, from the stored
+    """Required life-circle types reaching less than ``min_share`` of a committee's residents
+    (default: not all of them), from the stored
     coverage results (``building_coverage`` of :func:`gridmap.access.coverage.refresh`, which
     holds every building × type); ``None`` when coverage was never computed.
 
@@ -220,7 +222,8 @@ def service_gaps(conn: Connection, community_ids: Sequence[int] | None
     except NotFound:
         return None
     rows = conn.execute(sa.text(_GAPS_SQL), {
-        "cids": None if community_ids is None else list(community_ids)}).all()
+        "cids": None if community_ids is None else list(community_ids),
+        "share": float(min_share)}).all()
     out: dict[int, list[dict[str, Any]]] = {}
     for cid, code, zh, en, b_all, r_all, b_miss, r_miss in rows:
         share = 1 - r_miss / r_all if r_all else (1 - b_miss / b_all if b_all else None)
@@ -228,4 +231,6 @@ def service_gaps(conn: Connection, community_ids: Sequence[int] | None
             "type_code": code, "type_name": zh, "type_name_en": en,
             "share": None if share is None else round(float(share), 4),
             "residents_affected": int(r_miss), "buildings_affected": int(b_miss)})
+    for gaps in out.values():
+        gaps.sort(key=lambda g: (-g["residents_affected"], g["type_code"]))
     return out

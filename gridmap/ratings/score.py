@@ -21,6 +21,7 @@ number of ``min_score`` thresholds reached; every failed condition caps the star
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,76 +132,99 @@ def _names(c: Criterion) -> dict[str, Any]:
     return {"criterion": {"zh": c.name_zh, "en": c.name_en}}
 
 
-def _none(x: float) -> float | None:
-    return None if np.isnan(x) else round(float(x), 2)
+def rounded(x: float) -> float | None:
+    """``x`` to 2 decimals; ``None`` for NaN (no value)."""
+    return None if math.isnan(x) else round(float(x), 2)
 
 
-def reasons(scheme: Scheme, scored: Scored, row: int, sums: np.ndarray,
-            gaps: list[Mapping[str, Any]] | None) -> list[Problem]:
-    """Why committee ``row`` has its stars: failed conditions, missing values, the score."""
+@dataclass(frozen=True)
+class Row:
+    """One committee's scored values as plain Python numbers (NaN = no value)."""
+
+    values: Mapping[str, float]
+    passed: Mapping[str, float]
+    score: float
+    stars: int
+    sums: Sequence[int]
+
+
+def rows_of(scheme: Scheme, scored: Scored, sums: np.ndarray) -> list[Row]:
+    """The per-committee rows of ``scored`` (numpy arrays turned into lists once)."""
+    codes = [c.code for c in scheme.criteria]
+    vals = {k: scored.values[k].tolist() for k in codes}
+    pas = {k: v.tolist() for k, v in scored.passed.items()}
+    sc, st, sm = scored.score.tolist(), scored.computed_stars.tolist(), sums.tolist()
+    return [Row({k: vals[k][n] for k in codes}, {k: v[n] for k, v in pas.items()}, sc[n],
+                int(st[n]), sm[n]) for n in range(len(sc))]
+
+
+def _failed(scheme: Scheme, c: Criterion, r: Row, k: int | None,
+            gaps: Sequence[Mapping[str, Any]] | None) -> Problem:
+    if c.measure == "categories" and k is not None:
+        return Problem("ratings.reason_cases", {
+            **_names(c), "open": r.sums[k], "new": r.sums[k + 1],
+            "max_open": int(c.params.get("max_open", 0)),
+            "max_new": int(c.params.get("max_new", 0)), "cap": c.cap_stars})
+    if c.measure == "service":
+        share = float(c.params.get("min_share", 0.8))
+        low = [g for g in gaps or () if (g["share"] or 0.0) < share]
+        names = {"zh": "、".join(g["type_name"] for g in low),
+                 "en": ", ".join(g.get("type_name_en") or g["type_code"] for g in low)}
+        return Problem("ratings.reason_service", {
+            **_names(c), "types": names, "count": len(low),
+            "share": round(share * 100), "cap": c.cap_stars})
+    return Problem("ratings.reason_not_met", {**_names(c), "cap": c.cap_stars})
+
+
+def reasons(scheme: Scheme, r: Row, gaps: Sequence[Mapping[str, Any]] | None) -> list[Problem]:
+    """Why a committee has its stars: failed conditions, missing values, the score."""
     out: list[Problem] = []
-    cats = {c.code: k for k, c in enumerate(category_criteria(scheme))}
+    cats = {c.code: BASE_SLOTS + 2 * k for k, c in enumerate(category_criteria(scheme))}
     for c in scheme.criteria:
-        v = scored.values[c.code][row]
-        if c.kind == "condition" and scored.passed[c.code][row] == 0.0:
-            if c.measure == "categories":
-                k = BASE_SLOTS + 2 * cats[c.code]
-                out.append(Problem("ratings.reason_cases", {
-                    **_names(c), "open": int(sums[row, k]), "new": int(sums[row, k + 1]),
-                    "max_open": int(c.params.get("max_open", 0)),
-                    "max_new": int(c.params.get("max_new", 0)), "cap": c.cap_stars}))
-            elif c.measure == "service":
-                share = float(c.params.get("min_share", 0.8))
-                low = [g for g in gaps or () if (g["share"] or 0.0) < share]
-                names = {"zh": "、".join(g["type_name"] for g in low),
-                         "en": ", ".join(g.get("type_name_en") or g["type_code"] for g in low)}
-                out.append(Problem("ratings.reason_service", {
-                    **_names(c), "types": names, "count": len(low),
-                    "share": round(share * 100), "cap": c.cap_stars}))
-            else:
-                out.append(Problem("ratings.reason_not_met", {**_names(c), "cap": c.cap_stars}))
-        elif np.isnan(v):
+        v = r.values[c.code]
+        if c.kind == "condition" and r.passed.get(c.code) == 0.0:
+            out.append(_failed(scheme, c, r, cats.get(c.code), gaps))
+        elif math.isnan(v):
             code = "ratings.reason_not_entered" if c.source == "entered" else "ratings.reason_no_data"
             out.append(Problem(code, {**_names(c)}))
         elif c.kind == "score" and v < scheme.min_score[3]:
-            out.append(Problem("ratings.reason_low", {**_names(c), "value": round(float(v), 1),
+            out.append(Problem("ratings.reason_low", {**_names(c), "value": round(v, 1),
                                                       "min": scheme.min_score[3]}))
-    stars = int(scored.computed_stars[row])
-    sc = _none(scored.score[row])
-    if stars < 5 and sc is not None:
+    sc = rounded(r.score)
+    if r.stars < 5 and sc is not None:
         out.append(Problem("ratings.reason_score", {
-            "score": sc, "stars": stars, "next": stars + 1,
-            "needed": scheme.min_score[stars + 1]}))
+            "score": sc, "stars": r.stars, "next": r.stars + 1,
+            "needed": scheme.min_score[r.stars + 1]}))
     return out
 
 
-def criteria_record(scheme: Scheme, scored: Scored, row: int, sums: np.ndarray,
-                    entries: Entries, cid: int, gaps: list[Mapping[str, Any]] | None
-                    ) -> dict[str, Any]:
-    """The stored per-criterion record of committee ``row``: value, passed, inputs, entry."""
+_GAP_KEYS = ("type_code", "type_name", "share", "residents_affected")
+_SAT_KEYS = ("rated", "score_sum", "hotline_dispatched", "hotline_responded",
+             "hotline_evaluated", "hotline_solved", "hotline_rated", "hotline_satisfied")
+
+
+def criteria_record(scheme: Scheme, r: Row, entries: Entries, cid: int,
+                    gaps: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The stored per-criterion record of a committee: value, passed, inputs, entry."""
     out: dict[str, Any] = {}
-    cats = {c.code: k for k, c in enumerate(category_criteria(scheme))}
+    cats = {c.code: BASE_SLOTS + 2 * k for k, c in enumerate(category_criteria(scheme))}
     for c in scheme.criteria:
-        rec: dict[str, Any] = {"value": _none(scored.values[c.code][row]), "kind": c.kind,
-                               "source": c.source, "measure": c.measure}
-        if c.code in scored.passed:
-            p = scored.passed[c.code][row]
-            rec["passed"] = None if np.isnan(p) else bool(p)
+        rec: dict[str, Any] = {"value": rounded(r.values[c.code])}  # kind etc.: the scheme
+        if c.code in r.passed:
+            p = r.passed[c.code]
+            rec["passed"] = None if math.isnan(p) else bool(p)
         if c.measure == "response":
-            rec["inputs"] = {"dispatched": int(sums[row, 0]), "accepted_in_time": int(sums[row, 1]),
-                             "due": int(sums[row, 2]), "closed_on_time": int(sums[row, 3])}
+            rec["inputs"] = {"dispatched": r.sums[0], "accepted_in_time": r.sums[1],
+                             "due": r.sums[2], "closed_on_time": r.sums[3]}
         elif c.measure == "satisfaction":
-            rec["inputs"] = {k: int(sums[row, i]) for i, k in enumerate((
-                "rated", "score_sum", "hotline_dispatched", "hotline_responded",
-                "hotline_evaluated", "hotline_solved", "hotline_rated", "hotline_satisfied"),
-                start=4)}
+            rec["inputs"] = dict(zip(_SAT_KEYS, r.sums[4:12], strict=True))
         elif c.measure == "categories":
-            k = BASE_SLOTS + 2 * cats[c.code]
-            rec["inputs"] = {"open": int(sums[row, k]), "new": int(sums[row, k + 1])}
+            k = cats[c.code]
+            rec["inputs"] = {"open": r.sums[k], "new": r.sums[k + 1]}
         elif c.measure == "service":  # the gaps that count (below min_share) are kept
             share = float(c.params.get("min_share", 0.8))
             rec["gaps"] = None if gaps is None else [
-                dict(g) for g in gaps if (g["share"] or 0.0) < share]
+                {k: g[k] for k in _GAP_KEYS} for g in gaps if (g["share"] or 0.0) < share]
         if (cid, c.code) in entries:
             rec["entry"] = dict(entries[(cid, c.code)])
         out[c.code] = rec

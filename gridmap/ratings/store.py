@@ -112,7 +112,9 @@ def evaluate(conn: Connection, scheme: Scheme, year: int, round_code: str,
     ``everyone``: ``comms`` are all committees (the scans need no id filter)."""
     ids = [c.id for c in comms]
     sums = measure.case_sums(conn, scheme, period, ids, everyone=everyone)
-    gaps = measure.service_gaps(conn, None if everyone else ids)
+    shares = [float(c.params.get("min_share", 0.8)) for c in scheme.criteria
+              if c.measure == "service"]
+    gaps = measure.service_gaps(conn, None if everyone else ids, max(shares, default=0.0))
     entries = entries_of(conn, year, round_code, ids)
     return _results(scheme, comms, sums, entries, gaps)
 
@@ -120,14 +122,13 @@ def evaluate(conn: Connection, scheme: Scheme, year: int, round_code: str,
 def _results(scheme: Scheme, comms: Sequence[Committee], sums: np.ndarray,
              entries: score.Entries, gaps: score.Gaps) -> list[Result]:
     scored = score.evaluate(scheme, [c.id for c in comms], sums, entries, gaps)
-    out = []
-    for n, c in enumerate(comms):
-        g = None if gaps is None else list(gaps.get(c.id, ()))
-        s = scored.score[n]
+    out: list[Result] = []
+    complete = scored.complete.tolist()
+    for n, (c, r) in enumerate(zip(comms, score.rows_of(scheme, scored, sums), strict=True)):
+        g = None if gaps is None else gaps.get(c.id, [])
         out.append(Result(
-            c, None if np.isnan(s) else round(float(s), 2), int(scored.computed_stars[n]),
-            bool(scored.complete[n]), tuple(score.reasons(scheme, scored, n, sums, g)),
-            score.criteria_record(scheme, scored, n, sums, entries, c.id, g)))
+            c, score.rounded(r.score), r.stars, bool(complete[n]),
+            tuple(score.reasons(scheme, r, g)), score.criteria_record(scheme, r, entries, c.id, g)))
     return out
 
 

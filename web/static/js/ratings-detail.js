@@ -15,9 +15,9 @@
     return schemes[year];
   }
   const name = (c) => (document.documentElement.lang.startsWith("zh") ? c.name_zh : c.name_en);
-  function valueText(rec) {
+  function valueText(rec, kind) {
     if (!rec) return "–";
-    if (rec.kind === "condition") return rec.passed === null || rec.passed === undefined ? "–" : gm.t(rec.passed ? "rt.met" : "rt.not_met");
+    if (kind === "condition") return rec.passed === null || rec.passed === undefined ? "–" : gm.t(rec.passed ? "rt.met" : "rt.not_met");
     return rec.value === null || rec.value === undefined ? "–" : String(rec.value);
   }
   function entryText(rec) {
@@ -43,7 +43,7 @@
     for (const c of sch.criteria) {
       const rec = crit[c.code];
       const tr = gm.el("tr");
-      tr.append(gm.el("td", {}, name(c)), gm.el("td", {}, valueText(rec)),
+      tr.append(gm.el("td", {}, name(c)), gm.el("td", {}, valueText(rec, c.kind)),
         gm.el("td", {}, gm.t("rt.source." + c.source)), gm.el("td", {}, entryText(rec)));
       tb.appendChild(tr);
     }
