@@ -161,8 +161,11 @@ def where_sql(scope: Scope, query: Mapping[str, Any]) -> tuple[str, dict[str, An
     if lights:
         # a semi-join on the open 督办 rows (partial index of migration 0023), not a join
         # the planner answers by reading every case of the scope
-        light_sql = ("i.id IN (SELECT sv.incident_id FROM supervision sv WHERE"
-                     " sv.cleared_at IS NULL AND sv.light = ANY(:q_lights))")
+        # inside an expression (IS TRUE) the sub-select stays a hashed SubPlan: the open
+        # rows are hashed once and each case costs one probe; a top-level semi-join is
+        # turned by the count's LIMIT into one index probe per case of the street
+        light_sql = ("(i.id IN (SELECT sv.incident_id FROM supervision sv WHERE"
+                     " sv.cleared_at IS NULL AND sv.light = ANY(:q_lights))) IS TRUE")
         if "none" in lights:
             light_sql = (f"({light_sql} OR NOT EXISTS (SELECT 1 FROM supervision sn WHERE"  # noqa: S608 - fixed fragments
                          " sn.incident_id = i.id AND sn.cleared_at IS NULL))")
@@ -208,13 +211,11 @@ def search(conn: Connection, scope: Scope, query: Mapping[str, Any], *, page: in
     if walked is not None:      # a common text: the page from the walk, "1000+" without a count
         total, ids = COUNT_CAP + 1, walked
     else:
-        total = int(conn.execute(sa.text(
-            f"SELECT count(*) FROM (SELECT 1 FROM incident i WHERE {where} "  # noqa: S608 - fixed fragments, bound values
-            "LIMIT :cap) x"), {**p, "cap": COUNT_CAP + 1}).scalar_one())
-        texts = any((query.get(k) or "").strip() for k in ("text", "address"))
-        # a text whose page the short walk could not fill is not worth a longer one
-        ids = _page_ids(conn, where, p, sort, desc, page_size, off,
-                        common=total > COUNT_CAP and not texts)
+        total, ids = _small_page(conn, where, p, sort, desc, page_size, off)
+        if total > COUNT_CAP:
+            texts = any((query.get(k) or "").strip() for k in ("text", "address"))
+            # a text whose page the short walk could not fill is not worth a longer one
+            ids = _page_ids(conn, where, p, sort, desc, page_size, off, common=not texts)
     rows = conn.execute(sa.text(
         f"SELECT {_COLUMNS} FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS page(id, n) "  # noqa: S608 - fixed fragments
         f"JOIN incident i ON i.id = page.id {_FROM.split('FROM incident i', 1)[1]} "
@@ -244,6 +245,27 @@ def _text_walk(conn: Connection, query: Mapping[str, Any], where: str, p: dict[s
     if len(rows) / int(rows[-1][1]) * size < 10 * COUNT_CAP:
         return None
     return [int(r[0]) for r in rows[off:]]
+
+
+def _small_page(conn: Connection, where: str, p: dict[str, Any], sort: str, desc: bool,
+                limit: int, offset: int) -> tuple[int, list[int]]:
+    """The count (up to :data:`COUNT_CAP` + 1) and, when the selection is not larger than
+    the cap, its page, in one statement: the matches (at most cap + 1) are read once and
+    both counted and sorted, instead of a count and a second search for the page."""
+    way = "DESC" if desc else "ASC"
+    rows = conn.execute(sa.text(
+        f"WITH sel AS MATERIALIZED (SELECT i.id, {SORTS[sort]} AS k FROM incident i "  # noqa: S608 - fixed fragments, bound values
+        f"WHERE {where} LIMIT :cap) SELECT id, (SELECT count(*) FROM sel) AS total FROM sel "
+        f"ORDER BY k {way}, id {way} LIMIT :lim OFFSET :off"),
+        {**p, "cap": COUNT_CAP + 1, "lim": limit, "off": offset}).all()
+    if rows:
+        return int(rows[0][1]), [int(r[0]) for r in rows]
+    if offset == 0:
+        return 0, []
+    total = int(conn.execute(sa.text(  # a page past the end: the count alone
+        f"SELECT count(*) FROM (SELECT 1 FROM incident i WHERE {where} "  # noqa: S608 - fixed fragments, bound values
+        "LIMIT :cap) x"), {**p, "cap": COUNT_CAP + 1}).scalar_one())
+    return total, []
 
 
 _TABLE_SIZE = """
