@@ -142,13 +142,26 @@ def _coverage(conn: Connection, level: str) -> dict[str, float | None]:
 
 
 def area_shapes(conn: Connection, scope: Scope, area_code: str | None, *,
-                tolerance: float = 0.00005) -> dict[str, Any]:
+                tolerance: float = 0.00005, cache_seconds: float = 0.0) -> dict[str, Any]:
     """GeoJSON of the areas one level below ``area_code`` (what the map shows and the
     viewer clicks to drill down), simplified by ``tolerance`` degrees, each with ``code``,
     ``name``, ``level``, ``coverage`` (life-circle score 0–1 of the required facility types,
     :func:`gridmap.access.coverage.summary`; ``None`` when not computed) and ``stars``
-    (星级 of a community, mean of its communities for a street; ``None`` when unrated)."""
+    (星级 of a community, mean of its communities for a street; ``None`` when unrated).
+    ``cache_seconds`` > 0 keeps the answer that long (per area and scope), like
+    :func:`first_paint`."""
     area = areas.resolve(conn, scope, area_code)
+    key = ("shapes", area.level, area.id, None if area.community_ids is None
+           else tuple(sorted(area.community_ids)), tolerance)
+    if cache_seconds > 0 and (hit := _cached(key, cache_seconds)) is not None:
+        return hit
+    out = _shapes(conn, area, tolerance)
+    if cache_seconds > 0:
+        _store(key, out)
+    return out
+
+
+def _shapes(conn: Connection, area: Area, tolerance: float) -> dict[str, Any]:
     level = area.child_level or "grid"
     sql, p = _shape_sql(area)
     rows = conn.execute(sa.text(sql), {**p, "tol": tolerance}).mappings().all()

@@ -54,9 +54,10 @@ def areas(args: dict[str, Any]) -> Response:
     scope = current_scope()
     with db.read() as conn:
         dashboard.check_view(conn, current_user())
-        body = dashboard.area_shapes(conn, scope, args.get("area"))
+        body = dashboard.area_shapes(conn, scope, args.get("area"),
+                                     cache_seconds=params().dashboard_cache_seconds)
     if args["display"] == "gcj02":  # on an Amap/Tianditu basemap
-        body["features"] = shift_geometries(body["features"])
+        body = {**body, "features": shift_geometries(body["features"])}  # cached: no mutation
     return json_response(body)
 
 
