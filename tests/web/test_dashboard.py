@@ -131,3 +131,11 @@ def test_echarts_is_vendored_pinned_with_its_licence() -> None:
     for name in ("echarts.min.js", "echarts.common.min.js", "LICENSE", "NOTICE"):
         assert f"echarts/{name}" in manifest["files"]
     assert "Apache License" in (assets.VENDOR / "echarts" / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_page_in_english(dash_app: Flask) -> None:
+    c = dash_app.test_client()
+    login(c, "admin")
+    c.post("/lang", data={"lang": "en", "csrf_token": c.csrf})  # type: ignore[attr-defined]
+    html = c.get("/dashboard").get_data(as_text=True)
+    assert "District dashboard" in html and "Closure rate" in html and "一屏观天下" not in html
