@@ -45,6 +45,13 @@ def read() -> Iterator[Connection]:
         yield conn
 
 
+def replica_or_primary() -> Engine:
+    """The replica's engine when one is configured, else the primary's: for read-only
+    pools that never need read-after-write (``/api/locate``)."""
+    replica: Engine | None = current_app.extensions.get("gridmap.read_engine")
+    return replica if replica is not None else engine()
+
+
 @contextmanager
 def write() -> Iterator[Connection]:
     """A transaction committed on success and rolled back on any error."""

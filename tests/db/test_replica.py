@@ -95,6 +95,9 @@ def test_reads_hit_the_replica_and_a_writer_reads_its_own_write(
         assert other.headers["X-Gridmap-Read"] == "replica" and other.status_code == 404
         page = reader.get("/supervisor")
         assert page.status_code == 200 and page.headers["X-Gridmap-Read"] == "replica"
+        # /api/locate (its own autocommit pool) reads the replica too
+        assert reader.get(f"/api/locate?lon={WEST[0]}&lat={WEST[1]}").status_code == 200
+        assert app.extensions["gridmap.locate_engine"].url.port == standby.url.port
         lagging = app.test_client().get("/health").get_json()["replica"]
         assert lagging["replay_paused"] and lagging["lag_bytes"] > 0
     finally:

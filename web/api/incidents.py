@@ -60,7 +60,8 @@ def locate_engine() -> Engine:
             eng = current_app.extensions.get("gridmap.locate_engine")
             if eng is None:
                 eng = sa.create_engine(
-                    db.engine().url, pool_size=4, max_overflow=4, pool_pre_ping=False,
+                    db.replica_or_primary().url, pool_size=4, max_overflow=4,
+                    pool_pre_ping=False,
                     pool_recycle=600, isolation_level="AUTOCOMMIT",
                 )
                 current_app.extensions["gridmap.locate_engine"] = eng
