@@ -113,6 +113,15 @@ def test_external_id_and_client_id_stay_unique(conn: Connection) -> None:
     with pytest.raises(sa.exc.IntegrityError):  # same id in another month's partition
         conn.execute(ins, {"e": "X-1", "c": cat, "t": "2025-03-05 10:00+08"})
     sp.rollback()
+    conn.execute(ins, {"e": "X-2", "c": cat, "t": "2025-03-05 10:00+08"})
+    uuid = "0b6c7d0e-3f5a-4c1e-9a51-0c1f5e2d9b11"
+    conn.execute(sa.text("UPDATE incident SET client_id = CAST(:u AS uuid) WHERE "
+                         "external_id = 'X-1'"), {"u": uuid})
+    sp = conn.begin_nested()
+    with pytest.raises(sa.exc.IntegrityError):  # the field page's client id, set later
+        conn.execute(sa.text("UPDATE incident SET client_id = CAST(:u AS uuid) WHERE "
+                             "external_id = 'X-2'"), {"u": uuid})
+    sp.rollback()
 
 
 def test_photos_need_their_case_and_go_with_it(conn: Connection) -> None:

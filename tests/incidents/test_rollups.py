@@ -45,6 +45,10 @@ def test_rollup_equals_a_scan_after_import_transitions_and_delete(
     _same(conn)
     conn.execute(sa.text("DELETE FROM incident WHERE id = :i"), {"i": open_ids[-1]})
     _same(conn)
+    # a corrected report time moves the case to another month's partition
+    conn.execute(sa.text("UPDATE incident SET reported_at = reported_at + interval '40 days' "
+                         "WHERE id = ANY(:i)"), {"i": open_ids[1:3]})
+    _same(conn)
     assert rollups.rebuild(conn)["incident_rollup_day"] > 0
     _same(conn)
 

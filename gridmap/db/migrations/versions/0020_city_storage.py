@@ -129,6 +129,23 @@ BEGIN
 END $$;
 """
 
+_UNIQUE_ROW = r"""
+CREATE OR REPLACE FUNCTION gm_unique_row() RETURNS trigger LANGUAGE plpgsql AS $$
+-- row level (UPDATE OF the columns, only when one changes): the new value must be alone
+DECLARE col text; n bigint;
+BEGIN
+  FOREACH col IN ARRAY TG_ARGV LOOP
+    EXECUTE format('SELECT count(*) FROM %1$I WHERE %2$I = ($1).%2$I', TG_TABLE_NAME, col)
+      INTO n USING NEW;
+    IF n > 1 THEN
+      RAISE EXCEPTION 'duplicate key value violates unique constraint on %.%', TG_TABLE_NAME, col
+        USING ERRCODE = 'unique_violation';
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $$;
+"""
+
 _REF = r"""
 CREATE OR REPLACE FUNCTION gm_ref_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE v text := to_jsonb(NEW) ->> TG_ARGV[0]; found boolean;
@@ -176,19 +193,30 @@ _ROLLUP_UPSERT = (
     "DO UPDATE SET n = r.n + EXCLUDED.n")
 _OLD = f"SELECT {_ROLLUP_KEY}, -1 AS n FROM old_rows"  # noqa: S608 - fixed text
 _NEW = f"SELECT {_ROLLUP_KEY}, 1 AS n FROM new_rows"  # noqa: S608 - fixed text
+_KEY_OF = ("SELECT (r.reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, "
+           "coalesce(r.street_id, 0) AS street_id, coalesce(r.community_id, 0) AS community_id,"
+           " coalesce(r.grid_id, 0) AS grid_id, r.category_code, r.state, {n} AS n "
+           "FROM (SELECT ({row}).*) r")
+_ROW_DELTA = (_KEY_OF.format(n=-1, row="OLD") + " UNION ALL "
+              + _KEY_OF.format(n=1, row="NEW"))
+_KEY_COLS = "state, category_code, grid_id, community_id, street_id, reported_at"
 _ROLLUP = f"""
 CREATE OR REPLACE FUNCTION gm_rollup_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN {_ROLLUP_UPSERT.format(rows=_NEW)}; RETURN NULL; END $$;
 CREATE OR REPLACE FUNCTION gm_rollup_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN {_ROLLUP_UPSERT.format(rows=_OLD + " UNION ALL " + _NEW)}; RETURN NULL; END $$;
+-- row level, only when a key column changes (a transition: one count moves to the new state);
+-- BEFORE, so it also fires when a new report month moves the row to another partition
+BEGIN {_ROLLUP_UPSERT.format(rows=_ROW_DELTA)}; RETURN NEW; END $$;
 CREATE OR REPLACE FUNCTION gm_rollup_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN {_ROLLUP_UPSERT.format(rows=_OLD)}; RETURN NULL; END $$;
 """
 _ROLLUP_TRIGGERS = (
     "CREATE TRIGGER incident_rollup_insert AFTER INSERT ON incident REFERENCING NEW TABLE AS "
     "new_rows FOR EACH STATEMENT EXECUTE FUNCTION gm_rollup_insert()",
-    "CREATE TRIGGER incident_rollup_update AFTER UPDATE ON incident REFERENCING OLD TABLE AS "
-    "old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gm_rollup_update()",
+    f"CREATE TRIGGER incident_rollup_update BEFORE UPDATE OF {_KEY_COLS} ON incident "
+    f"FOR EACH ROW WHEN (({_KEY_COLS.replace(', ', ', OLD.').join(['OLD.', ''])}) IS DISTINCT "
+    f"FROM ({_KEY_COLS.replace(', ', ', NEW.').join(['NEW.', ''])})) "
+    "EXECUTE FUNCTION gm_rollup_update()",
     "CREATE TRIGGER incident_rollup_delete AFTER DELETE ON incident REFERENCING OLD TABLE AS "
     "old_rows FOR EACH STATEMENT EXECUTE FUNCTION gm_rollup_delete()",
 )
@@ -276,10 +304,12 @@ def _to_partitioned(table: str, key: str) -> None:
         op.execute(definition)
     if unique_cols:
         args = ", ".join(f"'{c}'" for c in unique_cols)
-        for event in ("INSERT", "UPDATE"):
-            op.execute(f"CREATE TRIGGER gm_unique_{event.lower()} AFTER {event} ON {table} "
-                       f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
-                       f"EXECUTE FUNCTION gm_unique_check({args})")
+        op.execute(f"CREATE TRIGGER gm_unique_insert AFTER INSERT ON {table} REFERENCING NEW "
+                   f"TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gm_unique_check({args})")
+        cols = ", ".join(unique_cols)
+        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in unique_cols)
+        op.execute(f"CREATE TRIGGER gm_unique_update AFTER UPDATE OF {cols} ON {table} "
+                   f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION gm_unique_row({args})")
     for child, name, definition in cat["refs"]:
         _note(table, "ref", f"{child}.{name}", definition)
         _reference_triggers(table, child, definition)
@@ -323,7 +353,7 @@ def _create_rollups() -> None:
 def upgrade() -> None:
     op.execute("CREATE TABLE gm_partition_note (table_name text NOT NULL, kind text NOT NULL, "
                "name text NOT NULL, definition text NOT NULL)")
-    for sql in (_ENSURE, _UNIQUE, _REF):
+    for sql in (_ENSURE, _UNIQUE, _UNIQUE_ROW, _REF):
         op.execute(sql)
     for table, key in PARTITIONED:
         _to_partitioned(table, key)
@@ -362,6 +392,6 @@ def downgrade() -> None:
     for table, _ in reversed(PARTITIONED):
         _to_plain(table)
     op.execute("DROP FUNCTION gm_rollup_insert(), gm_rollup_update(), gm_rollup_delete(), "
-               "gm_unique_check(), gm_ref_check(), gm_ref_on_delete(), "
+               "gm_unique_check(), gm_unique_row(), gm_ref_check(), gm_ref_on_delete(), "
                "gm_ensure_month_partitions(regclass, date, date)")
     op.execute("DROP TABLE gm_partition_note")
