@@ -162,6 +162,12 @@ def _params(f: AuditFilter) -> dict[str, Any]:
             "since": f.since, "until": f.until}
 
 
+def audit_sql(f: AuditFilter) -> tuple[str, dict[str, Any]]:
+    """The unordered SQL of the entries matching ``f`` (rows with ``detail``) and its
+    parameters; callers add ``ORDER BY x.at DESC …`` and paging."""
+    return _sql(f), _params(f)
+
+
 def list_entries(conn: Connection, f: AuditFilter, *, limit: int = 100,
                  offset: int = 0) -> tuple[list[Entry], int]:
     """Entries matching ``f``, newest first, and how many match in all.

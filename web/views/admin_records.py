@@ -10,15 +10,18 @@ and drawn by ``static/js/admin_audit.js``.
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, send_file
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField
 
+from gridmap.audit import export as audit_export
 from gridmap.audit import log, runs
 from gridmap.errors import GridmapError, NotFound, Problem, ValidationError
 from gridmap.imports.catalogues import KINDS, import_catalogue_file
@@ -61,6 +64,28 @@ def audit() -> tuple[str, int]:
         "admin/audit.html", raw=raw, entries=entries, total=total, page=page_no,
         pages=max(1, -(-total // PAGE_SIZE)), problems=problems, geometry=geometry,
         object_types=log.OBJECT_TYPES, plan_actions=log.PLAN_ACTIONS), status
+
+
+@bp.get("/audit.xlsx")
+@roles_required("admin")
+def audit_xlsx() -> Response | tuple[str, int]:
+    """Every entry of the filtered audit log as an XLSX download (not only one page)."""
+    raw = {k: request.args.get(k, "")[:200] for k in
+           ("actor", "object_type", "object_id", "since", "until")}
+    try:
+        f = log.parse_filter(raw)
+    except GridmapError as exc:
+        return render_template("admin/audit.html", raw=raw, entries=[], total=0, page=1,
+                               pages=1, problems=problems_of(exc), geometry=None,
+                               object_types=log.OBJECT_TYPES,
+                               plan_actions=log.PLAN_ACTIONS), 400
+    buf = io.BytesIO()
+    with db.read() as conn:
+        audit_export.write_xlsx(conn, f, buf, lang=i18n.current_language())
+    buf.seek(0)
+    name = f"audit-{dt.date.today().isoformat()}.xlsx"
+    return send_file(buf, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.get("/imports")

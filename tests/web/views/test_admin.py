@@ -10,6 +10,7 @@ import io
 import json
 import re
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -108,6 +109,28 @@ def test_audit_filter_problems_and_results(app: Flask, web_db: WebDB) -> None:
     assert r.status_code == 400
     assert "未知对象类型" in html and "'2026-13-01'" in html and "'x'" in html
     assert client.get("/admin/audit?edit=999999").status_code == 404
+
+
+def test_audit_export_holds_every_filtered_entry(app: Flask, web_db: WebDB) -> None:
+    client = login(app.test_client(), "admin")
+    for name in ("planner", "officer"):
+        _post(client, f"/admin/users/{name}/disable", {})
+    _sql(web_db, "INSERT INTO audit_log (actor, action, object_type, object_id, before, after)"
+         " SELECT 'admin', 'user.note', 'user', 'u' || g, NULL, CAST(:a AS jsonb)"
+         " FROM generate_series(1, 120) g", a=json.dumps({"note": "=HYPERLINK(1)"}))
+    html = client.get("/admin/audit?actor=admin&object_type=user").get_data(as_text=True)
+    # 2 disables + 120 notes + the admin's login; 50 a page on screen
+    assert 'id="adm-audit-export"' in html and "共 123 条" in html
+    r = client.get("/admin/audit.xlsx?actor=admin&object_type=user")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    ws = openpyxl.load_workbook(io.BytesIO(r.data)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("时间", "操作人", "操作") and len(rows) == 1 + 123  # all, not a page
+    assert {row[2] for row in rows[1:]} == {"user.disable", "user.note", "session.login"}
+    notes = [row[6] for row in rows[1:] if row[2] == "user.note"]
+    assert notes[0] == "note: – → =HYPERLINK(1)"                       # text, not a formula
+    assert client.get("/admin/audit.xlsx?since=x").status_code == 400
+    assert login(app.test_client(), "supervisor").get("/admin/audit.xlsx").status_code == 403
 
 
 def test_import_runs_and_report_table(app: Flask, web_db: WebDB) -> None:
