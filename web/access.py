@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -83,9 +85,37 @@ def current_scope() -> scopes.Scope:
     user = current_user()
     scope = scopes.NOBODY
     if user is not None:
-        with db.read() as conn:
-            scope = scopes.scope_for(conn, user)
+        scope = _scope_of(user)
     g.gm_scope = scope
+    return scope
+
+
+SCOPE_TTL_S = 5.0
+"""Seconds a process reuses a user's area scope for reading requests (GET/HEAD): the
+communities of a supervisor's streets, a staff member's posts and the areas they serve.
+A change of posts or areas made elsewhere reaches a reading request within this bound;
+every writing request computes the scope afresh (and empties the cache, so a change made
+through this process applies at once). The session (logout, revocation, expiry, disabled
+account) is still checked on every request."""
+_scope_lock = threading.Lock()
+
+
+def _scope_of(user: User) -> scopes.Scope:
+    cache: dict[Any, tuple[float, scopes.Scope]] = current_app.extensions.setdefault(
+        "gridmap.scope_cache", {})
+    key = (user.id, user.role, user.scope_streets, user.scope_communities)
+    now = time.monotonic()
+    reading = request.method in ("GET", "HEAD")
+    hit = cache.get(key) if reading else None
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    with db.read() as conn:
+        scope = scopes.scope_for(conn, user)
+    with _scope_lock:
+        if not reading or len(cache) > 10_000:
+            cache.clear()
+        if reading:
+            cache[key] = (now + SCOPE_TTL_S, scope)
     return scope
 
 
