@@ -56,9 +56,12 @@ def encode_column(kind: str, values: pd.Series) -> Field:
             s = pd.to_numeric(s.astype(object).where(s.notna(), None), errors="coerce")
         null = s.isna().to_numpy(dtype=bool)
         dtype, width = _FIXED[kind]
-        vals = s.to_numpy(dtype="float64", na_value=0.0)[~null]
-        if kind in ("int2", "int4", "int8"):
-            vals = np.rint(vals)
+        if kind in ("int2", "int4", "int8") and pd.api.types.is_integer_dtype(s.dtype):
+            vals = s.to_numpy(dtype="int64", na_value=0)[~null]  # exact above 2**53 (H3 ids)
+        else:
+            vals = s.to_numpy(dtype="float64", na_value=0.0)[~null]
+            if kind in ("int2", "int4", "int8"):
+                vals = np.rint(vals)
         return np.where(null, -1, width).astype(np.int64), vals.astype(dtype).view(np.uint8)
     if kind == "ts":
         ts = values if isinstance(values.dtype, pd.DatetimeTZDtype) else pd.to_datetime(

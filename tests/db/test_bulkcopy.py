@@ -28,7 +28,8 @@ def _frame(n: int) -> pd.DataFrame:
     words = np.array(["井盖", "abc", "", "x" * 300, "δ"], dtype=object)
     return pd.DataFrame({
         "i4": pd.array(np.where(np.arange(n) % 7 == 0, None, np.arange(n)), dtype="Int64"),
-        "i8": np.arange(n, dtype=np.int64) * 3_000_000_000,
+        # beyond 2**53 too (H3 cell ids): exact, not through float64
+        "i8": np.arange(n, dtype=np.int64) * 3_000_000_000 + 617_700_169_958_293_503,
         "f8": np.where(np.arange(n) % 5 == 0, np.nan, rng.normal(size=n)),
         "b": np.arange(n) % 2 == 0,
         "ts": pd.Series(pd.date_range("2025-01-01", periods=n, freq="37min", tz="Asia/Shanghai"))
