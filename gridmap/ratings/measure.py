@@ -39,6 +39,9 @@ from gridmap.errors import NotFound
 from gridmap.ratings.scheme import Criterion, Scheme
 
 BASE_SLOTS = 12
+MAX_ID_FILTER = 300
+"""Above this many committees the scans read every committee and keep the wanted ones after:
+``= ANY(array)`` compares each row with every element."""
 _SLOT_SQL = (
     "(:res AND i.dispatched_at >= :s AND i.dispatched_at < :e AND i.accept_due_at IS NOT NULL)",
     "(:res AND i.dispatched_at >= :s AND i.dispatched_at < :e AND i.accepted_at <= :asof"
@@ -132,8 +135,9 @@ def case_sums(conn: Connection, scheme: Scheme, period: Period,
     exprs = fact_exprs(scheme)
     cols = ", ".join(f"sum({e})" for e in exprs)
     sql = f"SELECT i.community_id, {cols} FROM incident i WHERE {_where()} GROUP BY 1"  # noqa: S608
+    wide = everyone or len(community_ids) > MAX_ID_FILTER
     rows = conn.execute(sa.text(sql), {**fact_params(scheme, period),
-                                       "cids": None if everyone else list(community_ids)}).all()
+                                       "cids": None if wide else list(community_ids)}).all()
     return _by_id(rows, community_ids, len(exprs))
 
 
@@ -157,10 +161,11 @@ def freeze_cases(conn: Connection, scheme: Scheme, period: Period,
            f"SELECT r.rid, f.id, f.case_no, f.category_code, f.facts FROM ("
            f"SELECT i.id, i.case_no, i.category_code, i.community_id, {arr} AS facts "
            f"FROM incident i WHERE {_where()}) f "
-           f"JOIN unnest(CAST(:rids AS bigint[]), CAST(:cids AS int[])) AS r(rid, cid) "
+           f"JOIN unnest(CAST(:rids AS bigint[]), CAST(:wanted AS int[])) AS r(rid, cid) "
            f"ON r.cid = f.community_id WHERE 0 < ANY(f.facts)")
-    conn.execute(sa.text(sql), {**fact_params(scheme, period),
-                                "rids": list(ratings), "cids": list(ratings.values())})
+    conn.execute(sa.text(sql), {
+        **fact_params(scheme, period), "rids": list(ratings), "wanted": list(ratings.values()),
+        "cids": list(ratings.values()) if len(ratings) <= MAX_ID_FILTER else None})
     counts = dict.fromkeys(ratings, 0)
     counts.update({int(r[0]): int(r[1]) for r in conn.execute(sa.text(
         "SELECT rating_id, count(*) FROM rating_case WHERE rating_id = ANY(:r) GROUP BY 1"),
@@ -221,8 +226,9 @@ def service_gaps(conn: Connection, community_ids: Sequence[int] | None, min_shar
         require_refreshed(conn)
     except NotFound:
         return None
+    wide = community_ids is None or len(community_ids) > MAX_ID_FILTER
     rows = conn.execute(sa.text(_GAPS_SQL), {
-        "cids": None if community_ids is None else list(community_ids),
+        "cids": None if wide or community_ids is None else list(community_ids),
         "share": float(min_share)}).all()
     out: dict[int, list[dict[str, Any]]] = {}
     for cid, code, zh, en, b_all, r_all, b_miss, r_miss in rows:
