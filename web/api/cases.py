@@ -113,7 +113,7 @@ def case(incident_id: int) -> Response:
 
 @bp.post("/<int:incident_id>/act")
 @roles_required(*ROLES)
-@use(s.ActBody, "json")
+@use(s.CaseActBody, "json")
 def act(incident_id: int, body: dict[str, Any]) -> Response:
     """A step of the case from its page: 400 with every missing piece (reason, 延期 days),
     403 outside the user's scope or posts, 409 on a stale ``version`` or an illegal step."""

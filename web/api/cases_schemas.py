@@ -65,7 +65,7 @@ class ExportQuery(CaseQuery):
     desc = Bool(load_default=True)
 
 
-class ActBody(Base):
+class CaseActBody(Base):
     """A case page button: ``to`` (the target state), ``version`` (the ``lock_version`` as
     read: 409 when the case changed since), ``note`` (reason), ``unit_id`` (派遣 to another
     unit than proposed: the note is the reason), ``extension`` (延期 days) and
