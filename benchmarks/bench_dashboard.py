@@ -129,8 +129,9 @@ def measure_page(base: str, runs: int) -> list[dict[str, Any]]:
             cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
             page.goto(f"{base}/dashboard", wait_until="commit")
             deadline = time.time() + 60  # (wait_for_function would eval: the CSP forbids it)
-            while not page.evaluate("() => performance.getEntriesByName('dash-heat-ready')"
-                                    ".length > 0") and time.time() < deadline:
+            while not page.evaluate("() => ['dash-ready', 'dash-map-ready', 'dash-heat-ready']"
+                                    ".every(n => performance.getEntriesByName(n).length)"
+                                    ) and time.time() < deadline:
                 time.sleep(0.05)
             perf = page.evaluate("""() => {
                 const mark = (n) => { const e = performance.getEntriesByName(n)[0]; return e ? e.startTime : null; };
