@@ -147,3 +147,20 @@ def test_a_light_with_none_keeps_the_cases_without_supervision(
     both = search.search(conn, ALL, {"lights": ["red", "none"]})
     assert _ids(both) == set(cases.values())
     assert {r["id"]: r["light"] for r in both["items"]}[cases["wall"]] == "red"
+
+
+def test_a_page_past_the_end_still_shows_the_total(conn: Connection,
+                                                    cases: dict[str, int]) -> None:
+    """Count and page come from one statement; a page past the end still counts."""
+    out = search.search(conn, ALL, {}, page=5, page_size=2)
+    assert out["items"] == [] and out["total"] == 3 and not out["total_capped"]
+    none = search.search(conn, ALL, {"case_no": "NOPE"})
+    assert none["items"] == [] and none["total"] == 0
+
+
+def test_a_cleared_light_no_longer_counts(conn: Connection, cases: dict[str, int]) -> None:
+    conn.execute(sa.text("INSERT INTO supervision (incident_id, light, since, unit_id,"
+                         " cleared_at) SELECT id, 'red', now(), unit_id, now() FROM incident"
+                         " WHERE id = :i"), {"i": cases["wall"]})
+    assert search.search(conn, ALL, {"lights": ["red"]})["total"] == 0
+    assert cases["wall"] in _ids(search.search(conn, ALL, {"lights": ["none"]}))
