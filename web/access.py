@@ -31,7 +31,6 @@ from gridmap.accounts import scope as scopes
 from gridmap.accounts import sessions, users
 from gridmap.accounts.users import User
 from gridmap.config import Settings
-from gridmap.errors import NotFound
 from web import db, i18n
 from web.errors import http_error, is_api_path
 
@@ -62,13 +61,8 @@ def current_user() -> User | None:
     token = session.get(SESSION_KEY)
     if isinstance(token, str):
         params = sessions.SessionParams.from_settings(settings())
-        with db.write() as conn:
-            uid = sessions.resolve(conn, token, params)
-            if uid is not None:
-                try:
-                    user = users.get(conn, uid)
-                except NotFound:
-                    user = None
+        with db.write() as conn:     # the session and its account in one statement
+            user = sessions.resolve_user(conn, token, params)
         if user is not None and not user.active:
             user = None
         if user is None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridmap.accounts import users
 from gridmap.config import Settings, params_from_settings
 
 TOUCH_EVERY_S = 60.0
@@ -55,29 +57,54 @@ def start(conn: Connection, user_id: int, client: str) -> str:
     return token
 
 
+_CHECK = (
+    "SELECT s.id AS session_id, s.user_id, s.revoked_at IS NULL AS open,"
+    " s.last_seen_at >= now() - make_interval(secs => :idle_s) AS fresh,"
+    " s.created_at >= now() - make_interval(secs => :max_s) AS young,"
+    " s.last_seen_at < now() - make_interval(secs => :touch) AS stale")
+# the account's columns (users._COLS) read with the session in one statement
+_USER_COLS = ", ".join("u." + c.strip() for c in users._COLS.split(","))
+
+
+def _lookup(conn: Connection, token: str, params: SessionParams, *,
+            with_user: bool) -> sa.Row[Any] | None:
+    sql = (f"{_CHECK}, {_USER_COLS} FROM user_session s JOIN app_user u ON u.id = s.user_id"
+           if with_user else f"{_CHECK} FROM user_session s")
+    return conn.execute(sa.text(f"{sql} WHERE s.token_hash = :h"),  # noqa: S608 - fixed fragments
+                        {"h": _digest(token), "idle_s": params.session_idle_minutes * 60.0,
+                         "max_s": params.session_max_hours * 3600.0,
+                         "touch": TOUCH_EVERY_S}).first()
+
+
+def _valid(conn: Connection, row: sa.Row[Any] | None) -> bool:
+    """Whether the session row is valid; expired sessions are revoked on the way (so they
+    stay ended), a used one records the use at most every :data:`TOUCH_EVERY_S`."""
+    if row is None or not row.open:
+        return False
+    if not (row.fresh and row.young):
+        _revoke(conn, "id = :i", {"i": row.session_id}, "expired")
+        return False
+    if row.stale:
+        with conn.begin_nested():
+            conn.execute(sa.text("UPDATE user_session SET last_seen_at = now() WHERE id = :i"),
+                         {"i": row.session_id})
+    return True
+
+
 def resolve(conn: Connection, token: str, params: SessionParams) -> int | None:
     """The user id of a valid session, else ``None``; records the use (idle clock).
 
     Expired sessions (idle or absolute) are revoked on the way, so they stay ended.
     """
-    row = conn.execute(sa.text(
-        "SELECT id, user_id, revoked_at IS NULL AS open,"
-        " last_seen_at >= now() - make_interval(secs => :idle_s) AS fresh,"
-        " created_at >= now() - make_interval(secs => :max_s) AS young,"
-        " last_seen_at < now() - make_interval(secs => :touch) AS stale"
-        " FROM user_session WHERE token_hash = :h"),
-        {"h": _digest(token), "idle_s": params.session_idle_minutes * 60.0,
-         "max_s": params.session_max_hours * 3600.0, "touch": TOUCH_EVERY_S}).first()
-    if row is None or not row.open:
-        return None
-    if not (row.fresh and row.young):
-        _revoke(conn, "id = :i", {"i": row.id}, "expired")
-        return None
-    if row.stale:
-        with conn.begin_nested():
-            conn.execute(sa.text("UPDATE user_session SET last_seen_at = now() WHERE id = :i"),
-                         {"i": row.id})
-    return int(row.user_id)
+    row = _lookup(conn, token, params, with_user=False)
+    return int(row.user_id) if row is not None and _valid(conn, row) else None
+
+
+def resolve_user(conn: Connection, token: str, params: SessionParams) -> users.User | None:
+    """:func:`resolve` and the account (active or not) in one statement: the account of a
+    valid session, else ``None`` (also when the account no longer exists)."""
+    row = _lookup(conn, token, params, with_user=True)
+    return users._user(row) if row is not None and _valid(conn, row) else None
 
 
 def end(conn: Connection, token: str) -> None:
