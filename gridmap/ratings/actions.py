@@ -109,8 +109,11 @@ def confirm(conn: Connection, rater: Rater, year: int, round_code: str,
     store.check_round(year, round_code)
     comms = store.committees(conn, codes=list(community_codes))
     store.area_checked(rater, comms)
+    frozen = store.confirmed_ids(conn, year, round_code)
     for c in comms:
-        store.check_not_frozen(conn, year, round_code, c)
+        if c.id in frozen:
+            raise Conflict("ratings.frozen", {"community": c.code, "year": year,
+                                              "round": round_code})
     rows = conn.execute(sa.text(
         "SELECT id, community_id, computed_stars, scheme_id FROM rating WHERE year = :y"
         " AND round = :r AND community_id = ANY(:c)"),
