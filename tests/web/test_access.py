@@ -5,9 +5,13 @@ pages or login redirects."""
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from gridmap.accounts.scope import Scope
+from gridmap.accounts.users import User
 from tests.fixtures.web import PASSWORD, csrf_token, login
+from web import access
 from web.access import safe_next
 
 pytest_plugins = ["tests.fixtures.web"]
@@ -61,3 +65,32 @@ def test_supervisor_api_answers_json_errors(client: FlaskClient) -> None:
     assert resp.status_code == 404 and resp.is_json
     page = client.get("/nothing-here")  # pages keep their HTML error page
     assert page.status_code == 404 and page.mimetype == "text/html"
+
+
+def test_reading_requests_reuse_the_scope_for_a_few_seconds_writes_never(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The area scope is computed per process at most every SCOPE_TTL_S for GET/HEAD; a
+    write computes it afresh and empties the cache, so a change applies at once there."""
+    calls: list[int] = []
+
+    def counted(conn: object, user: User) -> Scope:
+        calls.append(user.id)
+        return Scope(community_ids=frozenset({len(calls)}))
+
+    monkeypatch.setattr(access.scopes, "scope_for", counted)
+    user = User(id=7, username="s", role="staff")
+
+    def scope(method: str) -> Scope:
+        with app.test_request_context("/", method=method):
+            return access._scope_of(user)
+
+    first = scope("GET")
+    assert scope("GET") == first and len(calls) == 1          # reused
+    assert scope("POST") != first and len(calls) == 2         # a write: fresh
+    assert scope("GET") != first and len(calls) == 3          # cache emptied by the write
+    assert scope("HEAD") and len(calls) == 3                  # HEAD reads too
+    monkeypatch.setattr(access, "SCOPE_TTL_S", 0.0)
+    scope("POST")                                             # empties the cache
+    scope("GET")
+    scope("GET")
+    assert len(calls) == 6                                    # expired: fresh each time
