@@ -28,11 +28,20 @@ from web.api import ratings as ratings_api  # star ratings 星级测评 (#17 §1
 from web.api import supervision as supervision_api
 from web.api import tiles as tiles_api
 from web.views import admin as admin_views
-from web.views import admin_records, auth, chrome, home, officer, org_admin, planner, supervisor
+from web.views import (
+    admin_records,
+    auth,
+    chrome,
+    home,
+    officer,
+    org_admin,
+    planner,
+    rules_admin,  # /admin/rules 派单规则 (#13)
+    supervisor,
+)
 from web.views import cases as cases_views
 from web.views import dashboard as dashboard_views  # /dashboard (#17 §3)
 from web.views import field as field_views
-from web.views import rules_admin  # /admin/rules 派单规则 (#13)
 from web.views import profiles as profiles_views  # /profiles (#17 §2)
 from web.views import ratings as ratings_views  # /ratings 星级测评 (#17 §1)
 
