@@ -22,6 +22,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _jobs()
+    _results()
+
+
+def _jobs() -> None:
+    """The jobs and their partitions."""
     op.execute("""
         CREATE TABLE batch_job (
             id bigserial PRIMARY KEY,
@@ -56,6 +62,10 @@ def upgrade() -> None:
         )""")
     op.execute("CREATE INDEX batch_partition_open ON batch_partition (job_id) "
                "WHERE state <> 'done'")
+
+
+def _results() -> None:
+    """Result tables of the file and EHSA jobs, keyed so a rerun never duplicates a row."""
     op.execute("""
         CREATE TABLE batch_locate_result (
             job_id bigint NOT NULL REFERENCES batch_job(id) ON DELETE CASCADE,
@@ -89,6 +99,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("batch_ehsa_result", "batch_geocode_result", "batch_locate_result", "batch_partition",
-                  "batch_job"):
+    for table in ("batch_ehsa_result", "batch_geocode_result", "batch_locate_result",
+                  "batch_partition", "batch_job"):
         op.execute(f"DROP TABLE IF EXISTS {table}")
