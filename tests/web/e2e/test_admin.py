@@ -48,7 +48,8 @@ def test_admin_adds_disables_and_resets_an_account(browser_page: Any, live_serve
     page.add_init_script(_WATCH_CSP)
     browser_login(page, live_server, "admin")
     assert page.url.rstrip("/").endswith("/admin")
-    assert page.locator("#adm-sections a").count() == 6
+    assert page.locator("#adm-sections a").count() == 7        # … and 派单规则 (#13)
+    assert page.locator("a[data-section='rules_admin.page']").count() == 1
     screenshot(page, "admin_home")
     page.click("a[data-section='admin.users']")
     page.fill("#add-username", "wang li")
