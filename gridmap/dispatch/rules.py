@@ -244,8 +244,8 @@ _MATCH = f"""
 WITH {STREET_CENTRE_CTE},
 {_RULES_CTE},
 cases AS MATERIALIZED (
-    SELECT id, category_code, street_id, community_id, grid_id, urgency, source, description,
-           address
+    SELECT id, reported_at, category_code, street_id, community_id, grid_id, urgency, source,
+           description, address
     FROM incident i WHERE CASES
 ),
 rule_category AS MATERIALIZED (
@@ -267,7 +267,8 @@ m AS (
            WHERE strpos(COALESCE(i.description, '') || ' ' || COALESCE(i.address, ''), k) > 0))
     ORDER BY i.id, r.position
 )
-SELECT i.id AS incident_id, m.id AS rule_id, m.set_id, m.position, m.level AS rule_level,
+SELECT i.id AS incident_id, i.reported_at, m.id AS rule_id, m.set_id, m.position,
+       m.level AS rule_level,
        COALESCE(m.unit_id, sc.unit_id, (SELECT unit_id FROM top_unit)) AS unit_id,
        CASE WHEN m.id IS NOT NULL THEN 'rule' WHEN sc.unit_id IS NOT NULL THEN 'street_centre'
             WHEN (SELECT unit_id FROM top_unit) IS NOT NULL THEN 'district' ELSE 'none' END
@@ -343,7 +344,8 @@ RERUN_SQL = f"""
 WITH p AS ({MATCH_OPEN_SQL}),
 changed AS (
     UPDATE incident i SET proposed_unit_id = p.unit_id
-    FROM p WHERE i.id = p.incident_id AND i.proposed_unit_id IS DISTINCT FROM p.unit_id
+    FROM p WHERE i.id = p.incident_id AND i.reported_at = p.reported_at
+      AND i.proposed_unit_id IS DISTINCT FROM p.unit_id
     RETURNING i.id, i.state, i.unit_id AS handling_unit_id, p.unit_id, p.reason, p.set_id,
               p.position
 ),
