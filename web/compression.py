@@ -1,7 +1,10 @@
 """Response compression (issue #14: a phone on a slow link).
 
-Pages, JSON and GeoJSON answers are compressed per response by Flask-Compress (brotli or
-gzip, whichever the browser accepts; small answers are left alone). Static files (Leaflet,
+JSON and GeoJSON answers are compressed per response by Flask-Compress (brotli or gzip,
+whichever the browser accepts; small answers are left alone). HTML pages are not: they carry
+the CSRF token next to text a user may have typed, and compressing both together would let
+an attacker guess the token from response sizes (BREACH); pages are small, their scripts and
+styles (static files) are compressed. Static files (Leaflet,
 the page scripts and styles) are compressed once per file version and kept in memory, so a
 busy server does not compress the same 150 kB script for every phone: the kept copy is
 keyed by path, modification time, size and encoding, and answered with ``Content-Length``,
@@ -107,4 +110,6 @@ def init_app(app: Flask) -> None:
     def _compress(resp: Response) -> Response:
         if request.endpoint == "static":
             return _compress_static(resp)
+        if resp.mimetype == "text/html":  # pages carry the CSRF token: no BREACH oracle
+            return resp
         return compress.after_request(resp)
