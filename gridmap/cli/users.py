@@ -47,6 +47,23 @@ _password_options = [
 ]
 
 
+_account_options = [
+    click.option("--role", required=True, type=click.Choice(list(lib.ROLES))),
+    click.option("--name", "display_name", help="Display name, e.g. 王丽."),
+    click.option("--street", "streets", multiple=True,
+                 help="Supervisor scope: 9-digit street code."),
+    click.option("--community", "communities", multiple=True,
+                 help="Supervisor scope: 12-digit community code."),
+]
+
+
+def _with_account_options(func: F) -> F:
+    """--role, --name, --street, --community (``users add`` and ``users role``)."""
+    for opt in reversed(_account_options):
+        func = opt(func)
+    return func
+
+
 def _with_password_options(func: F) -> F:
     for opt in reversed(_password_options):
         func = opt(func)
@@ -55,11 +72,7 @@ def _with_password_options(func: F) -> F:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(list(lib.ROLES)))
-@click.option("--name", "display_name", help="Display name, e.g. 王丽.")
-@click.option("--street", "streets", multiple=True, help="Supervisor scope: 9-digit street code.")
-@click.option("--community", "communities", multiple=True,
-              help="Supervisor scope: 12-digit community code.")
+@_with_account_options
 @_with_password_options
 @pass_app
 @report_errors
@@ -117,11 +130,7 @@ def enable_cmd(app: AppContext, username: str) -> None:
 
 @users.command("role")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(list(lib.ROLES)))
-@click.option("--name", "display_name", help="Display name, e.g. 王丽.")
-@click.option("--street", "streets", multiple=True, help="Supervisor scope: 9-digit street code.")
-@click.option("--community", "communities", multiple=True,
-              help="Supervisor scope: 12-digit community code.")
+@_with_account_options
 @pass_app
 @report_errors
 def role_cmd(app: AppContext, username: str, role: str, display_name: str | None,

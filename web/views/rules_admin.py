@@ -24,6 +24,7 @@ from gridmap.org import units
 from gridmap.reference.categories import URGENCIES, categories
 from web import db, i18n
 from web.access import actor, roles_required
+from web.views.admin import problems_of
 from web.views.rules_admin_text import MESSAGES
 
 bp = Blueprint("rules_admin", __name__, url_prefix="/admin/rules")
@@ -37,13 +38,6 @@ BLANK_ROWS = 3
 
 class CsrfForm(FlaskForm):
     """Every form of the page carries only the CSRF token; fields are read from the request."""
-
-
-def _problems(exc: GridmapError) -> list[str]:
-    lang = i18n.current_language()
-    if isinstance(exc, ValidationError):
-        return [exc.render(lang, limit=0)] + [p.describe(lang) for p in exc.problems]
-    return [exc.render(lang)]
 
 
 def _rule_rows(stored: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -109,7 +103,7 @@ def page() -> str | tuple[str, int]:
     try:
         return _page(set_id=int(raw) if raw.isdigit() else None)
     except NotFound as exc:
-        return _page(problems=_problems(exc), status=404)
+        return _page(problems=problems_of(exc), status=404)
 
 
 @bp.post("")
@@ -125,7 +119,7 @@ def save() -> BaseResponse | tuple[str, int]:
                                       activate=activate)
     except GridmapError as exc:
         return _page(rows=[{f: r.get(f, "") for f in EDIT_FIELDS} for r in rows],
-                     problems=_problems(exc), status=400)
+                     problems=problems_of(exc), status=400)
     flash(i18n.t("rulesadmin.saved_active" if activate else "rulesadmin.saved", id=set_id))
     return redirect(url_for("rules_admin.page", set=set_id))
 
@@ -138,7 +132,7 @@ def activate(set_id: int) -> BaseResponse | tuple[str, int]:
         with db.write() as conn:
             rules.activate_set(conn, set_id)
     except GridmapError as exc:
-        return _page(problems=_problems(exc), status=404)
+        return _page(problems=problems_of(exc), status=404)
     flash(i18n.t("rulesadmin.activated", id=set_id))
     return redirect(url_for("rules_admin.page", set=set_id))
 
@@ -149,7 +143,7 @@ def import_file() -> BaseResponse | tuple[str, int]:
     """A rules file (the export's format) as a new version, or only checked."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _page(problems=_problems(ValidationError(
+        return _page(problems=problems_of(ValidationError(
             "dispatch.invalid_rules", [Problem("dispatch.file_missing", {}, field="file")])),
             status=400)
     suffix = Path(upload.filename).suffix.lower() or ".csv"
@@ -163,7 +157,7 @@ def import_file() -> BaseResponse | tuple[str, int]:
                     activate=bool(request.form.get("activate")),
                     dry_run=bool(request.form.get("dry_run")))
     except GridmapError as exc:
-        return _page(problems=_problems(exc), status=400)
+        return _page(problems=problems_of(exc), status=400)
     if report["dry_run"]:
         flash(i18n.t("rulesadmin.checked", n=report["rules"]))
         return redirect(url_for("rules_admin.page"))
